@@ -1,0 +1,143 @@
+package dev.scalenet.expand;
+
+import java.util.Arrays;
+import java.util.Locale;
+
+/**
+ * How to grow a ViT of depth L: which source block runs at each position of the deeper stack, and which
+ * adjustment parameters each inserted block gets. Immutable.
+ * <ul>
+ *   <li>{@code cyclic}: the paper's map; after the original stack, position l' copies block l' mod L:
+ *       {@code [0, 1, 2, 3, 0, 1, 2, 3]} for L = 4 and depth 8.</li>
+ *   <li>{@code interleave}: each block is followed by its copies, position j copies block ⌊j·L/depth⌋:
+ *       {@code [0, 0, 1, 1, 2, 2, 3, 3]}.</li>
+ *   <li>an explicit order of source indices, each base block at least once.</li>
+ * </ul>
+ */
+public final class ExpansionPlan {
+
+    /** How positions map to source blocks. */
+    public enum Strategy {
+        CYCLIC, INTERLEAVE, EXPLICIT;
+
+        /** Parses {@code cyclic} or {@code interleave} (any case). */
+        public static Strategy parse(String value) {
+            switch (value.toLowerCase(Locale.ROOT)) {
+                case "cyclic": return CYCLIC;
+                case "interleave": return INTERLEAVE;
+                default: throw new IllegalArgumentException("unknown expansion strategy '" + value
+                        + "', expected cyclic or interleave (or give an explicit order)");
+            }
+        }
+    }
+
+    /** Default adapter rank: small next to the width, as the paper's "incremental parameters". */
+    public static final int DEFAULT_ADAPTER_RANK = 8;
+
+    private final Strategy strategy;
+    private final int depth;
+    private final int[] order;
+    private final int adapterRank;
+    private final double adapterScale;
+    private final boolean untiedNorms;
+    private final long seed;
+
+    private ExpansionPlan(Strategy strategy, int depth, int[] order, int adapterRank, double adapterScale,
+                          boolean untiedNorms, long seed) {
+        if (adapterRank < 0) {
+            throw new IllegalArgumentException("adapter rank must be 0 (no adapters) or positive, was " + adapterRank);
+        }
+        this.strategy = strategy;
+        this.depth = depth;
+        this.order = order;
+        this.adapterRank = adapterRank;
+        this.adapterScale = adapterScale;
+        this.untiedNorms = untiedNorms;
+        this.seed = seed;
+    }
+
+    public static ExpansionPlan cyclic(int depth) {
+        return new ExpansionPlan(Strategy.CYCLIC, depth, null, DEFAULT_ADAPTER_RANK, 1.0, false, 42);
+    }
+
+    public static ExpansionPlan interleave(int depth) {
+        return new ExpansionPlan(Strategy.INTERLEAVE, depth, null, DEFAULT_ADAPTER_RANK, 1.0, false, 42);
+    }
+
+    public static ExpansionPlan of(Strategy strategy, int depth) {
+        if (strategy == Strategy.EXPLICIT) {
+            throw new IllegalArgumentException("an explicit strategy needs an order: use ExpansionPlan.order(...)");
+        }
+        return new ExpansionPlan(strategy, depth, null, DEFAULT_ADAPTER_RANK, 1.0, false, 42);
+    }
+
+    public static ExpansionPlan order(int... sourceIndices) {
+        return new ExpansionPlan(Strategy.EXPLICIT, sourceIndices.length, sourceIndices.clone(), DEFAULT_ADAPTER_RANK,
+                1.0, false, 42);
+    }
+
+    /** Rank of the two parallel adapters per inserted block; 0 for pure weight sharing. */
+    public ExpansionPlan withAdapterRank(int rank) {
+        return new ExpansionPlan(strategy, depth, order, rank, adapterScale, untiedNorms, seed);
+    }
+
+    public ExpansionPlan withAdapterScale(double scale) {
+        return new ExpansionPlan(strategy, depth, order, adapterRank, scale, untiedNorms, seed);
+    }
+
+    /** Give each inserted block its own LayerNorms, initialised from its source's. */
+    public ExpansionPlan withUntiedNorms(boolean untied) {
+        return new ExpansionPlan(strategy, depth, order, adapterRank, adapterScale, untied, seed);
+    }
+
+    /** Seed of the adapters' random down-projections. */
+    public ExpansionPlan withSeed(long newSeed) {
+        return new ExpansionPlan(strategy, depth, order, adapterRank, adapterScale, untiedNorms, newSeed);
+    }
+
+    public Strategy strategy() { return strategy; }
+    public int depth() { return depth; }
+    public int adapterRank() { return adapterRank; }
+    public double adapterScale() { return adapterScale; }
+    public boolean untiedNorms() { return untiedNorms; }
+    public long seed() { return seed; }
+
+    /** The source block of each position for a base of {@code baseDepth} blocks; validates the plan. */
+    public int[] resolveOrder(int baseDepth) {
+        if (depth < baseDepth) {
+            throw new IllegalArgumentException("depth " + depth + " is below the base model's depth " + baseDepth
+                    + "; an expansion can only add blocks");
+        }
+        int[] o = new int[depth];
+        switch (strategy) {
+            case CYCLIC:
+                for (int j = 0; j < depth; j++) o[j] = j % baseDepth;
+                return o;
+            case INTERLEAVE:
+                for (int j = 0; j < depth; j++) o[j] = (int) ((long) j * baseDepth / depth);
+                return o;
+            default:
+                boolean[] used = new boolean[baseDepth];
+                for (int j = 0; j < depth; j++) {
+                    if (order[j] < 0 || order[j] >= baseDepth) {
+                        throw new IllegalArgumentException("order[" + j + "] = " + order[j]
+                                + " is out of range: the base model has blocks 0.." + (baseDepth - 1));
+                    }
+                    used[order[j]] = true;
+                }
+                for (int k = 0; k < baseDepth; k++) {
+                    if (!used[k]) {
+                        throw new IllegalArgumentException("order " + Arrays.toString(order) + " never uses base block " + k
+                                + "; every base block must appear at least once");
+                    }
+                }
+                return order.clone();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return (strategy == Strategy.EXPLICIT ? "order" + Arrays.toString(order) : strategy.name().toLowerCase(Locale.ROOT) + "-" + depth)
+                + ", adapter rank " + adapterRank + (untiedNorms ? ", untied norms" : "");
+    }
+}

@@ -1,0 +1,171 @@
+package dev.scalenet.layers;
+
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+import java.util.Map;
+
+/**
+ * One use of a pre-norm ViT block, as timm's {@code Block}:
+ * <pre>
+ *   x = x + attn(norm1(x)) [+ s · adapter_attn(norm1(x))]
+ *   x = x + mlp(norm2(x))  [+ s · adapter_mlp(norm2(x))]
+ * </pre>
+ * The bracketed parallel adapters ({@code up(relu(down(h)))}) are ScaleNet's adjustment parameters of
+ * an inserted block. Parameters and gradients are views into a layer's flat arrays; an inserted block
+ * is a {@code Block} holding the same views as its source block, so its gradients add to the source's.
+ * Keeps the forward state of the last training pass for {@link #backward}.
+ */
+final class Block {
+    private static final double LN_EPS = 1e-6;
+
+    private final BlockShape shape;
+    private final Map<String, INDArray> p;
+    private final Map<String, INDArray> g;
+    private final boolean adapters;
+    private final double adapterScale;
+
+    // forward state for backward
+    private long batch;
+    private long tokens;
+    private Ops.NormCache n1;
+    private INDArray h1;
+    private INDArray qkvHeads;
+    private INDArray attnProbs;
+    private INDArray attnOut;
+    private Ops.NormCache n2;
+    private INDArray h2;
+    private INDArray fc1Out;
+    private INDArray cdf;
+    private INDArray geluOut;
+    private INDArray attnAdapterHidden;
+    private INDArray mlpAdapterHidden;
+
+    /**
+     * @param p views of this use's tensors by block-relative timm name (shared and own)
+     * @param g gradient views, same keys
+     * @param adapters whether {@code adapter.*} tensors are present and used
+     */
+    Block(BlockShape shape, Map<String, INDArray> p, Map<String, INDArray> g, boolean adapters, double adapterScale) {
+        this.shape = shape;
+        this.p = p;
+        this.g = g;
+        this.adapters = adapters;
+        this.adapterScale = adapterScale;
+    }
+
+    /** @param x tokens as a {@code [batch * tokens, dim]} matrix */
+    INDArray forward(INDArray x, long batch) {
+        long n = x.size(0);
+        this.batch = batch;
+        this.tokens = n / batch;
+        int heads = shape.numHeads();
+        int hd = shape.headDim();
+        long d = shape.embedDim();
+
+        n1 = Ops.normalize(x, LN_EPS);
+        h1 = Ops.affine(n1, p.get("norm1.weight"), p.get("norm1.bias"));
+        INDArray qkv = Ops.linear(h1, p.get("attn.qkv.weight"), p.get("attn.qkv.bias"));
+        // timm: reshape(B, N, 3, heads, hd).permute(2, 0, 3, 1, 4): q, k, v each [B * heads, N, hd]
+        qkvHeads = qkv.reshape('c', batch, tokens, 3, heads, hd).permute(2, 0, 3, 1, 4).dup('c')
+                .reshape('c', 3, batch * heads, tokens, hd);
+        INDArray q = qkvHeads.slice(0);
+        INDArray k = qkvHeads.slice(1);
+        INDArray v = qkvHeads.slice(2);
+        attnProbs = Ops.softmaxLastAxis(Ops.bmm(q, k, false, true).muli(scale()));
+        INDArray ctx = Ops.bmm(attnProbs, v, false, false);
+        // heads merge back as (heads, hd): transpose(1, 2).reshape(B, N, C)
+        attnOut = ctx.reshape('c', batch, heads, tokens, hd).permute(0, 2, 1, 3).dup('c').reshape('c', n, d);
+        INDArray branch = Ops.linear(attnOut, p.get("attn.proj.weight"), p.get("attn.proj.bias"));
+        if (adapters) {
+            attnAdapterHidden = adapterHidden("attn", h1);
+            branch.addi(adapterOut("attn", attnAdapterHidden));
+        }
+        INDArray x1 = branch.addi(x);
+
+        n2 = Ops.normalize(x1, LN_EPS);
+        h2 = Ops.affine(n2, p.get("norm2.weight"), p.get("norm2.bias"));
+        fc1Out = Ops.linear(h2, p.get("mlp.fc1.weight"), p.get("mlp.fc1.bias"));
+        cdf = Ops.normalCdf(fc1Out);
+        geluOut = fc1Out.mul(cdf);
+        INDArray mlp = Ops.linear(geluOut, p.get("mlp.fc2.weight"), p.get("mlp.fc2.bias"));
+        if (adapters) {
+            mlpAdapterHidden = adapterHidden("mlp", h2);
+            mlp.addi(adapterOut("mlp", mlpAdapterHidden));
+        }
+        return mlp.addi(x1);
+    }
+
+    /** Adds this use's parameter gradients into the gradient views; returns dL/dx. */
+    INDArray backward(INDArray dy) {
+        if (n1 == null) {
+            throw new IllegalStateException("backward() without a training forward pass");
+        }
+        int heads = shape.numHeads();
+        int hd = shape.headDim();
+        long n = dy.size(0);
+        long d = shape.embedDim();
+
+        // MLP branch: y = x1 + fc2(gelu(fc1(h2))) [+ adapter(h2)]
+        INDArray dGelu = Ops.linearBackward(dy, geluOut, p.get("mlp.fc2.weight"), g.get("mlp.fc2.weight"), g.get("mlp.fc2.bias"));
+        INDArray dFc1 = Ops.geluBackward(dGelu, fc1Out, cdf);
+        INDArray dH2 = Ops.linearBackward(dFc1, h2, p.get("mlp.fc1.weight"), g.get("mlp.fc1.weight"), g.get("mlp.fc1.bias"));
+        if (adapters) {
+            dH2.addi(adapterBackward("mlp", dy, h2, mlpAdapterHidden));
+        }
+        INDArray dX1 = Ops.layerNormBackward(dH2, n2, p.get("norm2.weight"), g.get("norm2.weight"), g.get("norm2.bias")).addi(dy);
+
+        // attention branch: x1 = x + proj(attention(qkv(h1))) [+ adapter(h1)]
+        INDArray dAttnOut = Ops.linearBackward(dX1, attnOut, p.get("attn.proj.weight"), g.get("attn.proj.weight"), g.get("attn.proj.bias"));
+        INDArray dCtx = dAttnOut.reshape('c', batch, tokens, heads, hd).permute(0, 2, 1, 3).dup('c')
+                .reshape('c', batch * heads, tokens, hd);
+        INDArray q = qkvHeads.slice(0);
+        INDArray k = qkvHeads.slice(1);
+        INDArray v = qkvHeads.slice(2);
+        INDArray dQkvHeads = Nd4j.createUninitialized(dy.dataType(), 3, batch * heads, tokens, hd);
+        Ops.bmmInto(attnProbs, dCtx, dQkvHeads.slice(2), true, false);
+        INDArray dScores = Ops.softmaxBackward(Ops.bmm(dCtx, v, false, true), attnProbs).muli(scale());
+        Ops.bmmInto(dScores, k, dQkvHeads.slice(0), false, false);
+        Ops.bmmInto(dScores, q, dQkvHeads.slice(1), true, false);
+        INDArray dQkv = dQkvHeads.reshape('c', 3, batch, heads, tokens, hd).permute(1, 3, 0, 2, 4).dup('c')
+                .reshape('c', n, 3 * d);
+        INDArray dH1 = Ops.linearBackward(dQkv, h1, p.get("attn.qkv.weight"), g.get("attn.qkv.weight"), g.get("attn.qkv.bias"));
+        if (adapters) {
+            dH1.addi(adapterBackward("attn", dX1, h1, attnAdapterHidden));
+        }
+        return Ops.layerNormBackward(dH1, n1, p.get("norm1.weight"), g.get("norm1.weight"), g.get("norm1.bias")).addi(dX1);
+    }
+
+    /** Drops the forward state (the arrays live in a workspace that is about to be reused). */
+    void clear() {
+        n1 = null;
+        h1 = qkvHeads = attnProbs = attnOut = h2 = fc1Out = cdf = geluOut = null;
+        n2 = null;
+        attnAdapterHidden = mlpAdapterHidden = null;
+    }
+
+    private double scale() {
+        return 1.0 / Math.sqrt(shape.headDim());
+    }
+
+    private INDArray adapterHidden(String branch, INDArray h) {
+        String a = "adapter." + branch;
+        return Transforms.relu(Ops.linear(h, p.get(a + ".down.weight"), p.get(a + ".down.bias")), false);
+    }
+
+    private INDArray adapterOut(String branch, INDArray hidden) {
+        String a = "adapter." + branch;
+        return Ops.linear(hidden, p.get(a + ".up.weight"), p.get(a + ".up.bias")).muli(adapterScale);
+    }
+
+    /** Adds the adapter's gradients; returns its contribution to dL/dh. */
+    private INDArray adapterBackward(String branch, INDArray dOut, INDArray h, INDArray hidden) {
+        String a = "adapter." + branch;
+        INDArray dScaled = dOut.mul(adapterScale);
+        INDArray dHidden = Ops.linearBackward(dScaled, hidden, p.get(a + ".up.weight"), g.get(a + ".up.weight"), g.get(a + ".up.bias"));
+        // relu'(z) = [z > 0] = [relu(z) > 0]
+        dHidden.muli(Transforms.step(hidden, true));
+        return Ops.linearBackward(dHidden, h, p.get(a + ".down.weight"), g.get(a + ".down.weight"), g.get(a + ".down.bias"));
+    }
+}

@@ -1,0 +1,70 @@
+package dev.scalenet.layers;
+
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+/** See {@link PatchEmbedding}. The convolution is a GEMM over unfolded, non-overlapping patches. */
+final class PatchEmbeddingLayer extends ViewLayer<PatchEmbedding> {
+    private INDArray patches;
+
+    PatchEmbeddingLayer(NeuralNetConfiguration conf, DataType dataType) {
+        super(conf, dataType);
+    }
+
+    @Override
+    protected INDArray forward(INDArray input, boolean training) {
+        PatchEmbedding c = layerConf();
+        long b = input.size(0);
+        int p = c.getPatchSize();
+        int g = c.gridSize();
+        int d = c.getEmbedDim();
+        // [B, C, g, p, g, p] -> [B, g, g, C, p, p]: one row per patch, features in the conv weight's (C, p, p) order
+        INDArray unfolded = input.dup('c').reshape('c', b, c.getInChans(), g, p, g, p).permute(0, 2, 4, 1, 3, 5)
+                .dup('c').reshape('c', b * g * g, (long) c.getInChans() * p * p);
+        INDArray w = params.get("proj.weight").reshape('c', d, (long) c.getInChans() * p * p);
+        INDArray tokens = Ops.linear(unfolded, w, params.get("proj.bias"));
+        int prefix = c.numPrefixTokens();
+        long width = (long) c.numTokens() * d;
+        INDArray out = Nd4j.createUninitialized(input.dataType(), b, width);
+        out.get(NDArrayIndex.all(), NDArrayIndex.interval((long) prefix * d, width)).assign(tokens.reshape('c', b, (long) g * g * d));
+        if (prefix > 0) {
+            out.get(NDArrayIndex.all(), NDArrayIndex.interval(0, d)).assign(0.0).addiRowVector(params.get("clsToken").reshape(d));
+        }
+        out.addiRowVector(params.get("posEmbed").reshape(width));
+        if (training) patches = unfolded;
+        return out.reshape('c', b, c.numTokens(), d);
+    }
+
+    @Override
+    protected INDArray backward(INDArray epsilon) {
+        PatchEmbedding c = layerConf();
+        long b = epsilon.size(0);
+        int p = c.getPatchSize();
+        int g = c.gridSize();
+        int d = c.getEmbedDim();
+        int prefix = c.numPrefixTokens();
+        long width = (long) c.numTokens() * d;
+        INDArray eps = epsilon.dup('c').reshape('c', b, width);
+        gradientViews.get("posEmbed").addi(eps.sum(0).reshape(gradientViews.get("posEmbed").shape()));
+        if (prefix > 0) {
+            gradientViews.get("clsToken").addi(eps.get(NDArrayIndex.all(), NDArrayIndex.interval(0, d)).sum(0)
+                    .reshape(1, 1, d));
+        }
+        INDArray dTokens = eps.get(NDArrayIndex.all(), NDArrayIndex.interval((long) prefix * d, width)).dup('c')
+                .reshape('c', b * g * g, d);
+        long k = (long) c.getInChans() * p * p;
+        INDArray dPatches = Ops.linearBackward(dTokens, patches, params.get("proj.weight").reshape('c', d, k),
+                gradientViews.get("proj.weight").reshape('c', d, k), gradientViews.get("proj.bias"));
+        // inverse of permute(0, 2, 4, 1, 3, 5)
+        return dPatches.reshape('c', b, g, g, c.getInChans(), p, p).permute(0, 3, 1, 4, 2, 5).dup('c')
+                .reshape('c', b, c.getInChans(), c.getImgSize(), c.getImgSize());
+    }
+
+    @Override
+    protected void clearForwardState() {
+        patches = null;
+    }
+}

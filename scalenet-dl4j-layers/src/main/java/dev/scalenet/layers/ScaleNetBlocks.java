@@ -1,0 +1,247 @@
+package dev.scalenet.layers;
+
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.RNNFormat;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A stack of pre-norm transformer blocks in which blocks may be used more than once: ScaleNet's
+ * layer-wise weight sharing. {@code numSourceBlocks} blocks own parameters ({@code src<k>.<timm name>});
+ * {@code order} lists, for each position of the deep stack, the source block that runs there.
+ *
+ * <p>A position whose source already ran earlier in {@code order} is an <em>inserted block</em>: it shares
+ * every tensor of its source (one copy in the parameter array; its gradient is the sum over all uses)
+ * and adds its own adjustment parameters ({@code use<j>.*}): two parallel bottleneck adapters of rank
+ * {@code adapterRank} (up-projections start at zero, so an inserted block starts as an exact copy),
+ * and with {@code untiedNorms} its own LayerNorms.
+ *
+ * <p>Sharing lives inside one layer because a DL4J graph gives each vertex its own parameter slice:
+ * two vertices cannot alias a tensor. Input and output are {@code [batch, tokens, embedDim]}.
+ */
+public class ScaleNetBlocks extends VitLayerConf {
+    private int embedDim;
+    private int numHeads;
+    private int mlpHiddenDim;
+    private boolean qkvBias = true;
+    private int numSourceBlocks;
+    private int[] order;
+    private int adapterRank;
+    private double adapterScale = 1.0;
+    private boolean untiedNorms;
+
+    /** For DL4J's JSON deserialisation. */
+    public ScaleNetBlocks() {}
+
+    protected ScaleNetBlocks(Builder b) {
+        super(b);
+        this.embedDim = b.embedDim;
+        this.numHeads = b.numHeads;
+        this.mlpHiddenDim = b.mlpHiddenDim > 0 ? b.mlpHiddenDim : 4 * b.embedDim;
+        this.qkvBias = b.qkvBias;
+        this.numSourceBlocks = b.numSourceBlocks;
+        this.order = b.order != null ? b.order.clone() : identityOrder(b.numSourceBlocks);
+        this.adapterRank = b.adapterRank;
+        this.adapterScale = b.adapterScale;
+        this.untiedNorms = b.untiedNorms;
+        validate();
+    }
+
+    private static int[] identityOrder(int n) {
+        int[] o = new int[n];
+        for (int i = 0; i < n; i++) o[i] = i;
+        return o;
+    }
+
+    private void validate() {
+        blockShape(); // checks dims
+        if (numSourceBlocks < 1) {
+            throw new IllegalArgumentException("numSourceBlocks must be at least 1, was " + numSourceBlocks);
+        }
+        if (order.length == 0) {
+            throw new IllegalArgumentException("order must list at least one block");
+        }
+        boolean[] used = new boolean[numSourceBlocks];
+        for (int j = 0; j < order.length; j++) {
+            if (order[j] < 0 || order[j] >= numSourceBlocks) {
+                throw new IllegalArgumentException("order[" + j + "] = " + order[j] + " is not a source block index 0.."
+                        + (numSourceBlocks - 1));
+            }
+            used[order[j]] = true;
+        }
+        for (int k = 0; k < numSourceBlocks; k++) {
+            if (!used[k]) {
+                throw new IllegalArgumentException("source block " + k + " never appears in order " + Arrays.toString(order));
+            }
+        }
+        if (adapterRank < 0) {
+            throw new IllegalArgumentException("adapterRank must be 0 (no adapters) or positive, was " + adapterRank);
+        }
+    }
+
+    public BlockShape blockShape() {
+        return new BlockShape(embedDim, numHeads, mlpHiddenDim, qkvBias);
+    }
+
+    /** Whether position {@code j} re-uses a source block that already ran earlier in the order. */
+    public boolean isInserted(int j) {
+        for (int i = 0; i < j; i++) {
+            if (order[i] == order[j]) return true;
+        }
+        return false;
+    }
+
+    /** Number of positions in the deep stack. */
+    public int depth() {
+        return order.length;
+    }
+
+    @Override
+    public Map<String, long[]> paramShapes() {
+        BlockShape shape = blockShape();
+        Map<String, long[]> m = new LinkedHashMap<>();
+        for (int k = 0; k < numSourceBlocks; k++) {
+            for (Map.Entry<String, long[]> e : shape.blockTensors().entrySet()) {
+                m.put(sourcePrefix(k) + e.getKey(), e.getValue());
+            }
+        }
+        for (int j = 0; j < order.length; j++) {
+            m.putAll(adjustmentShapes(j));
+        }
+        return m;
+    }
+
+    /** The adjustment parameters of position {@code j} (empty unless it is an inserted block). */
+    public Map<String, long[]> adjustmentShapes(int j) {
+        Map<String, long[]> m = new LinkedHashMap<>();
+        if (!isInserted(j)) return m;
+        BlockShape shape = blockShape();
+        if (untiedNorms) {
+            shape.normTensors().forEach((k, v) -> m.put(usePrefix(j) + k, v));
+        }
+        if (adapterRank > 0) {
+            shape.adapterTensors(adapterRank).forEach((k, v) -> m.put(usePrefix(j) + k, v));
+        }
+        return m;
+    }
+
+    public static String sourcePrefix(int k) {
+        return "src" + k + ".";
+    }
+
+    public static String usePrefix(int j) {
+        return "use" + j + ".";
+    }
+
+    @Override
+    public boolean isWeightParam(String name) {
+        return BlockShape.isWeight(name.substring(name.indexOf('.') + 1));
+    }
+
+    @Override
+    public void initParams(Map<String, INDArray> views) {
+        initNormsAndLinears(views);
+        for (Map.Entry<String, INDArray> e : views.entrySet()) {
+            if (e.getKey().contains(".up.")) {
+                e.getValue().assign(0.0); // an inserted block starts as an exact copy of its source
+            }
+        }
+    }
+
+    /** The tensors position {@code j} runs with, by block-relative timm name. */
+    Map<String, INDArray> viewsForPosition(Map<String, INDArray> all, int j) {
+        Map<String, INDArray> m = new LinkedHashMap<>();
+        String src = sourcePrefix(order[j]);
+        for (String rel : blockShape().blockTensors().keySet()) {
+            m.put(rel, all.get(src + rel));
+        }
+        for (String key : adjustmentShapes(j).keySet()) {
+            m.put(key.substring(usePrefix(j).length()), all.get(key));
+        }
+        return m;
+    }
+
+    @Override
+    ViewLayer<?> createLayer(NeuralNetConfiguration conf, DataType dataType) {
+        return new ScaleNetBlocksLayer(conf, dataType);
+    }
+
+    @Override
+    public InputType getOutputType(int layerIndex, InputType inputType) {
+        if (!(inputType instanceof InputType.InputTypeRecurrent)
+                || ((InputType.InputTypeRecurrent) inputType).getSize() != embedDim) {
+            throw wrongInput(layerName, inputType, "tokens [batch, tokens, " + embedDim + "]");
+        }
+        return InputType.recurrent(embedDim, ((InputType.InputTypeRecurrent) inputType).getTimeSeriesLength(), RNNFormat.NWC);
+    }
+
+    @Override
+    public void setNIn(InputType inputType, boolean override) {
+        getOutputType(-1, inputType);
+    }
+
+    public int getEmbedDim() { return embedDim; }
+    public void setEmbedDim(int embedDim) { this.embedDim = embedDim; }
+    public int getNumHeads() { return numHeads; }
+    public void setNumHeads(int numHeads) { this.numHeads = numHeads; }
+    public int getMlpHiddenDim() { return mlpHiddenDim; }
+    public void setMlpHiddenDim(int mlpHiddenDim) { this.mlpHiddenDim = mlpHiddenDim; }
+    public boolean isQkvBias() { return qkvBias; }
+    public void setQkvBias(boolean qkvBias) { this.qkvBias = qkvBias; }
+    public int getNumSourceBlocks() { return numSourceBlocks; }
+    public void setNumSourceBlocks(int numSourceBlocks) { this.numSourceBlocks = numSourceBlocks; }
+    public int[] getOrder() { return order.clone(); }
+    public void setOrder(int[] order) { this.order = order.clone(); }
+    public int getAdapterRank() { return adapterRank; }
+    public void setAdapterRank(int adapterRank) { this.adapterRank = adapterRank; }
+    public double getAdapterScale() { return adapterScale; }
+    public void setAdapterScale(double adapterScale) { this.adapterScale = adapterScale; }
+    public boolean isUntiedNorms() { return untiedNorms; }
+    public void setUntiedNorms(boolean untiedNorms) { this.untiedNorms = untiedNorms; }
+
+    @Override
+    public ScaleNetBlocks clone() {
+        ScaleNetBlocks c = (ScaleNetBlocks) super.clone();
+        c.order = order.clone();
+        return c;
+    }
+
+    /** Builder in DL4J's style: {@code new ScaleNetBlocks.Builder().embedDim(192).numHeads(3)...build()}. */
+    public static class Builder extends org.deeplearning4j.nn.conf.layers.BaseLayer.Builder<Builder> {
+        private int embedDim;
+        private int numHeads;
+        private int mlpHiddenDim;
+        private boolean qkvBias = true;
+        private int numSourceBlocks = 1;
+        private int[] order;
+        private int adapterRank;
+        private double adapterScale = 1.0;
+        private boolean untiedNorms;
+
+        public Builder embedDim(int v) { embedDim = v; return this; }
+        public Builder numHeads(int v) { numHeads = v; return this; }
+        /** Hidden width of the MLP; default 4 × embedDim. */
+        public Builder mlpHiddenDim(int v) { mlpHiddenDim = v; return this; }
+        public Builder qkvBias(boolean v) { qkvBias = v; return this; }
+        public Builder numSourceBlocks(int v) { numSourceBlocks = v; return this; }
+        /** Source block index per position; default each source once, in order. */
+        public Builder order(int... v) { order = v.clone(); return this; }
+        /** Rank of the parallel adapters of inserted blocks; 0 for none. */
+        public Builder adapterRank(int v) { adapterRank = v; return this; }
+        /** Multiplier of the adapters' output. */
+        public Builder adapterScale(double v) { adapterScale = v; return this; }
+        /** Give inserted blocks their own LayerNorms instead of sharing the source's. */
+        public Builder untiedNorms(boolean v) { untiedNorms = v; return this; }
+
+        @Override
+        @SuppressWarnings("unchecked")
+        public ScaleNetBlocks build() {
+            return new ScaleNetBlocks(this);
+        }
+    }
+}

@@ -1,0 +1,92 @@
+package dev.scalenet.layers;
+
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.gradient.DefaultGradient;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.layers.BaseLayer;
+import org.deeplearning4j.nn.workspace.ArrayType;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.common.primitives.Pair;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.util.Map;
+
+/**
+ * Base of the ViT layers: hand-written forward and backward over named parameter views.
+ *
+ * <p>Why workspaces matter here: ND4J allocates off-heap arrays outside a workspace in milliseconds, inside
+ * one in microseconds. A training forward pass therefore keeps its intermediates in the activation
+ * workspace, which DL4J holds open until backprop has run; inference uses the per-layer working memory.
+ * Backward adds into the gradient views, so they are zeroed first.
+ */
+abstract class ViewLayer<C extends org.deeplearning4j.nn.conf.layers.BaseLayer> extends BaseLayer<C> {
+    private boolean forwardStateValid;
+
+    ViewLayer(NeuralNetConfiguration conf, DataType dataType) {
+        super(conf, dataType);
+    }
+
+    /** Forward pass; when {@code training}, keep what {@link #backward} needs. */
+    protected abstract INDArray forward(INDArray input, boolean training);
+
+    /** Adds parameter gradients into {@link #gradientViews} and returns dL/dinput. */
+    protected abstract INDArray backward(INDArray epsilon);
+
+    /** Drops the state kept for backward. */
+    protected abstract void clearForwardState();
+
+    @Override
+    public INDArray activate(boolean training, LayerWorkspaceMgr workspaceMgr) {
+        assertInputSet(false);
+        clearForwardState();
+        forwardStateValid = false;
+        INDArray out;
+        try (MemoryWorkspace ws = borrow(workspaceMgr, training ? ArrayType.ACTIVATIONS : ArrayType.FF_WORKING_MEM)) {
+            out = forward(input, training);
+        }
+        forwardStateValid = training;
+        return workspaceMgr.leverageTo(ArrayType.ACTIVATIONS, out);
+    }
+
+    @Override
+    public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
+        assertInputSet(true);
+        if (!forwardStateValid) {
+            throw new IllegalStateException(layerId() + ": backprop needs a training forward pass first");
+        }
+        gradientsFlattened.assign(0);
+        INDArray dx;
+        try (MemoryWorkspace ws = borrow(workspaceMgr, ArrayType.ACTIVATION_GRAD)) {
+            dx = backward(epsilon);
+        }
+        Gradient gradient = new DefaultGradient(gradientsFlattened);
+        for (Map.Entry<String, INDArray> e : gradientViews.entrySet()) {
+            gradient.setGradientFor(e.getKey(), e.getValue());
+        }
+        return new Pair<>(gradient, workspaceMgr.leverageTo(ArrayType.ACTIVATION_GRAD, dx));
+    }
+
+    private static MemoryWorkspace borrow(LayerWorkspaceMgr mgr, ArrayType type) {
+        // null is a valid try-with-resources resource: allocate in whatever workspace is current
+        return mgr.isWorkspaceOpen(type) ? mgr.notifyScopeBorrowed(type) : null;
+    }
+
+    @Override
+    public void clear() {
+        super.clear();
+        clearForwardState();
+        forwardStateValid = false;
+    }
+
+    @Override
+    public boolean isPretrainLayer() {
+        return false;
+    }
+
+    @Override
+    public Type type() {
+        return Type.FEED_FORWARD;
+    }
+}

@@ -1,0 +1,93 @@
+package dev.scalenet.layers;
+
+import org.deeplearning4j.nn.api.ParamInitializer;
+import org.deeplearning4j.nn.conf.InputPreProcessor;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.conf.memory.LayerMemoryReport;
+import org.deeplearning4j.optimize.api.TrainingListener;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.util.Collection;
+import java.util.Map;
+
+/**
+ * Common configuration plumbing of the ViT layers: named-tensor parameters, no input preprocessing,
+ * and instantiation of the matching {@link ViewLayer}. Subclasses keep a no-argument constructor and
+ * getters/setters so DL4J's JSON (and so {@code ModelSerializer}) round-trips them.
+ */
+public abstract class VitLayerConf extends BaseLayer implements TensorLayout {
+    /** timm's initialisation scale for linear weights and embeddings (trunc_normal_ std .02). */
+    static final double INIT_STD = 0.02;
+
+    protected VitLayerConf() {}
+
+    protected VitLayerConf(BaseLayer.Builder<?> builder) {
+        super(builder);
+    }
+
+    abstract ViewLayer<?> createLayer(NeuralNetConfiguration conf, DataType dataType);
+
+    @Override
+    public org.deeplearning4j.nn.api.Layer instantiate(NeuralNetConfiguration conf, Collection<TrainingListener> listeners,
+                                                        int layerIndex, INDArray layerParamsView, boolean initializeParams,
+                                                        DataType networkDataType) {
+        ViewLayer<?> layer = createLayer(conf, networkDataType);
+        layer.setListeners(listeners);
+        layer.setIndex(layerIndex);
+        layer.setParamsViewArray(layerParamsView);
+        layer.setParamTable(initializer().init(conf, layerParamsView, initializeParams));
+        layer.setConf(conf);
+        return layer;
+    }
+
+    @Override
+    public ParamInitializer initializer() {
+        return LayoutParamInitializer.INSTANCE;
+    }
+
+    @Override
+    public InputPreProcessor getPreProcessorForInputType(InputType inputType) {
+        return null;
+    }
+
+    @Override
+    public boolean isPretrainParam(String paramName) {
+        return false;
+    }
+
+    @Override
+    public LayerMemoryReport getMemoryReport(InputType inputType) {
+        return new LayerMemoryReport.Builder(layerName, getClass(), inputType, getOutputType(-1, inputType))
+                .standardMemory(initializer().numParams(this), 0)
+                .workingMemory(0, 0, 0, 0)
+                .cacheMemory(0, 0)
+                .build();
+    }
+
+    /** Fills a view with N(0, .02). */
+    static void normal(INDArray view) {
+        view.assign(Nd4j.randn(view.dataType(), view.shape()).muli(INIT_STD));
+    }
+
+    /** timm's init by name: norm weights 1, other weights N(0, .02), everything else 0. */
+    static void initNormsAndLinears(Map<String, INDArray> views) {
+        for (Map.Entry<String, INDArray> e : views.entrySet()) {
+            String name = e.getKey();
+            if (name.toLowerCase(java.util.Locale.ROOT).contains("norm") && name.endsWith(".weight")) {
+                e.getValue().assign(1.0);
+            } else if (name.endsWith(".weight")) {
+                normal(e.getValue());
+            } else {
+                e.getValue().assign(0.0);
+            }
+        }
+    }
+
+    static IllegalStateException wrongInput(String layerName, InputType inputType, String expected) {
+        return new IllegalStateException("layer '" + layerName + "': input type " + inputType + ", expected " + expected);
+    }
+}

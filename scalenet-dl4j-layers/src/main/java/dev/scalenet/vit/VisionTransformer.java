@@ -1,0 +1,205 @@
+package dev.scalenet.vit;
+
+import dev.scalenet.layers.GlobalPool;
+import dev.scalenet.layers.PatchEmbedding;
+import dev.scalenet.layers.ScaleNetBlocks;
+import dev.scalenet.layers.SoftmaxCrossEntropy;
+import dev.scalenet.layers.VitPooling;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.WorkspaceMode;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.deeplearning4j.zoo.ModelMetaData;
+import org.deeplearning4j.zoo.PretrainedType;
+import org.deeplearning4j.zoo.ZooModel;
+import org.deeplearning4j.zoo.ZooType;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.learning.config.IUpdater;
+
+import java.util.Objects;
+
+/**
+ * timm's {@code VisionTransformer} as a DL4J zoo model. {@link #init()} returns a ready
+ * {@link ComputationGraph} of four vertices:
+ * <pre>
+ *   pixels [B, C, H, W] -> patchEmbed -> blocks -> pool -> head (logits [B, classes])
+ * </pre>
+ * {@code blocks} is a {@link ScaleNetBlocks} stack: by default each of the {@code depth} blocks once;
+ * with {@link Builder#order} some run again as ScaleNet's inserted, weight-sharing blocks. The head is an
+ * {@link OutputLayer} with identity activation, so {@code output()} gives timm's logits, trained with
+ * {@link SoftmaxCrossEntropy}. Weights come from timm via {@link TimmCheckpoint}; no pretrained URL exists.
+ */
+public final class VisionTransformer extends ZooModel<VisionTransformer> {
+    public static final String INPUT = "pixels";
+    public static final String PATCH_EMBED = "patchEmbed";
+    public static final String BLOCKS = "blocks";
+    public static final String POOL = "pool";
+    public static final String HEAD = "head";
+
+    private VitConfig config;
+    private final int[] order;
+    private final int adapterRank;
+    private final double adapterScale;
+    private final boolean untiedNorms;
+    private final long seed;
+    private final IUpdater updater;
+    private final DataType dataType;
+    private final double labelSmoothing;
+    private final WorkspaceMode workspaceMode;
+
+    private VisionTransformer(Builder b) {
+        this.config = Objects.requireNonNull(b.config, "config");
+        this.order = b.order;
+        this.adapterRank = b.adapterRank;
+        this.adapterScale = b.adapterScale;
+        this.untiedNorms = b.untiedNorms;
+        this.seed = b.seed;
+        this.updater = b.updater;
+        this.dataType = b.dataType;
+        this.labelSmoothing = b.labelSmoothing;
+        this.workspaceMode = b.workspaceMode;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public VitConfig config() {
+        return config;
+    }
+
+    /** The graph configuration, for users who want to change it before building the network. */
+    public ComputationGraphConfiguration conf() {
+        VitConfig c = config;
+        ScaleNetBlocks.Builder blocks = new ScaleNetBlocks.Builder()
+                .embedDim(c.embedDim()).numHeads(c.numHeads()).mlpHiddenDim(c.mlpHiddenDim()).qkvBias(c.qkvBias())
+                .numSourceBlocks(c.depth()).adapterRank(adapterRank).adapterScale(adapterScale).untiedNorms(untiedNorms);
+        if (order != null) blocks.order(order);
+        return new NeuralNetConfiguration.Builder()
+                .seed(seed)
+                .dataType(dataType)
+                .updater(updater)
+                .trainingWorkspaceMode(workspaceMode)
+                .inferenceWorkspaceMode(workspaceMode)
+                .graphBuilder()
+                .addInputs(INPUT)
+                .setInputTypes(InputType.convolutional(c.imgSize(), c.imgSize(), c.inChans()))
+                .addLayer(PATCH_EMBED, new PatchEmbedding.Builder().imgSize(c.imgSize()).patchSize(c.patchSize())
+                        .inChans(c.inChans()).embedDim(c.embedDim()).classToken(c.classToken()).build(), INPUT)
+                .addLayer(BLOCKS, blocks.build(), PATCH_EMBED)
+                .addLayer(POOL, new VitPooling.Builder().embedDim(c.embedDim()).numPrefixTokens(c.classToken() ? 1 : 0)
+                        .globalPool(c.globalPool()).fcNorm(c.fcNorm()).build(), BLOCKS)
+                .addLayer(HEAD, new OutputLayer.Builder().nIn(c.embedDim()).nOut(c.numClasses())
+                        .activation(Activation.IDENTITY).lossFunction(new SoftmaxCrossEntropy(labelSmoothing))
+                        .weightInit(WeightInit.ZERO) // timm zero-initialises the classifier head
+                        .build(), POOL)
+                .setOutputs(HEAD)
+                .build();
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public ComputationGraph init() {
+        ComputationGraph graph = new ComputationGraph(conf());
+        graph.init();
+        return graph;
+    }
+
+    /** The architecture of a graph built by this class, read back from its layer configurations. */
+    public static VitConfig configOf(ComputationGraph graph) {
+        PatchEmbedding pe = layer(graph, PATCH_EMBED, PatchEmbedding.class);
+        ScaleNetBlocks blocks = blocksOf(graph);
+        VitPooling pool = layer(graph, POOL, VitPooling.class);
+        OutputLayer head = layer(graph, HEAD, OutputLayer.class);
+        return VitConfig.builder().imgSize(pe.getImgSize()).patchSize(pe.getPatchSize()).inChans(pe.getInChans())
+                .numClasses((int) head.getNOut()).embedDim(blocks.getEmbedDim()).depth(blocks.getNumSourceBlocks())
+                .numHeads(blocks.getNumHeads()).mlpRatio((double) blocks.getMlpHiddenDim() / blocks.getEmbedDim())
+                .qkvBias(blocks.isQkvBias()).classToken(pe.isClassToken()).globalPool(pool.getGlobalPool())
+                .fcNorm(pool.isFcNorm()).build();
+    }
+
+    /** The block stack of a graph built by this class. */
+    public static ScaleNetBlocks blocksOf(ComputationGraph graph) {
+        return layer(graph, BLOCKS, ScaleNetBlocks.class);
+    }
+
+    private static <T> T layer(ComputationGraph graph, String name, Class<T> type) {
+        if (graph.getLayer(name) == null || !type.isInstance(graph.getLayer(name).conf().getLayer())) {
+            throw new IllegalArgumentException("not a ScaleNet ViT graph: vertex '" + name + "' should be a "
+                    + type.getSimpleName() + " layer (vertices: " + String.join(", ", graph.getConfiguration().getVertices().keySet()) + ")");
+        }
+        return type.cast(graph.getLayer(name).conf().getLayer());
+    }
+
+    @Override
+    public String pretrainedUrl(PretrainedType pretrainedType) {
+        return null; // weights come from timm checkpoints: see TimmCheckpoint
+    }
+
+    @Override
+    public long pretrainedChecksum(PretrainedType pretrainedType) {
+        return 0L;
+    }
+
+    @Override
+    public Class<? extends Model> modelType() {
+        return ComputationGraph.class;
+    }
+
+    @Override
+    public ModelMetaData metaData() {
+        return new ModelMetaData(new int[][] {{config.inChans(), config.imgSize(), config.imgSize()}}, 1, ZooType.CNN);
+    }
+
+    /** {@code {{channels, height, width}}}; height and width must be equal. */
+    @Override
+    public void setInputShape(int[][] inputShape) {
+        int[] s = inputShape[0];
+        if (s.length != 3 || s[1] != s[2]) {
+            throw new IllegalArgumentException("input shape must be {channels, size, size}, was " + java.util.Arrays.toString(s));
+        }
+        config = config.toBuilder().inChans(s[0]).imgSize(s[1]).build();
+    }
+
+    @Override
+    public String modelName() {
+        return "vit-d" + config.embedDim() + "-L" + config.depth() + (order != null ? "-x" + order.length : "");
+    }
+
+    public static final class Builder {
+        private VitConfig config = VitConfig.deitTinyPatch16();
+        private int[] order;
+        private int adapterRank;
+        private double adapterScale = 1.0;
+        private boolean untiedNorms;
+        private long seed = 42;
+        private IUpdater updater = new Adam(1e-3);
+        private DataType dataType = DataType.FLOAT;
+        private double labelSmoothing;
+        private WorkspaceMode workspaceMode = WorkspaceMode.ENABLED;
+
+        private Builder() {}
+
+        public Builder config(VitConfig v) { config = Objects.requireNonNull(v); return this; }
+        /** Source block per position (length = deep depth); {@code null} for each block once. */
+        public Builder order(int... v) { order = v == null ? null : v.clone(); return this; }
+        public Builder adapterRank(int v) { adapterRank = v; return this; }
+        public Builder adapterScale(double v) { adapterScale = v; return this; }
+        public Builder untiedNorms(boolean v) { untiedNorms = v; return this; }
+        public Builder seed(long v) { seed = v; return this; }
+        public Builder updater(IUpdater v) { updater = Objects.requireNonNull(v); return this; }
+        public Builder dataType(DataType v) { dataType = Objects.requireNonNull(v); return this; }
+        public Builder labelSmoothing(double v) { labelSmoothing = v; return this; }
+        public Builder workspaceMode(WorkspaceMode v) { workspaceMode = Objects.requireNonNull(v); return this; }
+
+        public VisionTransformer build() {
+            return new VisionTransformer(this);
+        }
+    }
+}
