@@ -22,7 +22,7 @@ final class Block {
 
     private final BlockShape shape;
     private final Map<String, INDArray> p;
-    private final Map<String, INDArray> g;
+    private Map<String, INDArray> g;
     private final boolean adapters;
     private final double adapterScale;
 
@@ -44,13 +44,11 @@ final class Block {
 
     /**
      * @param p views of this use's tensors by block-relative timm name (shared and own)
-     * @param g gradient views, same keys
      * @param adapters whether {@code adapter.*} tensors are present and used
      */
-    Block(BlockShape shape, Map<String, INDArray> p, Map<String, INDArray> g, boolean adapters, double adapterScale) {
+    Block(BlockShape shape, Map<String, INDArray> p, boolean adapters, double adapterScale) {
         this.shape = shape;
         this.p = p;
-        this.g = g;
         this.adapters = adapters;
         this.adapterScale = adapterScale;
     }
@@ -97,11 +95,14 @@ final class Block {
         return mlp.addi(x1);
     }
 
-    /** Adds this use's parameter gradients into the gradient views; returns dL/dx. */
-    INDArray backward(INDArray dy) {
+    /**
+     * Adds this use's parameter gradients into {@code gradients} (views keyed like the parameters); returns dL/dx.
+     */
+    INDArray backward(INDArray dy, Map<String, INDArray> gradients) {
         if (n1 == null) {
             throw new IllegalStateException("backward() without a training forward pass");
         }
+        this.g = gradients;
         int heads = shape.numHeads();
         int hd = shape.headDim();
         long n = dy.size(0);

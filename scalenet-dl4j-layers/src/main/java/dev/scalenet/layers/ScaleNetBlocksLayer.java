@@ -23,7 +23,6 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
         INDArray x = input.dup('c').reshape('c', batch * tokens, c.getEmbedDim());
         for (int j = 0; j < c.depth(); j++) {
             Block block = new Block(c.blockShape(), c.viewsForPosition(params, j),
-                    gradientViews == null ? null : c.viewsForPosition(gradientViews, j),
                     c.getAdapterRank() > 0 && c.isInserted(j), c.getAdapterScale());
             x = block.forward(x, batch);
             if (training) ran.add(block);
@@ -37,7 +36,7 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
         long tokens = epsilon.size(1);
         INDArray dx = epsilon.dup('c').reshape('c', batch * tokens, layerConf().getEmbedDim());
         for (int j = ran.size() - 1; j >= 0; j--) {
-            dx = ran.get(j).backward(dx);
+            dx = ran.get(j).backward(dx, layerConf().viewsForPosition(gradientViews, j));
         }
         return dx.reshape('c', batch, tokens, layerConf().getEmbedDim());
     }
