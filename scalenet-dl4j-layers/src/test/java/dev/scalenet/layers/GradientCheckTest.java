@@ -23,8 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Every layer's hand-written backward pass agrees with central finite differences of its forward pass, in
  * double precision (DL4J's GradientCheckUtil: ε 1e-6, max relative error 1e-5, absolute errors below 1e-9
- * ignored). All parameters are randomised first: at timm's initialisation the zero head would make every
- * other gradient zero and the check vacuous.
+ * ignored), on up to 40 entries of every parameter tensor. All parameters are randomised first: at timm's
+ * initialisation the zero head would make every other gradient zero and the check vacuous.
  */
 class GradientCheckTest {
     private static final int BATCH = 3;
@@ -71,7 +71,7 @@ class GradientCheckTest {
         randomise(g);
         boolean ok = GradientCheckUtil.checkGradients(new GradientCheckUtil.GraphConfig().net(g)
                 .inputs(new INDArray[] {input}).labels(new INDArray[] {labels((int) input.size(0))})
-                .epsilon(1e-6).maxRelError(1e-5).minAbsoluteError(1e-9));
+                .epsilon(1e-6).maxRelError(1e-5).minAbsoluteError(1e-9).subset(true).maxPerParam(40));
         assertTrue(ok, "gradient check failed; see the log for the failing parameters");
     }
 
