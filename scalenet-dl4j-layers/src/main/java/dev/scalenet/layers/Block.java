@@ -13,7 +13,8 @@ import java.util.Map;
  *   x = x + mlp(norm2(x))  [+ s · adapter_mlp(norm2(x))]
  * </pre>
  * The bracketed parallel adapters ({@code up(relu(down(h)))}) are ScaleNet's adjustment parameters of
- * an inserted block. Parameters and gradients are views into a layer's flat arrays; an inserted block
+ * an inserted block. In training, stochastic depth may drop each branch (with its adapter) per example,
+ * as timm's {@code DropPath}: the per-example keep masks are 0 or 1/(1 - rate). Parameters and gradients are views into a layer's flat arrays; an inserted block
  * is a {@code Block} holding the same views as its source block, so its gradients add to the source's.
  * Keeps the forward state of the last training pass for {@link #backward}.
  */
@@ -41,6 +42,8 @@ final class Block {
     private INDArray geluOut;
     private INDArray attnAdapterHidden;
     private INDArray mlpAdapterHidden;
+    private INDArray attnKeep;
+    private INDArray mlpKeep;
 
     /**
      * @param p views of this use's tensors by block-relative timm name (shared and own)
@@ -53,10 +56,15 @@ final class Block {
         this.adapterScale = adapterScale;
     }
 
-    /** @param x tokens as a {@code [batch * tokens, dim]} matrix */
-    INDArray forward(INDArray x, long batch) {
+    /**
+     * @param x tokens as a {@code [batch * tokens, dim]} matrix
+     * @param attnKeep, mlpKeep per-example stochastic-depth multipliers {@code [batch, 1]}, or null for none
+     */
+    INDArray forward(INDArray x, long batch, INDArray attnKeep, INDArray mlpKeep) {
         long n = x.size(0);
         this.batch = batch;
+        this.attnKeep = attnKeep;
+        this.mlpKeep = mlpKeep;
         this.tokens = n / batch;
         int heads = shape.numHeads();
         int hd = shape.headDim();
@@ -80,6 +88,7 @@ final class Block {
             attnAdapterHidden = adapterHidden("attn", h1);
             branch.addi(adapterOut("attn", attnAdapterHidden));
         }
+        if (attnKeep != null) branch = Ops.scaleExamples(branch, attnKeep);
         INDArray x1 = branch.addi(x);
 
         n2 = Ops.normalize(x1, LN_EPS);
@@ -92,11 +101,13 @@ final class Block {
             mlpAdapterHidden = adapterHidden("mlp", h2);
             mlp.addi(adapterOut("mlp", mlpAdapterHidden));
         }
+        if (mlpKeep != null) mlp = Ops.scaleExamples(mlp, mlpKeep);
         return mlp.addi(x1);
     }
 
     /**
-     * Adds this use's parameter gradients into {@code gradients} (views keyed like the parameters); returns dL/dx.
+     * Adds this use's parameter gradients into {@code gradients} (views keyed like the parameters; a frozen
+     * parameter has no entry and gets no gradient computed); returns dL/dx.
      */
     INDArray backward(INDArray dy, Map<String, INDArray> gradients) {
         if (n1 == null) {
@@ -108,17 +119,19 @@ final class Block {
         long n = dy.size(0);
         long d = shape.embedDim();
 
-        // MLP branch: y = x1 + fc2(gelu(fc1(h2))) [+ adapter(h2)]
-        INDArray dGelu = Ops.linearBackward(dy, geluOut, p.get("mlp.fc2.weight"), g.get("mlp.fc2.weight"), g.get("mlp.fc2.bias"));
+        // MLP branch: y = x1 + keep · (fc2(gelu(fc1(h2))) [+ adapter(h2)])
+        INDArray dMlp = mlpKeep == null ? dy : Ops.scaleExamples(dy, mlpKeep);
+        INDArray dGelu = Ops.linearBackward(dMlp, geluOut, p.get("mlp.fc2.weight"), g.get("mlp.fc2.weight"), g.get("mlp.fc2.bias"));
         INDArray dFc1 = Ops.geluBackward(dGelu, fc1Out, cdf);
         INDArray dH2 = Ops.linearBackward(dFc1, h2, p.get("mlp.fc1.weight"), g.get("mlp.fc1.weight"), g.get("mlp.fc1.bias"));
         if (adapters) {
-            dH2.addi(adapterBackward("mlp", dy, h2, mlpAdapterHidden));
+            dH2.addi(adapterBackward("mlp", dMlp, h2, mlpAdapterHidden));
         }
         INDArray dX1 = Ops.layerNormBackward(dH2, n2, p.get("norm2.weight"), g.get("norm2.weight"), g.get("norm2.bias")).addi(dy);
 
-        // attention branch: x1 = x + proj(attention(qkv(h1))) [+ adapter(h1)]
-        INDArray dAttnOut = Ops.linearBackward(dX1, attnOut, p.get("attn.proj.weight"), g.get("attn.proj.weight"), g.get("attn.proj.bias"));
+        // attention branch: x1 = x + keep · (proj(attention(qkv(h1))) [+ adapter(h1)])
+        INDArray dAttn = attnKeep == null ? dX1 : Ops.scaleExamples(dX1, attnKeep);
+        INDArray dAttnOut = Ops.linearBackward(dAttn, attnOut, p.get("attn.proj.weight"), g.get("attn.proj.weight"), g.get("attn.proj.bias"));
         INDArray dCtx = dAttnOut.reshape('c', batch, tokens, heads, hd).permute(0, 2, 1, 3).dup('c')
                 .reshape('c', batch * heads, tokens, hd);
         INDArray q = qkvHeads.slice(0);
@@ -133,7 +146,7 @@ final class Block {
                 .reshape('c', n, 3 * d);
         INDArray dH1 = Ops.linearBackward(dQkv, h1, p.get("attn.qkv.weight"), g.get("attn.qkv.weight"), g.get("attn.qkv.bias"));
         if (adapters) {
-            dH1.addi(adapterBackward("attn", dX1, h1, attnAdapterHidden));
+            dH1.addi(adapterBackward("attn", dAttn, h1, attnAdapterHidden));
         }
         return Ops.layerNormBackward(dH1, n1, p.get("norm1.weight"), g.get("norm1.weight"), g.get("norm1.bias")).addi(dX1);
     }
@@ -144,6 +157,7 @@ final class Block {
         h1 = qkvHeads = attnProbs = attnOut = h2 = fc1Out = cdf = geluOut = null;
         n2 = null;
         attnAdapterHidden = mlpAdapterHidden = null;
+        attnKeep = mlpKeep = null;
     }
 
     private double scale() {

@@ -23,9 +23,11 @@ final class Ops {
         return b == null ? y : y.addiRowVector(b);
     }
 
-    /** Adds dW, db of {@link #linear} into the views and returns dx. */
+    /** Adds dW, db of {@link #linear} into the views (either may be null: frozen or absent) and returns dx. */
     static INDArray linearBackward(INDArray dy, INDArray x, INDArray w, INDArray dW, INDArray dB) {
-        Nd4j.gemm(dy, x, dW, true, false, 1.0, 1.0);
+        if (dW != null) {
+            Nd4j.gemm(dy, x, dW, true, false, 1.0, 1.0);
+        }
         if (dB != null) {
             dB.addi(dy.sum(0));
         }
@@ -57,10 +59,14 @@ final class Ops {
         return c.xHat.mulRowVector(gamma).addiRowVector(beta);
     }
 
-    /** Adds dγ, dβ into the views and returns dx. */
+    /** Adds dγ, dβ into the views (null when frozen) and returns dx. */
     static INDArray layerNormBackward(INDArray dy, NormCache c, INDArray gamma, INDArray dGamma, INDArray dBeta) {
-        dGamma.addi(dy.mul(c.xHat).sum(0));
-        dBeta.addi(dy.sum(0));
+        if (dGamma != null) {
+            dGamma.addi(dy.mul(c.xHat).sum(0));
+        }
+        if (dBeta != null) {
+            dBeta.addi(dy.sum(0));
+        }
         INDArray dxHat = dy.mulRowVector(gamma);
         INDArray meanDxHat = dxHat.mean(true, 1);
         INDArray meanDxHatXHat = dxHat.mul(c.xHat).mean(true, 1);
@@ -96,6 +102,15 @@ final class Ops {
         INDArray dot = dy2.mul(y.reshape('c', rows, y.size(-1))).sum(true, 1);
         dy2.subiColumnVector(dot);
         return dy.muli(y);
+    }
+
+    /**
+     * Multiplies each example's rows of a {@code [batch * tokens, dim]} matrix by its entry of {@code perExample}
+     * ({@code [batch, 1]}): stochastic depth's per-sample keep mask.
+     */
+    static INDArray scaleExamples(INDArray rows, INDArray perExample) {
+        long batch = perExample.size(0);
+        return rows.reshape('c', batch, rows.length() / batch).mulColumnVector(perExample).reshape('c', rows.shape());
     }
 
     /** Batched {@code a · b} over the leading axis, with optional transposes. */

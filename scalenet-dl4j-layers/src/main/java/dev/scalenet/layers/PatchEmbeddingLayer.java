@@ -48,16 +48,21 @@ final class PatchEmbeddingLayer extends ViewLayer<PatchEmbedding> {
         int prefix = c.numPrefixTokens();
         long width = (long) c.numTokens() * d;
         INDArray eps = epsilon.dup('c').reshape('c', b, width);
-        gradientViews.get("posEmbed").addi(eps.sum(0).reshape(gradientViews.get("posEmbed").shape()));
-        if (prefix > 0) {
-            gradientViews.get("clsToken").addi(eps.get(NDArrayIndex.all(), NDArrayIndex.interval(0, d)).sum(0)
+        INDArray dPos = trainableGradient("posEmbed");
+        if (dPos != null) {
+            dPos.addi(eps.sum(0).reshape(dPos.shape()));
+        }
+        INDArray dCls = trainableGradient("clsToken");
+        if (prefix > 0 && dCls != null) {
+            dCls.addi(eps.get(NDArrayIndex.all(), NDArrayIndex.interval(0, d)).sum(0)
                     .reshape(1, 1, d));
         }
         INDArray dTokens = eps.get(NDArrayIndex.all(), NDArrayIndex.interval((long) prefix * d, width)).dup('c')
                 .reshape('c', b * g * g, d);
         long k = (long) c.getInChans() * p * p;
         INDArray dPatches = Ops.linearBackward(dTokens, patches, params.get("proj.weight").reshape('c', d, k),
-                gradientViews.get("proj.weight").reshape('c', d, k), gradientViews.get("proj.bias"));
+                trainableGradient("proj.weight") == null ? null : trainableGradient("proj.weight").reshape('c', d, k),
+                trainableGradient("proj.bias"));
         // inverse of permute(0, 2, 4, 1, 3, 5)
         return dPatches.reshape('c', b, g, g, c.getInChans(), p, p).permute(0, 3, 1, 4, 2, 5).dup('c')
                 .reshape('c', b, c.getInChans(), c.getImgSize(), c.getImgSize());

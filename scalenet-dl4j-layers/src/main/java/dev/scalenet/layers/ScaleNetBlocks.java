@@ -34,6 +34,7 @@ public class ScaleNetBlocks extends VitLayerConf {
     private int adapterRank;
     private double adapterScale = 1.0;
     private boolean untiedNorms;
+    private double dropPathRate;
 
     /** For DL4J's JSON deserialisation. */
     public ScaleNetBlocks() {}
@@ -49,6 +50,7 @@ public class ScaleNetBlocks extends VitLayerConf {
         this.adapterRank = b.adapterRank;
         this.adapterScale = b.adapterScale;
         this.untiedNorms = b.untiedNorms;
+        this.dropPathRate = b.dropPathRate;
         validate();
     }
 
@@ -82,6 +84,14 @@ public class ScaleNetBlocks extends VitLayerConf {
         if (adapterRank < 0) {
             throw new IllegalArgumentException("adapterRank must be 0 (no adapters) or positive, was " + adapterRank);
         }
+        if (!(dropPathRate >= 0 && dropPathRate < 1)) {
+            throw new IllegalArgumentException("dropPathRate must be in [0, 1), was " + dropPathRate);
+        }
+    }
+
+    /** Stochastic-depth rate at position {@code j}: timm's linear rule, 0 at the first block, the full rate at the last. */
+    public double dropPathRate(int j) {
+        return order.length == 1 ? dropPathRate : dropPathRate * j / (order.length - 1);
     }
 
     public BlockShape blockShape() {
@@ -203,6 +213,8 @@ public class ScaleNetBlocks extends VitLayerConf {
     public void setAdapterScale(double adapterScale) { this.adapterScale = adapterScale; }
     public boolean isUntiedNorms() { return untiedNorms; }
     public void setUntiedNorms(boolean untiedNorms) { this.untiedNorms = untiedNorms; }
+    public double getDropPathRate() { return dropPathRate; }
+    public void setDropPathRate(double dropPathRate) { this.dropPathRate = dropPathRate; }
 
     @Override
     public ScaleNetBlocks clone() {
@@ -222,6 +234,7 @@ public class ScaleNetBlocks extends VitLayerConf {
         private int adapterRank;
         private double adapterScale = 1.0;
         private boolean untiedNorms;
+        private double dropPathRate;
 
         public Builder embedDim(int v) { embedDim = v; return this; }
         public Builder numHeads(int v) { numHeads = v; return this; }
@@ -237,6 +250,8 @@ public class ScaleNetBlocks extends VitLayerConf {
         public Builder adapterScale(double v) { adapterScale = v; return this; }
         /** Give inserted blocks their own LayerNorms instead of sharing the source's. */
         public Builder untiedNorms(boolean v) { untiedNorms = v; return this; }
+        /** Stochastic depth (timm's drop_path_rate): rising linearly from 0 at the first position to this at the last. */
+        public Builder dropPathRate(double v) { dropPathRate = v; return this; }
 
         @Override
         @SuppressWarnings("unchecked")

@@ -3,9 +3,11 @@ package dev.scalenet.layers;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.SplittableRandom;
 
 /** Runs the positions of a {@link ScaleNetBlocks} stack; see there. */
 final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
@@ -24,10 +26,26 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
         for (int j = 0; j < c.depth(); j++) {
             Block block = new Block(c.blockShape(), c.viewsForPosition(params, j),
                     c.getAdapterRank() > 0 && c.isInserted(j), c.getAdapterScale());
-            x = block.forward(x, batch);
+            double rate = training ? c.dropPathRate(j) : 0;
+            x = block.forward(x, batch, rate > 0 ? keepMask(batch, rate, j, 0) : null,
+                    rate > 0 ? keepMask(batch, rate, j, 1) : null);
             if (training) ran.add(block);
         }
         return x.reshape('c', batch, tokens, c.getEmbedDim());
+    }
+
+    /**
+     * Stochastic depth's per-example multipliers for one branch: 0 with probability {@code rate}, else
+     * 1/(1 - rate). A pure function of (seed, iteration, position, branch), so a resumed run drops the same paths.
+     */
+    private INDArray keepMask(long batch, double rate, int position, int branch) {
+        long mix = conf().getSeed() * 0x9E3779B97F4A7C15L + getIterationCount();
+        SplittableRandom random = new SplittableRandom(mix * 31 + position * 2L + branch);
+        float[] keep = new float[(int) batch];
+        for (int i = 0; i < keep.length; i++) {
+            keep[i] = random.nextDouble() < rate ? 0f : (float) (1 / (1 - rate));
+        }
+        return Nd4j.create(keep, new long[] {batch, 1}, 'c').castTo(dataType);
     }
 
     @Override
@@ -36,7 +54,7 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
         long tokens = epsilon.size(1);
         INDArray dx = epsilon.dup('c').reshape('c', batch * tokens, layerConf().getEmbedDim());
         for (int j = ran.size() - 1; j >= 0; j--) {
-            dx = ran.get(j).backward(dx, layerConf().viewsForPosition(gradientViews, j));
+            dx = ran.get(j).backward(dx, layerConf().viewsForPosition(trainableGradientViews(), j));
         }
         return dx.reshape('c', batch, tokens, layerConf().getEmbedDim());
     }

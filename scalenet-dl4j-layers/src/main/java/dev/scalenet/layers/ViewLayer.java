@@ -11,6 +11,8 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -21,7 +23,7 @@ import java.util.Map;
  * workspace, which DL4J holds open until backprop has run; inference uses the per-layer working memory.
  * Backward adds into the gradient views, so they are zeroed first.
  */
-abstract class ViewLayer<C extends org.deeplearning4j.nn.conf.layers.BaseLayer> extends BaseLayer<C> {
+abstract class ViewLayer<C extends VitLayerConf> extends BaseLayer<C> {
     private boolean forwardStateValid;
 
     ViewLayer(NeuralNetConfiguration conf, DataType dataType) {
@@ -66,6 +68,20 @@ abstract class ViewLayer<C extends org.deeplearning4j.nn.conf.layers.BaseLayer> 
             gradient.setGradientFor(e.getKey(), e.getValue());
         }
         return new Pair<>(gradient, workspaceMgr.leverageTo(ArrayType.ACTIVATION_GRAD, dx));
+    }
+
+    /** The gradient views of the parameters that train; frozen ones are left out, so backward skips their work. */
+    protected Map<String, INDArray> trainableGradientViews() {
+        List<String> frozen = layerConf().getFrozenParams();
+        if (frozen.isEmpty()) return gradientViews;
+        Map<String, INDArray> m = new LinkedHashMap<>(gradientViews);
+        m.keySet().removeAll(frozen);
+        return m;
+    }
+
+    /** One parameter's gradient view, or null if it is frozen. */
+    protected INDArray trainableGradient(String param) {
+        return layerConf().isFrozen(param) ? null : gradientViews.get(param);
     }
 
     private static MemoryWorkspace borrow(LayerWorkspaceMgr mgr, ArrayType type) {

@@ -10,8 +10,14 @@ import org.deeplearning4j.optimize.api.TrainingListener;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.learning.config.NoOp;
+import org.nd4j.linalg.learning.regularization.Regularization;
 
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -23,10 +29,51 @@ public abstract class VitLayerConf extends BaseLayer implements TensorLayout {
     /** timm's initialisation scale for linear weights and embeddings (trunc_normal_ std .02). */
     static final double INIT_STD = 0.02;
 
+    /** Parameters that do not train: no update, no weight decay, and no gradient is computed for them. */
+    private List<String> frozenParams = new ArrayList<>();
+
     protected VitLayerConf() {}
 
     protected VitLayerConf(BaseLayer.Builder<?> builder) {
         super(builder);
+    }
+
+    public List<String> getFrozenParams() { return new ArrayList<>(frozenParams); }
+
+    /** For DL4J's JSON deserialisation; {@link #freeze} checks the names. */
+    public void setFrozenParams(List<String> names) { this.frozenParams = new ArrayList<>(names); }
+
+    /** Freezes exactly the named parameters (none: everything trains); an unknown name is an error. */
+    public void freeze(Collection<String> names) {
+        List<String> unknown = new ArrayList<>(names);
+        unknown.removeAll(paramShapes().keySet());
+        if (!unknown.isEmpty()) {
+            throw new IllegalArgumentException("layer '" + layerName + "': cannot freeze unknown parameters " + unknown
+                    + "; it has " + paramShapes().keySet());
+        }
+        this.frozenParams = new ArrayList<>(names);
+    }
+
+    public boolean isFrozen(String param) {
+        return frozenParams.contains(param);
+    }
+
+    /** A frozen parameter gets DL4J's no-op updater, so its updater state is empty and it never moves. */
+    @Override
+    public IUpdater getUpdaterByParam(String paramName) {
+        return isFrozen(paramName) ? new NoOp() : super.getUpdaterByParam(paramName);
+    }
+
+    @Override
+    public List<Regularization> getRegularizationByParam(String paramName) {
+        return isFrozen(paramName) ? Collections.emptyList() : super.getRegularizationByParam(paramName);
+    }
+
+    @Override
+    public VitLayerConf clone() {
+        VitLayerConf c = (VitLayerConf) super.clone();
+        c.frozenParams = new ArrayList<>(frozenParams);
+        return c;
     }
 
     abstract ViewLayer<?> createLayer(NeuralNetConfiguration conf, DataType dataType);

@@ -62,10 +62,10 @@ final class VitPoolingLayer extends ViewLayer<VitPooling> {
             INDArray dNormed = Nd4j.zeros(epsilon.dataType(), b, tokens, d);
             patchTokens(dNormed).assign(epsilon.reshape(b, 1, d).broadcast(b, patches, d).div(patches));
             return Ops.layerNormBackward(dNormed.reshape('c', b * tokens, d), norm, params.get(n + ".weight"),
-                    gradientViews.get(n + ".weight"), gradientViews.get(n + ".bias")).reshape('c', b, tokens, d);
+                    trainableGradient(n + ".weight"), trainableGradient(n + ".bias")).reshape('c', b, tokens, d);
         }
         INDArray dPooled = Ops.layerNormBackward(epsilon, norm, params.get(n + ".weight"),
-                gradientViews.get(n + ".weight"), gradientViews.get(n + ".bias"));
+                trainableGradient(n + ".weight"), trainableGradient(n + ".bias"));
         if (c.getGlobalPool() == GlobalPool.TOKEN) {
             dx.get(NDArrayIndex.all(), NDArrayIndex.point(0), NDArrayIndex.all()).assign(dPooled);
         } else {

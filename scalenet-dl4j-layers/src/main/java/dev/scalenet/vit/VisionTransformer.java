@@ -47,6 +47,7 @@ public final class VisionTransformer extends ZooModel<VisionTransformer> {
     private final int adapterRank;
     private final double adapterScale;
     private final boolean untiedNorms;
+    private final double dropPathRate;
     private final long seed;
     private final IUpdater updater;
     private final DataType dataType;
@@ -59,6 +60,7 @@ public final class VisionTransformer extends ZooModel<VisionTransformer> {
         this.adapterRank = b.adapterRank;
         this.adapterScale = b.adapterScale;
         this.untiedNorms = b.untiedNorms;
+        this.dropPathRate = b.dropPathRate;
         this.seed = b.seed;
         this.updater = b.updater;
         this.dataType = b.dataType;
@@ -79,7 +81,8 @@ public final class VisionTransformer extends ZooModel<VisionTransformer> {
         VitConfig c = config;
         ScaleNetBlocks.Builder blocks = new ScaleNetBlocks.Builder()
                 .embedDim(c.embedDim()).numHeads(c.numHeads()).mlpHiddenDim(c.mlpHiddenDim()).qkvBias(c.qkvBias())
-                .numSourceBlocks(c.depth()).adapterRank(adapterRank).adapterScale(adapterScale).untiedNorms(untiedNorms);
+                .numSourceBlocks(c.depth()).adapterRank(adapterRank).adapterScale(adapterScale).untiedNorms(untiedNorms)
+                .dropPathRate(dropPathRate);
         if (order != null) blocks.order(order);
         return new NeuralNetConfiguration.Builder()
                 .seed(seed)
@@ -178,6 +181,7 @@ public final class VisionTransformer extends ZooModel<VisionTransformer> {
         private int adapterRank;
         private double adapterScale = 1.0;
         private boolean untiedNorms;
+        private double dropPathRate;
         private long seed = 42;
         private IUpdater updater = new Adam(1e-3);
         private DataType dataType = DataType.FLOAT;
@@ -192,6 +196,8 @@ public final class VisionTransformer extends ZooModel<VisionTransformer> {
         public Builder adapterRank(int v) { adapterRank = v; return this; }
         public Builder adapterScale(double v) { adapterScale = v; return this; }
         public Builder untiedNorms(boolean v) { untiedNorms = v; return this; }
+        /** timm's {@code drop_path_rate}: stochastic depth, rising linearly over the positions of the stack. */
+        public Builder dropPathRate(double v) { dropPathRate = v; return this; }
         public Builder seed(long v) { seed = v; return this; }
         public Builder updater(IUpdater v) { updater = Objects.requireNonNull(v); return this; }
         public Builder dataType(DataType v) { dataType = Objects.requireNonNull(v); return this; }

@@ -114,6 +114,14 @@ class GradientCheckTest {
         assertGradientsMatch(tokenGraph(stack().numSourceBlocks(2).order(0, 0, 1, 1).adapterRank(2).untiedNorms(true).build()), tokens());
     }
 
+    @Test
+    @DisplayName("stochastic depth: with the masks of one step fixed, dropped branches pass no gradient and kept ones are rescaled")
+    void dropPath() {
+        ComputationGraph g = tokenGraph(stack().numSourceBlocks(2).order(0, 1, 0, 1).adapterRank(2).dropPathRate(0.6).build());
+        g.getLayer("blocks").setIterationCount(3); // the masks are a function of (seed, iteration)
+        assertGradientsMatch(g, tokens());
+    }
+
     private static ComputationGraph vit(VitConfig.Builder config, double labelSmoothing) {
         return VisionTransformer.builder()
                 .config(config.imgSize(8).patchSize(4).inChans(2).numClasses(CLASSES).embedDim(DIM).depth(2).numHeads(2).build())

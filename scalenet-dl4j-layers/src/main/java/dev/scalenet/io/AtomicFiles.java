@@ -1,0 +1,43 @@
+package dev.scalenet.io;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Whole-file writes that replace the target completely or not at all: the bytes go to a hidden temp file
+ * beside the target, which is renamed over it only once fully written and flushed. A crash or exception
+ * leaves the previous file (or none) and no partial one.
+ */
+public final class AtomicFiles {
+
+    /** Writes the content {@code body} produces. */
+    @FunctionalInterface
+    public interface Body {
+        void writeTo(OutputStream out) throws IOException;
+    }
+
+    private AtomicFiles() {}
+
+    /** Creates missing parent folders, then writes {@code target} atomically. */
+    public static void write(Path target, Body body) throws IOException {
+        Path parent = target.toAbsolutePath().getParent();
+        if (parent != null) Files.createDirectories(parent);
+        FileIo.writeAtomically(target, channel -> {
+            OutputStream out = Channels.newOutputStream(channel);
+            body.writeTo(out);
+            out.flush();
+        });
+    }
+
+    public static void writeString(Path target, String text) throws IOException {
+        write(target, out -> out.write(text.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    public static void writeBytes(Path target, byte[] bytes) throws IOException {
+        write(target, out -> out.write(bytes));
+    }
+}
