@@ -1,0 +1,128 @@
+package dev.scalenet.data;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class DataConfigTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path dir;
+
+    private static JsonNode json(String text) throws IOException {
+        return JSON.readTree(text.replace('\'', '"'));
+    }
+
+    @Test
+    @DisplayName("fashionMnist(): 1x28x28, mean 0.2860, std 0.3530, crop_pct 1, bilinear")
+    void fashionMnist() {
+        DataConfig c = DataConfig.fashionMnist();
+        assertEquals(List.of(1, 28, 28), List.of(c.channels(), c.height(), c.width()));
+        assertArrayEquals(new double[] {0.2860}, c.mean());
+        assertArrayEquals(new double[] {0.3530}, c.std());
+        assertEquals(1.0, c.cropPct());
+        assertEquals("bilinear", c.interpolation());
+    }
+
+    @Test
+    @DisplayName("imagenet(224): 3x224x224, timm's IMAGENET_DEFAULT_MEAN/STD and DEFAULT_CROP_PCT 0.875")
+    void imagenet() {
+        DataConfig c = DataConfig.imagenet(224);
+        assertEquals(List.of(3, 224, 224), List.of(c.channels(), c.height(), c.width()));
+        assertArrayEquals(new double[] {0.485, 0.456, 0.406}, c.mean());
+        assertArrayEquals(new double[] {0.229, 0.224, 0.225}, c.std());
+        assertEquals(0.875, c.cropPct());
+    }
+
+    @Test
+    @DisplayName("the JSON form has timm's pretrained_cfg keys and values")
+    void jsonForm() throws IOException {
+        assertEquals(json("{'input_size': [1, 28, 28], 'mean': [0.286], 'std': [0.353], 'crop_pct': 1.0,"
+                + " 'interpolation': 'bilinear'}"), DataConfig.fashionMnist().toJson());
+        assertEquals(json("{'input_size': [3, 96, 96], 'mean': [0.485, 0.456, 0.406], 'std': [0.229, 0.224, 0.225],"
+                + " 'crop_pct': 0.875, 'interpolation': 'bilinear'}"), DataConfig.imagenet(96).toJson());
+    }
+
+    @Test
+    @DisplayName("write then read gives an equal config")
+    void roundTrip() throws IOException {
+        Path file = dir.resolve("data.json");
+        for (DataConfig c : List.of(DataConfig.fashionMnist(), DataConfig.imagenet(224),
+                DataConfig.of(3, 32, 48, new double[] {0.1, 0.2, 0.3}, new double[] {1, 2, 3}).withCropPct(0.9))) {
+            c.write(file);
+            assertEquals(c, DataConfig.read(file));
+        }
+    }
+
+    @Test
+    @DisplayName("a whole timm pretrained_cfg reads, alone or wrapped; its other keys are ignored; crop_pct defaults to 1")
+    void timmPretrainedCfg() throws IOException {
+        String cfg = "{'url': '', 'hf_hub_id': 'x/y', 'num_classes': 10, 'input_size': [3, 32, 40],"
+                + " 'pool_size': null, 'crop_pct': 0.9, 'interpolation': 'bilinear', 'crop_mode': 'center',"
+                + " 'fixed_input_size': true, 'mean': [0.5, 0.5, 0.5], 'std': [0.25, 0.5, 1.0],"
+                + " 'first_conv': 'patch_embed.proj', 'classifier': 'head'}";
+        DataConfig expected = DataConfig.of(3, 32, 40, new double[] {0.5, 0.5, 0.5}, new double[] {0.25, 0.5, 1.0})
+                .withCropPct(0.9);
+        assertEquals(expected, DataConfig.fromJson(json(cfg)));
+        assertEquals(expected, DataConfig.fromJson(json("{'architecture': 'vit', 'pretrained_cfg': " + cfg + "}")));
+        DataConfig noCrop = DataConfig.fromJson(json("{'input_size': [1, 8, 8], 'mean': [0], 'std': [1]}"));
+        assertEquals(1.0, noCrop.cropPct());
+    }
+
+    @ParameterizedTest(name = "{0} fails naming ''{1}''")
+    @CsvSource(delimiter = '|', value = {
+            "{'mean': [0], 'std': [1]} | input_size | nothing",
+            "{'input_size': [1, 28], 'mean': [0], 'std': [1]} | input_size | 3 positive integers",
+            "{'input_size': [1, 28.5, 28], 'mean': [0], 'std': [1]} | input_size | 3 positive integers",
+            "{'input_size': [0, 28, 28], 'mean': [], 'std': []} | input_size | 3 positive integers",
+            "{'input_size': [3, 28, 28], 'mean': [0], 'std': [1, 1, 1]} | mean | one number per channel of input_size (3)",
+            "{'input_size': [1, 28, 28], 'mean': ['0'], 'std': [1]} | mean | one number per channel of input_size (1)",
+            "{'input_size': [1, 28, 28], 'mean': [0]} | std | nothing",
+            "{'input_size': [1, 28, 28], 'mean': [0], 'std': [0]} | std | finite positive",
+            "{'input_size': [1, 28, 28], 'mean': [0], 'std': [1], 'crop_pct': 0} | crop_pct | (0, 1]",
+            "{'input_size': [1, 28, 28], 'mean': [0], 'std': [1], 'crop_pct': 1.5} | crop_pct | (0, 1]",
+            "{'input_size': [1, 28, 28], 'mean': [0], 'std': [1], 'crop_pct': '1'} | crop_pct | a number",
+            "{'input_size': [1, 28, 28], 'mean': [0], 'std': [1], 'interpolation': 'bicubic'} | interpolation | the only one implemented",
+            "{'input_size': [1, 28, 28], 'mean': [0], 'std': [1], 'crop_mode': 'squash'} | crop_mode | the only one implemented",
+    })
+    void invalid(String text, String key, String expected) throws IOException {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DataConfig.fromJson(json(text)));
+        assertTrue(e.getMessage().contains("'" + key + "'"), e.getMessage());
+        assertTrue(e.getMessage().contains(expected), e.getMessage());
+    }
+
+    @Test
+    @DisplayName("a bad file fails naming the file: invalid JSON, or a valid one with a bad key")
+    void badFile() throws IOException {
+        Path file = Files.writeString(dir.resolve("bad.json"), "{'input_size': [1, 28, 28],");
+        IOException e = assertThrows(IOException.class, () -> DataConfig.read(file));
+        assertTrue(e.getMessage().startsWith(file.toAbsolutePath() + ": not valid JSON"), e.getMessage());
+        Files.writeString(file, "{\"input_size\": [1, 28, 28], \"mean\": [0], \"std\": [-1]}");
+        e = assertThrows(IOException.class, () -> DataConfig.read(file));
+        assertTrue(e.getMessage().startsWith(file.toAbsolutePath() + ": data config: 'std'"), e.getMessage());
+    }
+
+    @Test
+    @DisplayName("the factory checks its arguments too, and accessors return copies")
+    void factory() {
+        assertThrows(IllegalArgumentException.class, () -> DataConfig.of(3, 8, 8, new double[] {0}, new double[] {1}));
+        assertThrows(IllegalArgumentException.class, () -> DataConfig.fashionMnist().withCropPct(0));
+        DataConfig c = DataConfig.fashionMnist();
+        c.mean()[0] = 99;
+        assertEquals(0.2860, c.mean()[0]);
+    }
+}
