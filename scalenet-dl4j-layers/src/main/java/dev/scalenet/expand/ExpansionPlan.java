@@ -1,5 +1,7 @@
 package dev.scalenet.expand;
 
+import dev.scalenet.InvalidSettingException;
+
 import java.util.Arrays;
 import java.util.Locale;
 
@@ -25,8 +27,7 @@ public final class ExpansionPlan {
             switch (value.toLowerCase(Locale.ROOT)) {
                 case "cyclic": return CYCLIC;
                 case "interleave": return INTERLEAVE;
-                default: throw new IllegalArgumentException("unknown expansion strategy '" + value
-                        + "', expected cyclic or interleave (or give an explicit order)");
+                default: throw new InvalidSettingException("strategy", value, "cyclic or interleave (or give an explicit order)");
             }
         }
     }
@@ -45,7 +46,7 @@ public final class ExpansionPlan {
     private ExpansionPlan(Strategy strategy, int depth, int[] order, int adapterRank, double adapterScale,
                           boolean untiedNorms, long seed) {
         if (adapterRank < 0) {
-            throw new IllegalArgumentException("adapter rank must be 0 (no adapters) or positive, was " + adapterRank);
+            throw new InvalidSettingException("adapterRank", adapterRank, "0 (no adapters) or a positive rank");
         }
         this.strategy = strategy;
         this.depth = depth;
@@ -105,8 +106,8 @@ public final class ExpansionPlan {
     /** The source block of each position for a base of {@code baseDepth} blocks; validates the plan. */
     public int[] resolveOrder(int baseDepth) {
         if (depth < baseDepth) {
-            throw new IllegalArgumentException("depth " + depth + " is below the base model's depth " + baseDepth
-                    + "; an expansion can only add blocks");
+            throw new InvalidSettingException("depth", depth, "at least the base model's depth " + baseDepth
+                    + " (an expansion only adds blocks)");
         }
         int[] o = new int[depth];
         switch (strategy) {
@@ -120,15 +121,15 @@ public final class ExpansionPlan {
                 boolean[] used = new boolean[baseDepth];
                 for (int j = 0; j < depth; j++) {
                     if (order[j] < 0 || order[j] >= baseDepth) {
-                        throw new IllegalArgumentException("order[" + j + "] = " + order[j]
-                                + " is out of range: the base model has blocks 0.." + (baseDepth - 1));
+                        throw new InvalidSettingException("order", Arrays.toString(order), "source block indices 0.."
+                                + (baseDepth - 1) + " of the base model (order[" + j + "] = " + order[j] + ")");
                     }
                     used[order[j]] = true;
                 }
                 for (int k = 0; k < baseDepth; k++) {
                     if (!used[k]) {
-                        throw new IllegalArgumentException("order " + Arrays.toString(order) + " never uses base block " + k
-                                + "; every base block must appear at least once");
+                        throw new InvalidSettingException("order", Arrays.toString(order), "every base block 0.."
+                                + (baseDepth - 1) + " at least once (block " + k + " is missing)");
                     }
                 }
                 return order.clone();

@@ -1,5 +1,6 @@
 package dev.scalenet.expand;
 
+import dev.scalenet.InvalidSettingException;
 import dev.scalenet.io.Checkpoint;
 import dev.scalenet.io.Tensor;
 import dev.scalenet.vit.TimmCheckpoint;
@@ -163,16 +164,21 @@ class ScaleNetTest {
     @DisplayName("invalid plans fail with the setting, the value and what is allowed")
     void invalidPlans() throws Exception {
         ComputationGraph base = microBase();
-        IllegalArgumentException tooShallow = assertThrows(IllegalArgumentException.class,
+        InvalidSettingException tooShallow = assertThrows(InvalidSettingException.class,
                 () -> ScaleNet.expand(base, ExpansionPlan.cyclic(3)));
-        assertTrue(tooShallow.getMessage().contains("depth 3 is below the base model's depth 4"), tooShallow.getMessage());
-        IllegalArgumentException outOfRange = assertThrows(IllegalArgumentException.class,
+        assertEquals("depth", tooShallow.setting());
+        assertEquals("depth = 3: expected at least the base model's depth 4 (an expansion only adds blocks)", tooShallow.getMessage());
+        InvalidSettingException outOfRange = assertThrows(InvalidSettingException.class,
                 () -> ScaleNet.expand(base, ExpansionPlan.order(0, 1, 2, 3, 4)));
-        assertTrue(outOfRange.getMessage().contains("order[4] = 4 is out of range"), outOfRange.getMessage());
-        IllegalArgumentException unused = assertThrows(IllegalArgumentException.class,
+        assertEquals("order", outOfRange.setting());
+        assertTrue(outOfRange.getMessage().contains("source block indices 0..3 of the base model (order[4] = 4)"), outOfRange.getMessage());
+        InvalidSettingException unused = assertThrows(InvalidSettingException.class,
                 () -> ScaleNet.expand(base, ExpansionPlan.order(0, 1, 2, 2, 1)));
-        assertTrue(unused.getMessage().contains("never uses base block 3"), unused.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> ExpansionPlan.Strategy.parse("zigzag"));
+        assertTrue(unused.getMessage().contains("(block 3 is missing)"), unused.getMessage());
+        InvalidSettingException strategy = assertThrows(InvalidSettingException.class, () -> ExpansionPlan.Strategy.parse("zigzag"));
+        assertEquals("strategy = zigzag: expected cyclic or interleave (or give an explicit order)", strategy.getMessage());
+        InvalidSettingException rank = assertThrows(InvalidSettingException.class, () -> ExpansionPlan.cyclic(8).withAdapterRank(-1));
+        assertEquals("adapterRank", rank.setting());
         ComputationGraph expanded = ScaleNet.expand(base, ExpansionPlan.cyclic(8)).graph();
         IllegalArgumentException twice = assertThrows(IllegalArgumentException.class,
                 () -> ScaleNet.expand(expanded, ExpansionPlan.cyclic(16)));

@@ -1,0 +1,92 @@
+package dev.scalenet.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.scalenet.io.AtomicFiles;
+import org.jfree.chart.ChartUtils;
+import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.NumberAxis;
+import org.jfree.chart.plot.CombinedDomainXYPlot;
+import org.jfree.chart.plot.XYPlot;
+import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
+import org.jfree.data.xy.XYSeries;
+import org.jfree.data.xy.XYSeriesCollection;
+
+import java.awt.BasicStroke;
+import java.awt.Color;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/** PNG line charts of training runs, drawn with JFreeChart and written atomically. */
+public final class Charts {
+    private static final int WIDTH = 900;
+    private static final int HEIGHT = 600;
+
+    static {
+        if (System.getProperty("java.awt.headless") == null) System.setProperty("java.awt.headless", "true");
+    }
+
+    private Charts() {}
+
+    /**
+     * One run's curve from its {@link MetricsLog} lines: training loss (top) and held-out top-1 accuracy
+     * (bottom) against epochs.
+     */
+    public static void trainingCurve(List<JsonNode> metrics, String title, Path png) throws IOException {
+        XYSeries loss = new XYSeries("training loss (smoothed)");
+        XYSeries evalLoss = new XYSeries("held-out loss");
+        XYSeries top1 = new XYSeries("held-out top-1 %");
+        for (JsonNode m : metrics) {
+            double epoch = m.path("epoch").asDouble();
+            if ("train".equals(m.path("event").asText())) {
+                loss.add(epoch, m.path("loss").asDouble());
+            } else if ("eval".equals(m.path("event").asText())) {
+                evalLoss.add(epoch, m.path("loss").asDouble());
+                top1.add(epoch, 100 * m.path("top1").asDouble());
+            }
+        }
+        CombinedDomainXYPlot plot = new CombinedDomainXYPlot(new NumberAxis("epoch"));
+        plot.add(linePlot("loss", loss, evalLoss), 1);
+        plot.add(linePlot("top-1 accuracy (%)", top1), 1);
+        save(new JFreeChart(title, JFreeChart.DEFAULT_TITLE_FONT, plot, true), png);
+    }
+
+    /** Several named series of {@code (x, y)} points on one pair of axes. */
+    public static void lines(String title, String xLabel, String yLabel, Map<String, List<double[]>> series, Path png)
+            throws IOException {
+        XYSeries[] all = new XYSeries[series.size()];
+        int i = 0;
+        for (Map.Entry<String, List<double[]>> e : series.entrySet()) {
+            XYSeries s = new XYSeries(e.getKey());
+            for (double[] p : e.getValue()) s.add(p[0], p[1]);
+            all[i++] = s;
+        }
+        XYPlot plot = linePlot(yLabel, all);
+        plot.setDomainAxis(new NumberAxis(xLabel));
+        save(new JFreeChart(title, JFreeChart.DEFAULT_TITLE_FONT, plot, true), png);
+    }
+
+    private static XYPlot linePlot(String yLabel, XYSeries... series) {
+        XYSeriesCollection data = new XYSeriesCollection();
+        for (XYSeries s : series) data.addSeries(s);
+        NumberAxis y = new NumberAxis(yLabel);
+        y.setAutoRangeIncludesZero(false);
+        XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, false);
+        for (int i = 0; i < series.length; i++) {
+            renderer.setSeriesStroke(i, new BasicStroke(2f));
+            // a short series (evaluations) reads better with markers
+            renderer.setSeriesShapesVisible(i, series[i].getItemCount() <= 60);
+        }
+        XYPlot plot = new XYPlot(data, null, y, renderer);
+        plot.setBackgroundPaint(Color.WHITE);
+        plot.setDomainGridlinePaint(Color.LIGHT_GRAY);
+        plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
+        return plot;
+    }
+
+    private static void save(JFreeChart chart, Path png) throws IOException {
+        chart.setBackgroundPaint(Color.WHITE);
+        AtomicFiles.write(png, out -> ChartUtils.writeChartAsPNG(out, chart, WIDTH, HEIGHT));
+    }
+}

@@ -1,0 +1,57 @@
+package dev.scalenet.train;
+
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+
+import java.util.Iterator;
+
+/** Top-1, top-5 and cross-entropy of a classifier over labelled batches, in inference mode. */
+public final class Evaluator {
+    private Evaluator() {}
+
+    /** @param batches features and one-hot labels; consumed */
+    public static EvalResult evaluate(ComputationGraph graph, Iterator<DataSet> batches) {
+        long n = 0;
+        long top1 = 0;
+        long top5 = 0;
+        double lossSum = 0;
+        while (batches.hasNext()) {
+            DataSet batch = batches.next();
+            INDArray logits = graph.outputSingle(false, batch.getFeatures());
+            float[][] z = logits.toFloatMatrix();
+            float[][] y = batch.getLabels().toFloatMatrix();
+            for (int i = 0; i < z.length; i++) {
+                int label = argmax(y[i]);
+                int rank = rankOf(z[i], label);
+                if (rank == 0) top1++;
+                if (rank < 5) top5++;
+                lossSum += logSumExp(z[i]) - z[i][label];
+                n++;
+            }
+        }
+        if (n == 0) throw new IllegalArgumentException("evaluation got no examples");
+        return new EvalResult(n, (double) top1 / n, (double) top5 / n, lossSum / n);
+    }
+
+    private static int argmax(float[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
+        return best;
+    }
+
+    /** How many classes score strictly higher than {@code label} (ties count in the label's favour). */
+    private static int rankOf(float[] logits, int label) {
+        int rank = 0;
+        for (float v : logits) if (v > logits[label]) rank++;
+        return rank;
+    }
+
+    private static double logSumExp(float[] v) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float x : v) max = Math.max(max, x);
+        double sum = 0;
+        for (float x : v) sum += Math.exp(x - max);
+        return max + Math.log(sum);
+    }
+}

@@ -1,0 +1,241 @@
+package dev.scalenet.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.scalenet.InvalidSettingException;
+
+import java.util.Iterator;
+
+import static dev.scalenet.InvalidSettingException.require;
+
+/**
+ * A fine-tuning recipe, timm style: AdamW with decoupled weight decay (none on norms, biases, class token and
+ * position embedding), linear warm-up then cosine decay per step, label smoothing, global gradient-norm
+ * clipping, random-crop/flip augmentation, stochastic depth, optional EMA of the weights, and a choice of
+ * what trains. Immutable; setting names are those of the Maven plugin's parameters.
+ */
+public final class TrainConfig {
+    private final int epochs;
+    private final long steps;
+    private final int batchSize;
+    private final double learningRate;
+    private final double minLearningRate;
+    private final double warmupEpochs;
+    private final double weightDecay;
+    private final double labelSmoothing;
+    private final double clipGradNorm;
+    private final double dropPath;
+    private final double emaDecay;
+    private final Trainable trainable;
+    private final long seed;
+    private final int cropPadding;
+    private final double hflip;
+    private final int checkpointEvery;
+    private final int trainLimit;
+    private final int evalLimit;
+
+    private TrainConfig(Builder b) {
+        epochs = b.epochs;
+        steps = b.steps;
+        batchSize = b.batchSize;
+        learningRate = b.learningRate;
+        minLearningRate = b.minLearningRate;
+        warmupEpochs = b.warmupEpochs;
+        weightDecay = b.weightDecay;
+        labelSmoothing = b.labelSmoothing;
+        clipGradNorm = b.clipGradNorm;
+        dropPath = b.dropPath;
+        emaDecay = b.emaDecay;
+        trainable = b.trainable;
+        seed = b.seed;
+        cropPadding = b.cropPadding;
+        hflip = b.hflip;
+        checkpointEvery = b.checkpointEvery;
+        trainLimit = b.trainLimit;
+        evalLimit = b.evalLimit;
+        require(epochs >= 1, "epochs", epochs, "at least 1");
+        require(steps >= 0, "steps", steps, "0 (train for whole epochs) or a positive number of optimizer steps");
+        require(batchSize >= 1, "batchSize", batchSize, "a positive number of images per step");
+        require(learningRate > 0 && Double.isFinite(learningRate), "learningRate", learningRate, "a positive number");
+        require(minLearningRate >= 0 && minLearningRate <= learningRate, "minLearningRate", minLearningRate,
+                "between 0 and learningRate " + learningRate);
+        require(warmupEpochs >= 0 && Double.isFinite(warmupEpochs), "warmupEpochs", warmupEpochs, "0 or more epochs");
+        require(weightDecay >= 0 && Double.isFinite(weightDecay), "weightDecay", weightDecay, "0 or more");
+        require(labelSmoothing >= 0 && labelSmoothing < 1, "labelSmoothing", labelSmoothing, "in [0, 1)");
+        require(clipGradNorm >= 0 && Double.isFinite(clipGradNorm), "clipGradNorm", clipGradNorm, "0 (off) or a positive norm");
+        require(dropPath >= 0 && dropPath < 1, "dropPath", dropPath, "in [0, 1)");
+        require(emaDecay == 0 || (emaDecay > 0 && emaDecay < 1), "emaDecay", emaDecay, "0 (off) or in (0, 1), e.g. 0.999");
+        require(cropPadding >= 0, "cropPadding", cropPadding, "0 (no random crop) or a padding in pixels");
+        require(hflip >= 0 && hflip <= 1, "hflip", hflip, "a probability in [0, 1]");
+        require(checkpointEvery >= 0, "checkpointEvery", checkpointEvery, "0 (at epoch ends only) or a number of steps");
+        require(trainLimit >= 0, "trainLimit", trainLimit, "0 (all) or a number of training images");
+        require(evalLimit >= 0, "evalLimit", evalLimit, "0 (all) or a number of held-out images");
+    }
+
+    public static Builder builder() { return new Builder(); }
+
+    public Builder toBuilder() { return fromJson(toJson()); }
+
+    public int epochs() { return epochs; }
+    /** Optimizer steps to run; 0 means {@code epochs} whole epochs. */
+    public long steps() { return steps; }
+    public int batchSize() { return batchSize; }
+    public double learningRate() { return learningRate; }
+    public double minLearningRate() { return minLearningRate; }
+    public double warmupEpochs() { return warmupEpochs; }
+    public double weightDecay() { return weightDecay; }
+    public double labelSmoothing() { return labelSmoothing; }
+    public double clipGradNorm() { return clipGradNorm; }
+    public double dropPath() { return dropPath; }
+    public double emaDecay() { return emaDecay; }
+    public Trainable trainable() { return trainable; }
+    public long seed() { return seed; }
+    public int cropPadding() { return cropPadding; }
+    public double hflip() { return hflip; }
+    public int checkpointEvery() { return checkpointEvery; }
+    public int trainLimit() { return trainLimit; }
+    public int evalLimit() { return evalLimit; }
+
+    /** Total optimizer steps for a training set of {@code stepsPerEpoch} steps per epoch. */
+    public long totalSteps(long stepsPerEpoch) {
+        return steps > 0 ? steps : epochs * stepsPerEpoch;
+    }
+
+    /** The recipe as JSON, one member per setting, in a fixed order (reports, configuration hashes, resume checks). */
+    public ObjectNode toJson() {
+        ObjectNode o = new ObjectMapper().createObjectNode();
+        o.put("epochs", epochs);
+        o.put("steps", steps);
+        o.put("batchSize", batchSize);
+        o.put("learningRate", learningRate);
+        o.put("minLearningRate", minLearningRate);
+        o.put("warmupEpochs", warmupEpochs);
+        o.put("weightDecay", weightDecay);
+        o.put("labelSmoothing", labelSmoothing);
+        o.put("clipGradNorm", clipGradNorm);
+        o.put("dropPath", dropPath);
+        o.put("emaDecay", emaDecay);
+        o.put("trainable", trainable.spelling());
+        o.put("seed", seed);
+        o.put("cropPadding", cropPadding);
+        o.put("hflip", hflip);
+        o.put("checkpointEvery", checkpointEvery);
+        o.put("trainLimit", trainLimit);
+        o.put("evalLimit", evalLimit);
+        return o;
+    }
+
+    /** Reads {@link #toJson()}'s form; members not given keep their defaults, unknown members are an error. */
+    public static Builder fromJson(JsonNode json) {
+        Builder b = new Builder();
+        for (Iterator<String> it = json.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            JsonNode v = json.get(f);
+            switch (f) {
+                case "epochs": b.epochs((int) whole(f, v)); break;
+                case "steps": b.steps(whole(f, v)); break;
+                case "batchSize": b.batchSize((int) whole(f, v)); break;
+                case "learningRate": b.learningRate(number(f, v)); break;
+                case "minLearningRate": b.minLearningRate(number(f, v)); break;
+                case "warmupEpochs": b.warmupEpochs(number(f, v)); break;
+                case "weightDecay": b.weightDecay(number(f, v)); break;
+                case "labelSmoothing": b.labelSmoothing(number(f, v)); break;
+                case "clipGradNorm": b.clipGradNorm(number(f, v)); break;
+                case "dropPath": b.dropPath(number(f, v)); break;
+                case "emaDecay": b.emaDecay(number(f, v)); break;
+                case "trainable": b.trainable(Trainable.parse(v.asText())); break;
+                case "seed": b.seed(whole(f, v)); break;
+                case "cropPadding": b.cropPadding((int) whole(f, v)); break;
+                case "hflip": b.hflip(number(f, v)); break;
+                case "checkpointEvery": b.checkpointEvery((int) whole(f, v)); break;
+                case "trainLimit": b.trainLimit((int) whole(f, v)); break;
+                case "evalLimit": b.evalLimit((int) whole(f, v)); break;
+                default: throw new InvalidSettingException(f, v, "one of the settings " + new Builder().build().toJson().properties()
+                        .stream().map(java.util.Map.Entry::getKey).collect(java.util.stream.Collectors.joining(", ")));
+            }
+        }
+        return b;
+    }
+
+    private static double number(String setting, JsonNode v) {
+        if (!v.isNumber()) throw new InvalidSettingException(setting, v, "a number");
+        return v.doubleValue();
+    }
+
+    private static long whole(String setting, JsonNode v) {
+        if (!v.canConvertToExactIntegral() || !v.canConvertToLong()) throw new InvalidSettingException(setting, v, "a whole number");
+        return v.longValue();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof TrainConfig && toJson().equals(((TrainConfig) o).toJson());
+    }
+
+    @Override
+    public int hashCode() {
+        return toJson().hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return "TrainConfig" + toJson();
+    }
+
+    /** Defaults: a short DeiT-style fine-tune (lr 5e-4, 1 warm-up epoch, wd 0.05, smoothing 0.1, clip 1.0). */
+    public static final class Builder {
+        private int epochs = 10;
+        private long steps;
+        private int batchSize = 64;
+        private double learningRate = 5e-4;
+        private double minLearningRate = 1e-6;
+        private double warmupEpochs = 1;
+        private double weightDecay = 0.05;
+        private double labelSmoothing = 0.1;
+        private double clipGradNorm = 1.0;
+        private double dropPath;
+        private double emaDecay;
+        private Trainable trainable = Trainable.ALL;
+        private long seed = 42;
+        private int cropPadding = 2;
+        private double hflip = 0.5;
+        private int checkpointEvery = 200;
+        private int trainLimit;
+        private int evalLimit;
+
+        private Builder() {}
+
+        public Builder epochs(int v) { epochs = v; return this; }
+        public Builder steps(long v) { steps = v; return this; }
+        public Builder batchSize(int v) { batchSize = v; return this; }
+        /** Peak learning rate, reached at the end of warm-up. */
+        public Builder learningRate(double v) { learningRate = v; return this; }
+        /** Learning rate at the end of the cosine decay. */
+        public Builder minLearningRate(double v) { minLearningRate = v; return this; }
+        public Builder warmupEpochs(double v) { warmupEpochs = v; return this; }
+        /** Decoupled (AdamW) weight decay on weight matrices only. */
+        public Builder weightDecay(double v) { weightDecay = v; return this; }
+        public Builder labelSmoothing(double v) { labelSmoothing = v; return this; }
+        /** Clip the global L2 norm of the (batch-mean) gradient to this; 0 turns clipping off. */
+        public Builder clipGradNorm(double v) { clipGradNorm = v; return this; }
+        /** Stochastic-depth rate of the last block (timm's drop_path_rate). */
+        public Builder dropPath(double v) { dropPath = v; return this; }
+        /** Decay of an exponential moving average of the weights, evaluated and kept as the result; 0 for none. */
+        public Builder emaDecay(double v) { emaDecay = v; return this; }
+        public Builder trainable(Trainable v) { trainable = java.util.Objects.requireNonNull(v); return this; }
+        public Builder seed(long v) { seed = v; return this; }
+        /** Random crop after zero-padding by this many pixels; 0 for none. */
+        public Builder cropPadding(int v) { cropPadding = v; return this; }
+        /** Probability of a horizontal flip. */
+        public Builder hflip(double v) { hflip = v; return this; }
+        /** Write a resumable checkpoint every this many steps (and at every epoch end). */
+        public Builder checkpointEvery(int v) { checkpointEvery = v; return this; }
+        /** Use only the first N training images (0: all). */
+        public Builder trainLimit(int v) { trainLimit = v; return this; }
+        /** Evaluate on only the first N held-out images (0: all). */
+        public Builder evalLimit(int v) { evalLimit = v; return this; }
+
+        public TrainConfig build() { return new TrainConfig(this); }
+    }
+}

@@ -1,0 +1,360 @@
+package dev.scalenet.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.scalenet.InvalidSettingException;
+import dev.scalenet.data.Augmentation;
+import dev.scalenet.data.BatchLoader;
+import dev.scalenet.data.DataConfig;
+import dev.scalenet.data.ImageDataset;
+import dev.scalenet.layers.ScaleNetBlocks;
+import dev.scalenet.layers.SoftmaxCrossEntropy;
+import dev.scalenet.layers.VitLayerConf;
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.updater.graph.ComputationGraphUpdater;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Fine-tunes a ViT built by this library (plain or expanded) with a {@link TrainConfig} recipe, writing into a
+ * run folder: {@code checkpoint.zip} (resumable state), {@code metrics.jsonl} and {@code curve.png}.
+ *
+ * <p>A step is DL4J's forward/backward ({@code computeGradientAndScore}), then global gradient-norm clipping,
+ * then the updater (Adam + decoupled weight decay, the learning rate from a warm-up/cosine schedule), then the
+ * parameter update. A NaN, infinite or exploding loss or gradient stops the run before the bad update, keeping
+ * the last good checkpoint. Every random choice (data order, augmentation, stochastic depth) is a pure function
+ * of the seed and the step, so a run resumed from a checkpoint ends exactly where an uninterrupted run ends.
+ */
+public final class Trainer {
+    private static final Logger log = LoggerFactory.getLogger(Trainer.class);
+    /** A loss this many times that of uniform guessing (ln classes) counts as exploded. */
+    private static final double EXPLODED_LOSS_FACTOR = 20;
+    private static final long PROGRESS_INTERVAL_NANOS = 10_000_000_000L;
+    /** Training-loss lines per epoch in the metrics file (each the mean over its interval). */
+    private static final int METRIC_LINES_PER_EPOCH = 20;
+
+    public static final String CHECKPOINT = "checkpoint.zip";
+    public static final String METRICS = "metrics.jsonl";
+    public static final String CURVE = "curve.png";
+
+    private final TrainConfig config;
+    private final DataConfig data;
+    private final Path runDir;
+    private final boolean resume;
+    private final String name;
+
+    /**
+     * @param runDir where the checkpoint, metrics and curve go
+     * @param resume continue from {@code runDir}'s checkpoint if there is one (it must come from the same
+     *               recipe, data and starting model); otherwise start afresh, replacing it
+     */
+    public Trainer(TrainConfig config, DataConfig data, Path runDir, boolean resume, String name) {
+        this.config = config;
+        this.data = data;
+        this.runDir = runDir;
+        this.resume = resume;
+        this.name = name;
+    }
+
+    /**
+     * Trains {@code graph} in place on {@code train}, evaluating on {@code eval} (may be null) after each epoch.
+     */
+    public TrainResult fit(ComputationGraph graph, ImageDataset train, ImageDataset eval) throws IOException {
+        int classes = (int) ((BaseOutputLayer) outputLayer(graph).conf().getLayer()).getNOut();
+        checkClasses("trainData", train, classes);
+        if (eval != null) checkClasses("evalData", eval, classes);
+        String startModel = ModelFingerprint.of(graph);
+
+        int images = config.trainLimit() > 0 ? Math.min(config.trainLimit(), train.size()) : train.size();
+        InvalidSettingException.require(config.batchSize() <= images, "batchSize", config.batchSize(),
+                "at most the " + images + " training images of " + train.describe());
+        BatchLoader.Builder trainLoader = BatchLoader.training(train, data, config.batchSize())
+                .augmentation(Augmentation.of(config.cropPadding(), config.hflip())).seed(config.seed());
+        if (config.trainLimit() > 0) trainLoader.limit(config.trainLimit());
+        BatchLoader loader = trainLoader.build();
+        long perEpoch = loader.stepsPerEpoch();
+        long total = config.totalSteps(perEpoch);
+        long warmup = Math.min(total, Math.round(config.warmupEpochs() * perEpoch));
+        applyRecipe(graph, total, warmup);
+        long trainable = trainableParams(graph);
+
+        Files.createDirectories(runDir);
+        Path checkpointFile = runDir.resolve(CHECKPOINT);
+        ObjectNode identity = identity(train, eval, startModel);
+        long step = 0;
+        double trainSeconds = 0;
+        INDArray ema = config.emaDecay() > 0 ? graph.params().dup() : null;
+        MetricsLog metrics;
+        if (resume && Files.exists(checkpointFile)) {
+            TrainingCheckpoint c = TrainingCheckpoint.load(checkpointFile);
+            requireSameRun(checkpointFile, c.state.get("identity"), identity);
+            graph.setParams(c.params);
+            if (c.updater != null) graph.getUpdater().setStateViewArray(c.updater);
+            if (ema != null) ema.assign(c.ema);
+            step = c.step();
+            trainSeconds = c.state.get("trainSeconds").asDouble();
+            metrics = MetricsLog.resume(runDir.resolve(METRICS), step);
+            log.info("{}: resuming from step {} of {} ({})", name, step, total, checkpointFile);
+        } else {
+            metrics = MetricsLog.create(runDir.resolve(METRICS));
+        }
+        long resumedFrom = step;
+        List<EvalResult> evals = new ArrayList<>();
+        for (JsonNode line : metrics.lines()) {
+            if ("eval".equals(line.path("event").asText())) {
+                evals.add(new EvalResult(line.get("examples").asLong(), line.get("top1").asDouble(),
+                        line.get("top5").asDouble(), line.get("loss").asDouble()));
+            }
+        }
+        log.info("{}: {} steps ({} per epoch, batch {}), {} of {} parameters train ({}), data {}", name, total, perEpoch,
+                config.batchSize(), trainable, graph.numParams(), config.trainable().spelling(), train.describe());
+
+        double explodedLoss = EXPLODED_LOSS_FACTOR * Math.log(Math.max(2, classes));
+        long metricEvery = Math.max(1, perEpoch / METRIC_LINES_PER_EPOCH);
+        double lossSum = 0;
+        long lossCount = 0;
+        long imagesThisRun = 0;
+        double secondsThisRun = 0;
+        long lastProgress = System.nanoTime();
+        try (MetricsLog m = metrics) {
+            while (step < total) {
+                int epoch = (int) (step / perEpoch);
+                try (BatchLoader.Batches batches = loader.epoch(epoch, (int) (step % perEpoch))) {
+                    while (batches.hasNext() && step < total) {
+                        DataSet batch = batches.next();
+                        long t0 = System.nanoTime();
+                        double[] lossAndNorm = step(graph, batch, step, epoch);
+                        if (!(Double.isFinite(lossAndNorm[0]) && Double.isFinite(lossAndNorm[1]) && lossAndNorm[0] < explodedLoss)) {
+                            throw diverged(step, epoch, lossAndNorm, checkpointFile);
+                        }
+                        if (ema != null) ema.muli(config.emaDecay()).addi(graph.params().mul(1 - config.emaDecay()));
+                        step++;
+                        double seconds = (System.nanoTime() - t0) / 1e9;
+                        secondsThisRun += seconds;
+                        trainSeconds += seconds;
+                        imagesThisRun += batch.numExamples();
+                        lossSum += lossAndNorm[0];
+                        lossCount++;
+                        if (step % metricEvery == 0 || step == total) {
+                            m.write(trainLine(step, perEpoch, lossSum / lossCount, lossAndNorm[1], imagesThisRun / secondsThisRun));
+                            lossSum = 0;
+                            lossCount = 0;
+                        }
+                        if (System.nanoTime() - lastProgress > PROGRESS_INTERVAL_NANOS || step == resumedFrom + 1) {
+                            lastProgress = System.nanoTime();
+                            logProgress(step, total, perEpoch, lossAndNorm[0], imagesThisRun / secondsThisRun);
+                        }
+                        boolean epochEnd = step % perEpoch == 0 || step == total;
+                        if (epochEnd && eval != null) {
+                            EvalResult r = evaluate(graph, ema, eval);
+                            evals.add(r);
+                            m.write(evalLine(step, perEpoch, r));
+                            log.info("{}: epoch {} ({} steps): held-out {}", name, fmtEpoch(step, perEpoch), step, r);
+                            Charts.trainingCurve(m.lines(), name, runDir.resolve(CURVE));
+                        }
+                        if (epochEnd || (config.checkpointEvery() > 0 && step % config.checkpointEvery() == 0)) {
+                            new TrainingCheckpoint(state(identity, step, trainSeconds), graph.params(),
+                                    graph.getUpdater().getStateViewArray(), ema).save(checkpointFile);
+                        }
+                    }
+                }
+            }
+            Charts.trainingCurve(m.lines(), name, runDir.resolve(CURVE));
+        }
+        if (ema != null) graph.setParams(ema);
+        // every training batch is full (the loader drops an incomplete last one)
+        return new TrainResult(graph, config, step, resumedFrom, trainSeconds, step * config.batchSize(),
+                trainable, evals, runDir.resolve(METRICS), runDir.resolve(CURVE));
+    }
+
+    /** One optimizer step; returns {loss, global gradient norm of the batch-mean gradient}. */
+    private double[] step(ComputationGraph graph, DataSet batch, long step, int epoch) {
+        graph.getConfiguration().setIterationCount((int) step);
+        graph.getConfiguration().setEpochCount(epoch);
+        for (Layer l : graph.getLayers()) {
+            l.setIterationCount((int) step); // stochastic depth draws its masks from (seed, iteration)
+            l.setEpochCount(epoch);
+        }
+        graph.setInputs(batch.getFeatures());
+        graph.setLabels(batch.getLabels());
+        graph.computeGradientAndScore();
+        double loss = graph.score();
+        INDArray gradient = graph.gradient().gradient();
+        int n = batch.numExamples();
+        // DL4J's gradient is summed over the batch here; the updater divides by n
+        double norm = gradient.norm2Number().doubleValue() / n;
+        if (!Double.isFinite(loss) || !Double.isFinite(norm)) return new double[] {loss, norm};
+        if (config.clipGradNorm() > 0 && norm > config.clipGradNorm()) {
+            gradient.muli(config.clipGradNorm() / norm);
+        }
+        graph.getUpdater().update(graph.gradient(), (int) step, epoch, n, LayerWorkspaceMgr.noWorkspaces());
+        graph.params().subi(gradient);
+        return new double[] {loss, norm};
+    }
+
+    private EvalResult evaluate(ComputationGraph graph, INDArray ema, ImageDataset eval) {
+        BatchLoader.Builder evalLoader = BatchLoader.evaluation(eval, data, config.batchSize());
+        if (config.evalLimit() > 0) evalLoader.limit(config.evalLimit());
+        BatchLoader loader = evalLoader.build();
+        INDArray trained = null;
+        if (ema != null) {
+            trained = graph.params().dup();
+            graph.setParams(ema);
+        }
+        try (BatchLoader.Batches batches = loader.epoch(0)) {
+            return Evaluator.evaluate(graph, batches);
+        } finally {
+            if (trained != null) graph.setParams(trained);
+        }
+    }
+
+    /** Sets the optimizer, schedule, weight decay, frozen parameters, stochastic depth and label smoothing. */
+    private void applyRecipe(ComputationGraph graph, long totalSteps, long warmupSteps) {
+        IUpdater adamW = new Adam.Builder()
+                .learningRateSchedule(new WarmupCosineSchedule(config.learningRate(), config.minLearningRate(), warmupSteps, totalSteps))
+                .build();
+        for (Layer layer : graph.getLayers()) {
+            org.deeplearning4j.nn.conf.layers.Layer conf = layer.conf().getLayer();
+            if (!(conf instanceof BaseLayer)) continue;
+            BaseLayer base = (BaseLayer) conf;
+            base.setIUpdater(adamW.clone());
+            base.setBiasUpdater(null);
+            base.setRegularization(config.weightDecay() > 0
+                    ? new ArrayList<>(List.of(new DecoupledWeightDecay(config.weightDecay()))) : new ArrayList<>());
+            base.setRegularizationBias(new ArrayList<>());
+            if (conf instanceof VitLayerConf) {
+                ((VitLayerConf) conf).freeze(config.trainable().frozenParams((VitLayerConf) conf));
+            }
+            if (conf instanceof ScaleNetBlocks) {
+                ((ScaleNetBlocks) conf).setDropPathRate(config.dropPath());
+            }
+            if (conf instanceof BaseOutputLayer) {
+                ((BaseOutputLayer) conf).setLossFn(new SoftmaxCrossEntropy(config.labelSmoothing()));
+            }
+        }
+        graph.getConfiguration().setIterationCount(0);
+        graph.getConfiguration().setEpochCount(0);
+        graph.setUpdater(new ComputationGraphUpdater(graph)); // fresh optimizer state for the new recipe
+    }
+
+    private static long trainableParams(ComputationGraph graph) {
+        long n = 0;
+        for (Layer layer : graph.getLayers()) {
+            org.deeplearning4j.nn.conf.layers.Layer conf = layer.conf().getLayer();
+            for (java.util.Map.Entry<String, INDArray> p : layer.paramTable().entrySet()) {
+                if (!(conf instanceof VitLayerConf && ((VitLayerConf) conf).isFrozen(p.getKey()))) n += p.getValue().length();
+            }
+        }
+        return n;
+    }
+
+    private static Layer outputLayer(ComputationGraph graph) {
+        return graph.getOutputLayer(0);
+    }
+
+    private static void checkClasses(String setting, ImageDataset dataset, int classes) {
+        InvalidSettingException.require(dataset.numClasses() == classes, setting, dataset.describe(),
+                "a dataset with " + classes + " classes to match the model's head (it has " + dataset.numClasses()
+                        + ": " + dataset.classNames() + ")");
+    }
+
+    /** What must not change between a checkpoint and a resume. */
+    private ObjectNode identity(ImageDataset train, ImageDataset eval, String startModel) {
+        ObjectNode o = new ObjectMapper().createObjectNode();
+        o.set("recipe", config.toJson());
+        o.set("data", data.toJson());
+        o.put("trainData", train.describe());
+        o.put("evalData", eval == null ? "" : eval.describe());
+        o.put("startModel", startModel);
+        return o;
+    }
+
+    private static void requireSameRun(Path checkpoint, JsonNode saved, ObjectNode now) {
+        List<String> differ = new ArrayList<>();
+        now.fieldNames().forEachRemaining(f -> {
+            // compared as text: a number read back from the file may be another node type than the one written
+            if (saved == null || !now.get(f).toString().equals(String.valueOf(saved.get(f)))) differ.add(f);
+        });
+        if (!differ.isEmpty()) {
+            throw new IllegalStateException(checkpoint + " was written by a different run (" + String.join(", ", differ)
+                    + " differ" + (differ.size() == 1 ? "s" : "") + "); delete it, or train without resume, to start afresh");
+        }
+    }
+
+    private static ObjectNode state(ObjectNode identity, long step, double trainSeconds) {
+        ObjectNode o = new ObjectMapper().createObjectNode();
+        o.put("format", 1);
+        o.put("step", step);
+        o.put("trainSeconds", trainSeconds);
+        o.set("identity", identity);
+        return o;
+    }
+
+    private TrainingDivergedException diverged(long step, int epoch, double[] lossAndNorm, Path checkpoint) {
+        String what = !Double.isFinite(lossAndNorm[0]) ? "the loss became " + lossAndNorm[0]
+                : !Double.isFinite(lossAndNorm[1]) ? "the gradient norm became " + lossAndNorm[1]
+                : String.format(Locale.ROOT, "the loss exploded to %.4g", lossAndNorm[0]);
+        String kept = Files.exists(checkpoint) ? "the last good checkpoint is kept in " + checkpoint
+                : "no checkpoint had been written yet";
+        return new TrainingDivergedException(name + ": training stopped at step " + step + " (epoch " + (epoch + 1) + "): " + what
+                + "; this step was not applied and " + kept + ". Lower learningRate (now " + config.learningRate()
+                + ") or set clipGradNorm.", step);
+    }
+
+    private static ObjectNode trainLine(long step, long perEpoch, double loss, double gradNorm, double imagesPerSecond) {
+        ObjectNode o = new ObjectMapper().createObjectNode();
+        o.put("event", "train");
+        o.put("step", step);
+        o.put("epoch", (double) step / perEpoch);
+        o.put("loss", loss);
+        o.put("gradNorm", gradNorm);
+        o.put("imagesPerSecond", imagesPerSecond);
+        return o;
+    }
+
+    private static ObjectNode evalLine(long step, long perEpoch, EvalResult r) {
+        ObjectNode o = r.toJson();
+        o.put("event", "eval");
+        o.put("step", step);
+        o.put("epoch", (double) step / perEpoch);
+        return o;
+    }
+
+    private void logProgress(long step, long total, long perEpoch, double loss, double imagesPerSecond) {
+        double lr = new WarmupCosineSchedule(config.learningRate(), config.minLearningRate(),
+                Math.min(total, Math.round(config.warmupEpochs() * perEpoch)), total).valueAt((int) step - 1, 0);
+        double eta = (total - step) * config.batchSize() / Math.max(imagesPerSecond, 1e-9);
+        log.info(String.format(Locale.ROOT, "%s: epoch %s/%d step %d/%d (%.0f%%) loss %.4f lr %.2e %.1f img/s ETA %s",
+                name, fmtEpoch(step, perEpoch), (total + perEpoch - 1) / perEpoch, step, total, 100.0 * step / total,
+                loss, lr, imagesPerSecond, duration(eta)));
+    }
+
+    private static String fmtEpoch(long step, long perEpoch) {
+        return String.format(Locale.ROOT, "%.2f", (double) step / perEpoch);
+    }
+
+    static String duration(double seconds) {
+        long s = Math.round(seconds);
+        return s >= 3600 ? String.format(Locale.ROOT, "%dh%02dm", s / 3600, s % 3600 / 60)
+                : String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60);
+    }
+}

@@ -1,0 +1,242 @@
+package dev.scalenet.vit;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.scalenet.data.DataConfig;
+import dev.scalenet.io.AtomicFiles;
+import dev.scalenet.io.Checkpoint;
+import dev.scalenet.io.SafeTensors;
+import dev.scalenet.layers.ScaleNetBlocks;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.util.ModelSerializer;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A ViT graph together with what it takes to use it: its preprocessing ({@link DataConfig}, timm's
+ * {@code pretrained_cfg}) and its class names. Two file forms:
+ * <ul>
+ *   <li>a DL4J {@code ModelSerializer} zip, loadable by plain DL4J code with this library on the class path,
+ *       carrying the metadata as the extra entry {@value #METADATA};</li>
+ *   <li>a timm {@code .safetensors} state dict with a JSON beside it (same name, {@code .json}) holding
+ *       {@code constructor} (timm's arguments), {@code pretrained_cfg} and {@code label_names}.</li>
+ * </ul>
+ */
+public final class VitModel {
+    /** The zip entry key of the metadata (a JSON string) in a saved model. */
+    public static final String METADATA = "scalenet-metadata";
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private final ComputationGraph graph;
+    private final DataConfig dataConfig;
+    private final List<String> classNames;
+
+    /**
+     * @param dataConfig null for the default of the model's input: ImageNet mean/std for 3 channels, else 0.5/0.5
+     * @param classNames null for "0".."K-1"
+     */
+    public VitModel(ComputationGraph graph, DataConfig dataConfig, List<String> classNames) {
+        this.graph = Objects.requireNonNull(graph, "graph");
+        VitConfig c = VisionTransformer.configOf(graph);
+        this.dataConfig = dataConfig != null ? dataConfig : defaultDataConfig(c);
+        if (this.dataConfig.channels() != c.inChans() || this.dataConfig.height() != c.imgSize() || this.dataConfig.width() != c.imgSize()) {
+            throw new IllegalArgumentException("pretrained_cfg input_size [" + this.dataConfig.channels() + ", "
+                    + this.dataConfig.height() + ", " + this.dataConfig.width() + "] does not match the model's input ["
+                    + c.inChans() + ", " + c.imgSize() + ", " + c.imgSize() + "]");
+        }
+        List<String> names = classNames != null ? classNames : numbered(c.numClasses());
+        if (names.size() != c.numClasses()) {
+            throw new IllegalArgumentException("label_names has " + names.size() + " names but the model's head has "
+                    + c.numClasses() + " classes");
+        }
+        this.classNames = Collections.unmodifiableList(new ArrayList<>(names));
+    }
+
+    public ComputationGraph graph() { return graph; }
+    public VitConfig config() { return VisionTransformer.configOf(graph); }
+    public DataConfig dataConfig() { return dataConfig; }
+    public List<String> classNames() { return classNames; }
+
+    /** The same metadata on another graph (e.g. an expansion of this one). */
+    public VitModel withGraph(ComputationGraph other) {
+        return new VitModel(other, dataConfig, classNames);
+    }
+
+    private static DataConfig defaultDataConfig(VitConfig c) {
+        if (c.inChans() == 3) return DataConfig.imagenet(c.imgSize()).withCropPct(DataConfig.DEFAULT_CROP_PCT);
+        double[] half = new double[c.inChans()];
+        Arrays.fill(half, 0.5);
+        return DataConfig.of(c.inChans(), c.imgSize(), c.imgSize(), half, half);
+    }
+
+    private static List<String> numbered(int k) {
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < k; i++) names.add(String.valueOf(i));
+        return names;
+    }
+
+    /**
+     * Reads a model zip or a timm {@code .safetensors} (told apart by their first bytes). For safetensors,
+     * {@code sidecarJson} (null: {@code <name>.json} beside the file, if present) supplies timm's constructor
+     * arguments, {@code pretrained_cfg} and {@code label_names}.
+     */
+    public static VitModel load(Path file, Path sidecarJson) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            throw new IOException(file.toAbsolutePath() + ": model file not found (expected a DL4J model zip or a timm .safetensors)");
+        }
+        byte[] head = new byte[4];
+        try (InputStream in = Files.newInputStream(file)) {
+            if (in.readNBytes(head, 0, 4) < 4) throw new IOException(file.toAbsolutePath() + ": too short to be a model file");
+        }
+        if (head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4) return loadZip(file);
+        Path sidecar = sidecarJson != null ? sidecarJson : sibling(file, ".json");
+        JsonNode meta = null;
+        if (sidecarJson != null || Files.isRegularFile(sidecar)) {
+            try {
+                meta = JSON.readTree(sidecar.toFile());
+            } catch (IOException e) {
+                throw new IOException(sidecar.toAbsolutePath() + ": not a readable JSON file: " + e.getMessage(), e);
+            }
+        }
+        Checkpoint ckpt = SafeTensors.read(file);
+        // the sidecar is either our metadata (constructor + pretrained_cfg + label_names) or bare timm arguments
+        JsonNode timmArgs = meta == null ? null : meta.has("constructor") ? meta.get("constructor")
+                : meta.has("pretrained_cfg") || meta.has("label_names") ? null : meta;
+        VitConfig config = TimmCheckpoint.inferConfig(ckpt, timmArgs);
+        VisionTransformer.Builder builder = VisionTransformer.builder().config(config);
+        JsonNode stack = meta == null ? null : meta.get("scalenet");
+        if (stack != null && stack.has("order")) {
+            // an exported expansion: rebuild the shared stack, then fill() checks every copy of a shared tensor agrees
+            int[] order = new int[stack.get("order").size()];
+            for (int j = 0; j < order.length; j++) order[j] = stack.get("order").get(j).asInt();
+            builder.config(config.withDepth(stack.path("base_depth").asInt(config.depth()))).order(order)
+                    .adapterRank(stack.path("adapter_rank").asInt(0)).adapterScale(stack.path("adapter_scale").asDouble(1.0))
+                    .untiedNorms(stack.path("untied_norms").asBoolean(false));
+        }
+        ComputationGraph graph;
+        try {
+            graph = builder.build().init();
+        } catch (IllegalArgumentException e) {
+            throw new IOException(sidecar.toAbsolutePath() + ": " + e.getMessage(), e);
+        }
+        TimmCheckpoint.fill(graph, ckpt);
+        try {
+            return fromMetadata(graph, meta);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(sidecar.toAbsolutePath() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A freshly initialised model (timm's initialisation, seeded) from metadata as {@link #metadata()} writes it:
+     * {@code constructor} (required), {@code pretrained_cfg} and {@code label_names} (optional).
+     */
+    public static VitModel create(JsonNode metadata, long seed) {
+        if (metadata == null || !metadata.has("constructor")) {
+            throw new IllegalArgumentException("model metadata needs a \"constructor\" object of timm ViT arguments");
+        }
+        VitConfig config = VitConfig.fromTimmArgs(metadata.get("constructor"), VitConfig.builder());
+        return fromMetadata(VisionTransformer.builder().config(config).seed(seed).build().init(), metadata);
+    }
+
+    private static VitModel loadZip(Path file) throws IOException {
+        ComputationGraph graph;
+        try {
+            graph = ModelSerializer.restoreComputationGraph(file.toFile(), false);
+        } catch (Exception e) {
+            throw new IOException(file.toAbsolutePath() + ": not a readable DL4J ComputationGraph zip: " + e.getMessage(), e);
+        }
+        try {
+            VisionTransformer.configOf(graph);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(file.toAbsolutePath() + ": " + e.getMessage(), e);
+        }
+        JsonNode meta = null;
+        try {
+            String text = ModelSerializer.getObjectFromFile(file.toFile(), METADATA);
+            meta = JSON.readTree(text);
+        } catch (RuntimeException | IOException noMetadata) {
+            // a plain DL4J zip of one of our graphs: defaults apply
+        }
+        try {
+            return fromMetadata(graph, meta);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(file.toAbsolutePath() + " (entry " + METADATA + "): " + e.getMessage(), e);
+        }
+    }
+
+    private static VitModel fromMetadata(ComputationGraph graph, JsonNode meta) {
+        if (meta == null) return new VitModel(graph, null, null);
+        DataConfig data = meta.has("pretrained_cfg") ? DataConfig.fromJson(meta.get("pretrained_cfg")) : null;
+        List<String> names = null;
+        if (meta.has("label_names")) {
+            names = new ArrayList<>();
+            for (JsonNode n : meta.get("label_names")) names.add(n.asText());
+        }
+        return new VitModel(graph, data, names);
+    }
+
+    /** The metadata JSON: timm constructor arguments, pretrained_cfg, label_names, and the ScaleNet stack. */
+    public ObjectNode metadata() {
+        ObjectNode o = JSON.createObjectNode();
+        VitConfig c = config();
+        ScaleNetBlocks blocks = VisionTransformer.blocksOf(graph);
+        ObjectNode constructor = c.toTimmArgs();
+        constructor.put("depth", blocks.depth()); // the deep model's depth, as timm would build it
+        o.set("constructor", constructor);
+        o.set("pretrained_cfg", dataConfig.toJson());
+        ArrayNode names = o.putArray("label_names");
+        classNames.forEach(names::add);
+        ObjectNode scalenet = o.putObject("scalenet");
+        scalenet.put("base_depth", c.depth());
+        ArrayNode order = scalenet.putArray("order");
+        for (int s : blocks.getOrder()) order.add(s);
+        scalenet.put("adapter_rank", blocks.getAdapterRank());
+        scalenet.put("adapter_scale", blocks.getAdapterScale());
+        scalenet.put("untied_norms", blocks.isUntiedNorms());
+        return o;
+    }
+
+    /** Writes a DL4J model zip (no optimizer state) with the metadata entry, atomically. */
+    public void save(Path zip) throws IOException {
+        Path abs = zip.toAbsolutePath();
+        Files.createDirectories(abs.getParent());
+        Path temp = Files.createTempFile(abs.getParent(), "." + abs.getFileName(), ".tmp");
+        try {
+            ModelSerializer.writeModel(graph, temp.toFile(), false);
+            ModelSerializer.addObjectToFile(temp.toFile(), METADATA, JSON.writeValueAsString(metadata()));
+            Files.move(temp, abs, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(temp);
+        }
+    }
+
+    /**
+     * Writes timm's form: the state dict ({@link TimmCheckpoint#save}) and {@code <name>.json} beside it with
+     * the metadata. Position {@code j} of an expanded stack is {@code blocks.j.*}; its adapters, which plain timm
+     * does not have, are {@code blocks.j.adapter.*}.
+     */
+    public void exportTimm(Path safetensors) throws IOException {
+        TimmCheckpoint.save(graph, safetensors);
+        AtomicFiles.writeString(sibling(safetensors, ".json"), JSON.writeValueAsString(metadata()) + "\n");
+    }
+
+    /** {@code dir/stem.safetensors} -> {@code dir/stem<suffix>}. */
+    public static Path sibling(Path file, String suffix) {
+        String name = file.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        return file.resolveSibling((dot > 0 ? name.substring(0, dot) : name) + suffix);
+    }
+}

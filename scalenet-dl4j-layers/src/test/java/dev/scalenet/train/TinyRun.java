@@ -1,0 +1,46 @@
+package dev.scalenet.train;
+
+import dev.scalenet.data.DataConfig;
+import dev.scalenet.data.FashionMnist;
+import dev.scalenet.expand.ExpansionPlan;
+import dev.scalenet.expand.ScaleNet;
+import dev.scalenet.vit.VisionTransformer;
+import dev.scalenet.vit.VitConfig;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+
+import java.nio.file.Path;
+
+/**
+ * A tiny ViT and a short recipe on the bundled Fashion-MNIST, small enough for tests to train in seconds; also a
+ * main class, so a test can run (and kill) the same training in another JVM.
+ */
+public final class TinyRun {
+    static final VitConfig CONFIG = VitConfig.builder().imgSize(28).patchSize(7).inChans(1).numClasses(10)
+            .embedDim(16).depth(2).numHeads(2).mlpRatio(2).build();
+
+    private TinyRun() {}
+
+    static ComputationGraph model() {
+        return VisionTransformer.builder().config(CONFIG).seed(3).build().init();
+    }
+
+    static ComputationGraph expanded() {
+        return ScaleNet.expand(model(), ExpansionPlan.cyclic(4).withAdapterRank(2)).graph();
+    }
+
+    /** 640 training images in batches of 32: 20 steps an epoch. */
+    static TrainConfig.Builder recipe() {
+        return TrainConfig.builder().epochs(2).batchSize(32).trainLimit(640).evalLimit(200).learningRate(5e-3)
+                .warmupEpochs(0.5).seed(7).checkpointEvery(5);
+    }
+
+    static TrainResult fit(ComputationGraph graph, TrainConfig recipe, Path runDir, boolean resume) throws Exception {
+        return new Trainer(recipe, DataConfig.fashionMnist(), runDir, resume, "tiny")
+                .fit(graph, FashionMnist.train(), FashionMnist.test());
+    }
+
+    /** {@code TinyRun <runDir> <epochs>}: trains {@link #model()} with {@link #recipe()}, resuming if it can. */
+    public static void main(String[] args) throws Exception {
+        fit(model(), recipe().epochs(Integer.parseInt(args[1])).build(), Path.of(args[0]), true);
+    }
+}
