@@ -1,0 +1,24 @@
+package dev.scalenet.job;
+
+import dev.scalenet.data.BatchLoader;
+import dev.scalenet.data.ImageDataset;
+import dev.scalenet.train.EvalResult;
+import dev.scalenet.train.Evaluator;
+import dev.scalenet.vit.VitModel;
+
+/** A model's held-out accuracy and loss on a dataset, preprocessed as the model's pretrained_cfg says. */
+public final class Evaluation {
+    private Evaluation() {}
+
+    /** @param limit evaluate on the first {@code limit} images only; 0 for all */
+    public static EvalResult of(VitModel model, ImageDataset data, int batchSize, int limit) {
+        dev.scalenet.InvalidSettingException.require(data.numClasses() == model.config().numClasses(), "evalData",
+                data.describe(), "a dataset with " + model.config().numClasses() + " classes to match the model's head (it has "
+                        + data.numClasses() + ": " + data.classNames() + ")");
+        BatchLoader.Builder loader = BatchLoader.evaluation(data, model.dataConfig(), batchSize);
+        if (limit > 0) loader.limit(limit);
+        try (BatchLoader.Batches batches = loader.build().epoch(0)) {
+            return Evaluator.evaluate(model.graph(), batches);
+        }
+    }
+}

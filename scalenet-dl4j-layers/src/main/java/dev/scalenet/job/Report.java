@@ -1,0 +1,251 @@
+package dev.scalenet.job;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.scalenet.data.ImageDataset;
+import dev.scalenet.expand.ExpandedModel;
+import dev.scalenet.expand.ExpansionPlan;
+import dev.scalenet.io.AtomicFiles;
+import dev.scalenet.train.EvalResult;
+import dev.scalenet.train.TrainResult;
+import dev.scalenet.vit.VitModel;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Base64;
+import java.util.Iterator;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.TreeMap;
+
+/**
+ * What a job did, in three files of its output folder: {@code report.json} (everything), {@code report.html}
+ * (the same for people, with the training curve embedded) and {@code model.properties} (provenance and headline
+ * metrics as flat keys, for build tooling: {@code source.sha256}, {@code config.sha256}, {@code model.sha256},
+ * {@code final.top1}, ...).
+ */
+public final class Report {
+    public static final String JSON_FILE = "report.json";
+    public static final String HTML_FILE = "report.html";
+    public static final String PROPERTIES_FILE = "model.properties";
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private final ObjectNode root;
+    private Path curve;
+
+    public Report(String name) {
+        root = JSON.createObjectNode();
+        root.put("name", name);
+        root.put("tool", "scalenet " + Optional.ofNullable(Report.class.getPackage().getImplementationVersion()).orElse("dev"));
+    }
+
+    private Report(ObjectNode root) {
+        this.root = root;
+    }
+
+    /** The report in {@code dir}, or a new one named {@code name} if there is none. */
+    public static Report readOrCreate(Path dir, String name) throws IOException {
+        Path file = dir.resolve(JSON_FILE);
+        if (!Files.isRegularFile(file)) return new Report(name);
+        JsonNode node = JSON.readTree(file.toFile());
+        if (!(node instanceof ObjectNode)) throw new IOException(file + ": not a report (expected a JSON object)");
+        return new Report((ObjectNode) node);
+    }
+
+    public ObjectNode json() {
+        return root;
+    }
+
+    void base(Path file, String sha256, VitModel model) {
+        ObjectNode b = root.putObject("base");
+        b.put("file", file.toAbsolutePath().toString());
+        b.put("sha256", sha256);
+        b.set("constructor", model.config().toTimmArgs());
+        b.put("params", model.graph().numParams());
+        b.set("pretrained_cfg", model.dataConfig().toJson());
+    }
+
+    void baseEval(EvalResult r) {
+        ((ObjectNode) root.get("base")).set("eval", r.toJson());
+    }
+
+    void expansion(ExpansionPlan plan, ExpandedModel expanded) {
+        ObjectNode e = root.putObject("expansion");
+        e.put("plan", plan.toString());
+        e.put("strategy", plan.strategy().name().toLowerCase(Locale.ROOT));
+        e.put("depth", expanded.depth());
+        ArrayNode order = e.putArray("order");
+        for (int s : expanded.order()) order.add(s);
+        e.put("adapterRank", plan.adapterRank());
+        e.put("untiedNorms", plan.untiedNorms());
+        e.put("totalParams", expanded.totalParams());
+        e.put("baseParams", expanded.baseParams());
+        e.put("adjustmentParams", expanded.adjustmentParams());
+    }
+
+    void expandedEval(EvalResult r) {
+        ((ObjectNode) root.get("expansion")).set("evalAtStart", r.toJson());
+    }
+
+    /** @param metrics the metrics file as the report should name it (relative to the report's folder) */
+    void training(TrainResult t, ImageDataset train, ImageDataset eval, String metrics) {
+        ObjectNode n = t.toJson();
+        n.put("trainData", train.describe());
+        n.put("evalData", eval == null ? "" : eval.describe());
+        n.put("metrics", metrics);
+        root.set("training", n);
+        curve = t.curveFile();
+    }
+
+    void model(Path file, String sha256, String configHash) {
+        ObjectNode m = root.putObject("model");
+        m.put("file", file.getFileName().toString());
+        m.put("sha256", sha256);
+        m.put("configSha256", configHash);
+    }
+
+    /** Adds a held-out evaluation of {@code model} on {@code data} (the evaluate goal). */
+    public void evaluation(Path model, ImageDataset data, EvalResult r) {
+        ArrayNode list = root.has("evaluations") ? (ArrayNode) root.get("evaluations") : root.putArray("evaluations");
+        ObjectNode e = r.toJson();
+        e.put("model", model.toAbsolutePath().toString());
+        e.put("data", data.describe());
+        list.add(e);
+    }
+
+    /** The headline metric keys of {@code model.properties}. */
+    public Map<String, String> properties() {
+        Map<String, String> p = new TreeMap<>();
+        put(p, "source.sha256", root.path("base").path("sha256"));
+        put(p, "config.sha256", root.path("model").path("configSha256"));
+        put(p, "model.sha256", root.path("model").path("sha256"));
+        put(p, "model.file", root.path("model").path("file"));
+        put(p, "expansion.plan", root.path("expansion").path("plan"));
+        put(p, "params.total", root.path("expansion").path("totalParams"));
+        put(p, "params.base", root.path("expansion").path("baseParams"));
+        put(p, "params.adjustment", root.path("expansion").path("adjustmentParams"));
+        put(p, "params.trainable", root.path("training").path("trainableParams"));
+        eval(p, "base", root.path("base").path("eval"));
+        eval(p, "expanded", root.path("expansion").path("evalAtStart"));
+        eval(p, "final", root.path("training").path("final"));
+        put(p, "train.steps", root.path("training").path("steps"));
+        put(p, "train.seconds", root.path("training").path("trainSeconds"));
+        put(p, "train.imagesPerSecond", root.path("training").path("imagesPerSecond"));
+        return p;
+    }
+
+    private static void eval(Map<String, String> p, String prefix, JsonNode e) {
+        put(p, prefix + ".top1", e.path("top1"));
+        put(p, prefix + ".top5", e.path("top5"));
+        put(p, prefix + ".loss", e.path("loss"));
+    }
+
+    private static void put(Map<String, String> p, String key, JsonNode v) {
+        if (!v.isMissingNode() && !v.isNull()) p.put(key, v.asText());
+    }
+
+    /** The {@code config.sha256} recorded by the last run in {@code dir}, if any. */
+    public static Optional<String> recordedConfigurationHash(Path dir) throws IOException {
+        Path file = dir.resolve(PROPERTIES_FILE);
+        if (!Files.isRegularFile(file)) return Optional.empty();
+        Properties p = new Properties();
+        try (InputStream in = Files.newInputStream(file)) {
+            p.load(in);
+        }
+        return Optional.ofNullable(p.getProperty("config.sha256"));
+    }
+
+    /** Writes the three files into {@code dir}, each atomically. */
+    public void write(Path dir) throws IOException {
+        AtomicFiles.writeString(dir.resolve(JSON_FILE), JSON.writeValueAsString(root) + "\n");
+        AtomicFiles.writeString(dir.resolve(HTML_FILE), html());
+        Properties p = new Properties() {
+            @Override
+            public synchronized java.util.Enumeration<Object> keys() { // sorted, so the file is stable
+                return java.util.Collections.enumeration(new java.util.TreeSet<>(super.keySet()));
+            }
+        };
+        p.putAll(properties());
+        StringWriter text = new StringWriter();
+        p.store(text, "scalenet " + root.path("name").asText());
+        // drop the timestamp comment Properties.store adds, so equal runs write equal files
+        String stable = text.toString().replaceFirst("(?m)^#(?! scalenet).*\\R", "");
+        AtomicFiles.writeString(dir.resolve(PROPERTIES_FILE), stable);
+    }
+
+    private String html() throws IOException {
+        StringBuilder h = new StringBuilder();
+        String name = esc(root.path("name").asText());
+        h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>ScaleNet report: ").append(name)
+                .append("</title>\n<style>body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222}"
+                        + "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .7em;text-align:left}"
+                        + "th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}img{max-width:100%}"
+                        + "code{background:#f6f6f6;padding:0 .2em}</style></head><body>\n");
+        h.append("<h1>ScaleNet report: ").append(name).append("</h1>\n");
+        h.append("<h2>Accuracy</h2>\n<table><tr><th>model</th><th>top-1</th><th>top-5</th><th>loss</th><th>images</th></tr>\n");
+        evalRow(h, "base model", root.path("base").path("eval"));
+        evalRow(h, "expanded, before training", root.path("expansion").path("evalAtStart"));
+        evalRow(h, "expanded, after training", root.path("training").path("final"));
+        for (JsonNode e : root.path("evaluations")) evalRow(h, "evaluate: " + e.path("data").asText(), e);
+        h.append("</table>\n");
+        if (root.has("expansion")) {
+            JsonNode e = root.get("expansion");
+            h.append("<h2>Expansion</h2>\n<table>");
+            row(h, "plan", e.path("plan").asText());
+            row(h, "order (source block per position)", e.path("order").toString());
+            row(h, "parameters", String.format(Locale.ROOT, "%,d = %,d base + %,d adjustment (%.2f%%)", e.path("totalParams").asLong(),
+                    e.path("baseParams").asLong(), e.path("adjustmentParams").asLong(),
+                    100.0 * e.path("adjustmentParams").asLong() / Math.max(1, e.path("baseParams").asLong())));
+            h.append("</table>\n");
+        }
+        if (root.has("training")) {
+            JsonNode t = root.get("training");
+            h.append("<h2>Fine-tuning</h2>\n");
+            if (curve != null && Files.isRegularFile(curve)) {
+                h.append("<img alt=\"training curve\" src=\"data:image/png;base64,")
+                        .append(Base64.getEncoder().encodeToString(Files.readAllBytes(curve))).append("\">\n");
+            }
+            h.append("<table>");
+            row(h, "steps", t.path("steps").asText());
+            row(h, "trainable parameters", String.format(Locale.ROOT, "%,d of %,d", t.path("trainableParams").asLong(), t.path("totalParams").asLong()));
+            row(h, "training time", String.format(Locale.ROOT, "%.1f s (%.1f images/s)", t.path("trainSeconds").asDouble(), t.path("imagesPerSecond").asDouble()));
+            row(h, "training data", t.path("trainData").asText());
+            row(h, "held-out data", t.path("evalData").asText());
+            for (Iterator<Map.Entry<String, JsonNode>> it = t.path("recipe").fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> r = it.next();
+                row(h, "recipe: " + r.getKey(), r.getValue().asText());
+            }
+            h.append("</table>\n");
+        }
+        h.append("<h2>Provenance</h2>\n<table>");
+        for (Map.Entry<String, String> p : properties().entrySet()) {
+            if (p.getKey().endsWith("sha256") || p.getKey().equals("model.file")) row(h, p.getKey(), p.getValue());
+        }
+        row(h, "base model", root.path("base").path("file").asText());
+        row(h, "tool", root.path("tool").asText());
+        h.append("</table>\n</body></html>\n");
+        return h.toString();
+    }
+
+    private static void evalRow(StringBuilder h, String label, JsonNode e) {
+        if (e.isMissingNode()) return;
+        h.append(String.format(Locale.ROOT, "<tr><td>%s</td><td class=\"n\">%.2f%%</td><td class=\"n\">%.2f%%</td><td class=\"n\">%.4f</td><td class=\"n\">%d</td></tr>\n",
+                esc(label), 100 * e.path("top1").asDouble(), 100 * e.path("top5").asDouble(), e.path("loss").asDouble(), e.path("examples").asLong()));
+    }
+
+    private static void row(StringBuilder h, String key, String value) {
+        h.append("<tr><th>").append(esc(key)).append("</th><td>").append(esc(value)).append("</td></tr>\n");
+    }
+
+    private static String esc(String s) {
+        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
+    }
+}
