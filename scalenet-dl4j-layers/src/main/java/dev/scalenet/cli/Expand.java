@@ -1,105 +1,76 @@
 package dev.scalenet.cli;
 
-import dev.scalenet.expand.ExpandedModel;
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.scalenet.expand.ExpansionPlan;
-import dev.scalenet.expand.ScaleNet;
-import dev.scalenet.io.Npy;
-import dev.scalenet.io.NpyArray;
-import dev.scalenet.vit.TimmCheckpoint;
-import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.util.ModelSerializer;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.ops.transforms.Transforms;
+import dev.scalenet.job.ExpandJob;
+import dev.scalenet.job.Report;
+import dev.scalenet.train.TrainConfig;
+import dev.scalenet.vit.Pretrained;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
-import java.nio.file.StandardCopyOption;
-import java.util.LinkedHashMap;
-import java.util.Map;
+import java.util.Locale;
+import java.util.Set;
 
 /**
- * Expands a timm checkpoint from the command line: {@code --key value} options, defaults in brackets.
+ * The README's main job: expand the bundled pretrained ViT with ScaleNet, fine-tune it briefly on the bundled
+ * Fashion-MNIST, and report accuracy before and after. Options ({@code --key value}), defaults in brackets:
  * <pre>
- *   --model     timm .safetensors         [the bundled vit-micro-p7-d4 reference model]
- *   --config    timm constructor JSON     [beside the model, same name .json]
- *   --depth     target depth              [2 x base depth]
- *   --strategy  cyclic | interleave       [cyclic]
- *   --rank      adapter rank              [8]
- *   --out       output folder             [target/scalenet]
- *   --inputs / --expected   .npy inputs and reference logits to check the expansion against
+ *   --model     base model: timm .safetensors or model zip     [the bundled vit_fmnist_d64_l4]
+ *   --config    its timm constructor / metadata JSON            [beside the model]
+ *   --depth     target depth                                    [2 x base depth]
+ *   --strategy  cyclic | interleave                             [cyclic]
+ *   --rank      adapter rank                                    [8]
+ *   --data      training + held-out data (IDX or image folders) [data/fashion-mnist]; "none" only expands
+ *   --out       output folder                                   [target/scalenet]
+ *   and any recipe setting: --epochs --trainLimit --learningRate ... (see TrainConfig)  [1 epoch on 12,800 images]
  * </pre>
- * Writes {@code <out>/expanded.zip} (DL4J ModelSerializer) and {@code <out>/expanded.safetensors} (timm names).
  */
 public final class Expand {
-    private static final String BUNDLED = "scalenet-dl4j-layers/src/test/resources/fixtures/timm/vit-micro-p7-d4";
+    private static final Set<String> OWN = Set.of("model", "config", "depth", "strategy", "rank", "data", "out");
+    /** A few minutes on two cores: 100 steps of 128 images. */
+    private static final TrainConfig SHORT = TrainConfig.builder().epochs(1).batchSize(128).trainLimit(12_800)
+            .learningRate(5e-4).warmupEpochs(0.2).build();
 
     private Expand() {}
 
-    public static void main(String[] args) throws IOException {
-        Map<String, String> o = parse(args);
-        Path model = resolve(o.getOrDefault("model", BUNDLED + ".safetensors"));
-        String stem = model.toString().replaceFirst("\\.safetensors$", "");
-        Path config = resolve(o.getOrDefault("config", stem + ".json"));
-        Path out = resolve(o.getOrDefault("out", "target/scalenet"));
+    public static void main(String[] argv) throws IOException {
+        Args args = new Args(argv);
+        Path out = args.path("out", "target/scalenet");
+        Path model = args.has("model") ? args.path("model", null) : Pretrained.VIT_FMNIST_D64_L4.extract(out.resolve("base"));
+        String stem = model.getFileName().toString().replaceFirst("\\.(safetensors|zip)$", "");
+        String data = args.get("data", "data/fashion-mnist");
+        TrainConfig recipe = args.recipe(SHORT, OWN);
 
-        ComputationGraph base = TimmCheckpoint.load(model, Files.exists(config) ? config : null);
-        int baseDepth = dev.scalenet.vit.VisionTransformer.configOf(base).depth();
-        int depth = Integer.parseInt(o.getOrDefault("depth", String.valueOf(2 * baseDepth)));
-        ExpansionPlan plan = ExpansionPlan.of(ExpansionPlan.Strategy.parse(o.getOrDefault("strategy", "cyclic")), depth)
-                .withAdapterRank(Integer.parseInt(o.getOrDefault("rank", String.valueOf(ExpansionPlan.DEFAULT_ADAPTER_RANK))));
-        System.out.println("base model " + model + ": " + dev.scalenet.vit.VisionTransformer.configOf(base));
-        ExpandedModel expanded = ScaleNet.expand(base, plan);
-        System.out.println("plan " + plan + " -> " + expanded);
+        ExpandJob.Builder job = ExpandJob.builder().baseModel(model).baseModelJson(args.path("config", null))
+                .outputDir(out).recipe(recipe).resume(false)
+                .trainData(data.equals("none") ? null : Args.resolve(data));
+        ExpansionPlan plan = ExpansionPlan.of(ExpansionPlan.Strategy.parse(args.get("strategy", "cyclic")),
+                args.getInt("depth", ExpansionPlan.DOUBLE_DEPTH)).withAdapterRank(args.getInt("rank", ExpansionPlan.DEFAULT_ADAPTER_RANK));
+        String name = stem + "-" + plan.toString().replaceFirst(",.*", "");
 
-        Path inputs = o.containsKey("inputs") ? resolve(o.get("inputs")) : defaultFile(o, stem + ".inputs.npy");
-        Path expected = o.containsKey("expected") ? resolve(o.get("expected"))
-                : defaultFile(o, stem + ".expanded-" + plan.strategy().name().toLowerCase(java.util.Locale.ROOT) + "-" + depth + ".logits.npy");
-        if (inputs != null && expected != null && Files.exists(inputs) && Files.exists(expected)) {
-            INDArray x = array(Npy.read(inputs));
-            INDArray want = array(Npy.read(expected));
-            double err = Transforms.abs(expanded.graph().outputSingle(x).sub(want)).maxNumber().doubleValue();
-            System.out.printf("check against %s: max |difference| = %.3g (tolerance 1e-4): %s%n", expected.getFileName(), err,
-                    err <= 1e-4 ? "MATCH" : "MISMATCH");
-            if (err > 1e-4) System.exit(1);
+        long t0 = System.nanoTime();
+        Report report = job.plan(plan).name(name).build().run();
+        JsonNode r = report.json();
+        System.out.println();
+        System.out.printf(Locale.ROOT, "base model    %s: %d blocks, %,d parameters%s%n", model.getFileName(),
+                r.path("base").path("constructor").path("depth").asInt(),
+                r.path("base").path("params").asLong(), accuracy(r.path("base").path("eval")));
+        System.out.printf(Locale.ROOT, "expanded      %s: %,d parameters = %,d base + %,d adjustment%s%n", plan,
+                r.path("expansion").path("totalParams").asLong(), r.path("expansion").path("baseParams").asLong(),
+                r.path("expansion").path("adjustmentParams").asLong(), accuracy(r.path("expansion").path("evalAtStart")));
+        if (r.has("training")) {
+            JsonNode t = r.get("training");
+            System.out.printf(Locale.ROOT, "fine-tuned    %d steps in %.0f s (%.0f images/s)%s%n", t.path("steps").asLong(),
+                    t.path("trainSeconds").asDouble(), t.path("imagesPerSecond").asDouble(), accuracy(t.path("final")));
         }
-
-        Files.createDirectories(out);
-        Path zip = out.resolve("expanded.zip");
-        Path tmp = out.resolve(".expanded.zip.tmp");
-        ModelSerializer.writeModel(expanded.graph(), tmp.toFile(), true);
-        Files.move(tmp, zip, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        Path timm = out.resolve("expanded.safetensors");
-        TimmCheckpoint.save(expanded.graph(), timm);
-        System.out.println("wrote " + zip.toAbsolutePath() + " and " + timm.toAbsolutePath());
+        System.out.printf(Locale.ROOT, "wrote         %s%n              %s (+ report.json, model.properties)%n",
+                out.resolve(name + ".zip").toAbsolutePath(), out.resolve(Report.HTML_FILE).toAbsolutePath());
+        System.out.printf(Locale.ROOT, "total         %.0f s%n", (System.nanoTime() - t0) / 1e9);
     }
 
-    private static Path defaultFile(Map<String, String> o, String path) {
-        return o.containsKey("model") ? null : resolve(path); // reference vectors exist for the bundled model only
-    }
-
-    private static INDArray array(NpyArray a) {
-        return Nd4j.create(a.data(), a.shape(), 'c');
-    }
-
-    /** Relative paths are resolved against the project root when run from a module folder. */
-    private static Path resolve(String path) {
-        Path p = Paths.get(path);
-        if (p.isAbsolute() || Files.exists(p)) return p;
-        Path parent = Paths.get("..").resolve(path);
-        return Files.exists(parent) ? parent.normalize() : p;
-    }
-
-    private static Map<String, String> parse(String[] args) {
-        Map<String, String> o = new LinkedHashMap<>();
-        for (int i = 0; i < args.length; i++) {
-            if (!args[i].startsWith("--") || i + 1 >= args.length) {
-                throw new IllegalArgumentException("expected --key value pairs, got '" + args[i] + "'; see the class docs");
-            }
-            o.put(args[i].substring(2), args[++i]);
-        }
-        return o;
+    private static String accuracy(JsonNode eval) {
+        return eval.isMissingNode() ? "" : String.format(Locale.ROOT, "; held-out top-1 %.2f%% on %,d images",
+                100 * eval.path("top1").asDouble(), eval.path("examples").asLong());
     }
 }

@@ -57,6 +57,9 @@ public final class ExpansionPlan {
         this.seed = seed;
     }
 
+    /** A {@code depth} meaning "twice the base model's depth", ScaleNet's usual 2x growth. */
+    public static final int DOUBLE_DEPTH = 0;
+
     public static ExpansionPlan cyclic(int depth) {
         return new ExpansionPlan(Strategy.CYCLIC, depth, null, DEFAULT_ADAPTER_RANK, 1.0, false, 42);
     }
@@ -97,7 +100,13 @@ public final class ExpansionPlan {
     }
 
     public Strategy strategy() { return strategy; }
+    /** The target depth, or {@link #DOUBLE_DEPTH}. */
     public int depth() { return depth; }
+
+    /** The depth this plan gives a base of {@code baseDepth} blocks. */
+    public int depthFor(int baseDepth) {
+        return strategy == Strategy.EXPLICIT ? order.length : depth == DOUBLE_DEPTH ? 2 * baseDepth : depth;
+    }
     public int adapterRank() { return adapterRank; }
     public double adapterScale() { return adapterScale; }
     public boolean untiedNorms() { return untiedNorms; }
@@ -105,6 +114,7 @@ public final class ExpansionPlan {
 
     /** The source block of each position for a base of {@code baseDepth} blocks; validates the plan. */
     public int[] resolveOrder(int baseDepth) {
+        int depth = depthFor(baseDepth);
         if (depth < baseDepth) {
             throw new InvalidSettingException("depth", depth, "at least the base model's depth " + baseDepth
                     + " (an expansion only adds blocks)");
@@ -138,7 +148,7 @@ public final class ExpansionPlan {
 
     @Override
     public String toString() {
-        return (strategy == Strategy.EXPLICIT ? "order" + Arrays.toString(order) : strategy.name().toLowerCase(Locale.ROOT) + "-" + depth)
+        return (strategy == Strategy.EXPLICIT ? "order" + Arrays.toString(order) : strategy.name().toLowerCase(Locale.ROOT) + "-" + (depth == DOUBLE_DEPTH ? "2x" : String.valueOf(depth)))
                 + ", adapter rank " + adapterRank + (untiedNorms ? ", untied norms" : "");
     }
 }

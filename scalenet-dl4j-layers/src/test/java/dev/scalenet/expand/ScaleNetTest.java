@@ -193,5 +193,9 @@ class ScaleNetTest {
         assertArrayEquals(new int[] {0, 0, 1, 1, 2, 2, 3, 3}, ExpansionPlan.interleave(8).resolveOrder(4));
         assertArrayEquals(new int[] {0, 0, 1, 2, 2, 3}, ExpansionPlan.interleave(6).resolveOrder(4));
         assertNotEquals(ExpansionPlan.cyclic(8).toString(), ExpansionPlan.interleave(8).toString());
+        // DOUBLE_DEPTH: the paper's 2x, whatever the base depth
+        assertArrayEquals(new int[] {0, 1, 2, 0, 1, 2}, ExpansionPlan.cyclic(ExpansionPlan.DOUBLE_DEPTH).resolveOrder(3));
+        assertEquals(8, ExpansionPlan.interleave(ExpansionPlan.DOUBLE_DEPTH).depthFor(4));
+        assertEquals("cyclic-2x, adapter rank 8", ExpansionPlan.cyclic(ExpansionPlan.DOUBLE_DEPTH).toString());
     }
 }
