@@ -1,0 +1,99 @@
+package dev.scalenet.vit;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.scalenet.data.DataConfig;
+import dev.scalenet.expand.ExpansionPlan;
+import dev.scalenet.expand.ScaleNet;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.util.ModelSerializer;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** A model file keeps the graph, its preprocessing and its class names, in DL4J's zip and in timm's form. */
+class VitModelTest {
+    private static final TimmFixtures.Model MICRO = TimmFixtures.models().stream()
+            .filter(m -> m.name.equals("vit-micro-p7-d4")).findFirst().orElseThrow();
+    private static final List<String> LABELS = List.of("a", "b", "c", "d", "e", "f", "g", "h", "i", "j");
+
+    @TempDir
+    Path dir;
+
+    /** The fixture model expanded with adapters whose up-projections are non-zero, so adapters matter. */
+    private static VitModel expandedWithLiveAdapters() throws IOException {
+        VitModel base = VitModel.load(MICRO.weights(), MICRO.constructorJson());
+        ComputationGraph g = ScaleNet.expand(base.graph(), ExpansionPlan.cyclic(6).withAdapterRank(3).withUntiedNorms(true)).graph();
+        Nd4j.getRandom().setSeed(12);
+        g.getLayer(VisionTransformer.BLOCKS).paramTable().forEach((k, v) -> {
+            if (k.startsWith("use")) v.addi(Nd4j.randn(DataType.FLOAT, v.shape()).muli(0.05));
+        });
+        return new VitModel(g, DataConfig.fashionMnist(), LABELS);
+    }
+
+    @Test
+    @DisplayName("DL4J zip: same logits, same pretrained_cfg and labels; plain DL4J restores the graph")
+    void zipRoundTrip() throws Exception {
+        VitModel model = expandedWithLiveAdapters();
+        model.save(dir.resolve("m.zip"));
+        VitModel back = VitModel.load(dir.resolve("m.zip"), null);
+        assertEquals(model.graph().outputSingle(MICRO.inputs()), back.graph().outputSingle(MICRO.inputs()));
+        assertEquals(DataConfig.fashionMnist(), back.dataConfig());
+        assertEquals(LABELS, back.classNames());
+        ComputationGraph plain = ModelSerializer.restoreComputationGraph(dir.resolve("m.zip").toFile(), false);
+        assertEquals(model.graph().params(), plain.params());
+        try (var files = Files.list(dir)) {
+            assertEquals(1, files.count(), "no temp file left beside the zip");
+        }
+    }
+
+    @Test
+    @DisplayName("timm form: an expansion with adapters and untied norms exports and loads back to the same logits")
+    void timmRoundTrip() throws Exception {
+        VitModel model = expandedWithLiveAdapters();
+        model.exportTimm(dir.resolve("m.safetensors"));
+        var meta = new ObjectMapper().readTree(dir.resolve("m.json").toFile());
+        assertEquals(6, meta.path("constructor").path("depth").asInt(), "timm's depth is the deep one");
+        assertEquals("[0,1,2,3,0,1]", meta.path("scalenet").path("order").toString());
+        VitModel back = VitModel.load(dir.resolve("m.safetensors"), null);
+        INDArray want = model.graph().outputSingle(MICRO.inputs());
+        assertTrue(want.equalsWithEps(back.graph().outputSingle(MICRO.inputs()), 1e-6));
+        assertEquals(LABELS, back.classNames());
+        assertEquals(model.graph().numParams(), back.graph().numParams(), "shared tensors stay shared");
+    }
+
+    @Test
+    @DisplayName("a bare timm checkpoint gets default preprocessing and numbered classes")
+    void defaults() throws Exception {
+        VitModel m = VitModel.load(MICRO.weights(), MICRO.constructorJson());
+        assertEquals(List.of("0", "1", "2", "3", "4", "5", "6", "7", "8", "9"), m.classNames());
+        assertEquals(1, m.dataConfig().channels());
+        assertEquals(0.5, m.dataConfig().mean()[0]);
+    }
+
+    @Test
+    @DisplayName("errors name the file: missing, not a model, metadata that contradicts the model")
+    void errors() throws Exception {
+        IOException missing = assertThrows(IOException.class, () -> VitModel.load(dir.resolve("none.zip"), null));
+        assertTrue(missing.getMessage().contains("none.zip") && missing.getMessage().contains("not found"), missing.getMessage());
+        Files.writeString(dir.resolve("text.zip"), "hello, not a model");
+        IOException garbage = assertThrows(IOException.class, () -> VitModel.load(dir.resolve("text.zip"), null));
+        assertTrue(garbage.getMessage().contains("text.zip"), garbage.getMessage());
+        Path json = dir.resolve("wrong.json");
+        Files.writeString(json, "{\"constructor\": {\"num_heads\": 2}, \"pretrained_cfg\": {\"input_size\": [3, 28, 28],"
+                + " \"mean\": [0.5, 0.5, 0.5], \"std\": [0.5, 0.5, 0.5]}}");
+        IOException mismatch = assertThrows(IOException.class, () -> VitModel.load(MICRO.weights(), json));
+        assertTrue(mismatch.getMessage().contains("wrong.json") && mismatch.getMessage().contains("input_size"), mismatch.getMessage());
+    }
+}
