@@ -12,9 +12,7 @@ public final class Evaluation {
 
     /** @param limit evaluate on the first {@code limit} images only; 0 for all */
     public static EvalResult of(VitModel model, ImageDataset data, int batchSize, int limit) {
-        dev.scalenet.InvalidSettingException.require(data.numClasses() == model.config().numClasses(), "evalData",
-                data.describe(), "a dataset with " + model.config().numClasses() + " classes to match the model's head (it has "
-                        + data.numClasses() + ": " + data.classNames() + ")");
+        Evaluator.requireClasses("evalData", data, model.config().numClasses());
         BatchLoader.Builder loader = BatchLoader.evaluation(data, model.dataConfig(), batchSize);
         if (limit > 0) loader.limit(limit);
         try (BatchLoader.Batches batches = loader.build().epoch(0)) {

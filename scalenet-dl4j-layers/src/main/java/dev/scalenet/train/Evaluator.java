@@ -10,6 +10,16 @@ import java.util.Iterator;
 public final class Evaluator {
     private Evaluator() {}
 
+    /**
+     * Fails unless {@code dataset} has the head's {@code classes}; {@code setting} names where the dataset came
+     * from ({@code trainData}, {@code evalData}).
+     */
+    public static void requireClasses(String setting, dev.scalenet.data.ImageDataset dataset, int classes) {
+        dev.scalenet.InvalidSettingException.require(dataset.numClasses() == classes, setting, dataset.describe(),
+                "a dataset with " + classes + " classes to match the model's head (it has " + dataset.numClasses()
+                        + ": " + dataset.classNames() + ")");
+    }
+
     /** @param batches features and one-hot labels; consumed */
     public static EvalResult evaluate(ComputationGraph graph, Iterator<DataSet> batches) {
         long n = 0;

@@ -80,8 +80,8 @@ public final class Trainer {
      */
     public TrainResult fit(ComputationGraph graph, ImageDataset train, ImageDataset eval) throws IOException {
         int classes = (int) ((BaseOutputLayer) outputLayer(graph).conf().getLayer()).getNOut();
-        checkClasses("trainData", train, classes);
-        if (eval != null) checkClasses("evalData", eval, classes);
+        Evaluator.requireClasses("trainData", train, classes);
+        if (eval != null) Evaluator.requireClasses("evalData", eval, classes);
         String startModel = ModelFingerprint.of(graph);
 
         int images = config.trainLimit() > 0 ? Math.min(config.trainLimit(), train.size()) : train.size();
@@ -269,12 +269,6 @@ public final class Trainer {
 
     private static Layer outputLayer(ComputationGraph graph) {
         return graph.getOutputLayer(0);
-    }
-
-    private static void checkClasses(String setting, ImageDataset dataset, int classes) {
-        InvalidSettingException.require(dataset.numClasses() == classes, setting, dataset.describe(),
-                "a dataset with " + classes + " classes to match the model's head (it has " + dataset.numClasses()
-                        + ": " + dataset.classNames() + ")");
     }
 
     /** What must not change between a checkpoint and a resume. */
