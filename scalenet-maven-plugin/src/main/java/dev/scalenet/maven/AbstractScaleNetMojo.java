@@ -92,12 +92,16 @@ abstract class AbstractScaleNetMojo extends AbstractMojo {
             useBackend();
             run();
         } catch (InvalidSettingException e) {
-            throw Parameters.invalid(parameterOf(e.setting()), e.value(), e.expected(), e);
+            getLog().debug(e);
+            throw Parameters.invalid(parameterOf(e.setting()), e.value(), e.expected());
         } catch (DatasetException e) {
+            getLog().debug(e);
             throw new MojoFailureException("Unusable dataset in " + Parameters.describe(dataParameterOf(e)) + ": "
-                    + e.getMessage(), e);
+                    + e.getMessage() + ". Fix the <" + dataParameterOf(e) + "> element of the scalenet plugin's <configuration>");
         } catch (IOException e) {
-            throw new MojoExecutionException(goal + " failed: " + e.getMessage(), e);
+            // a FileSystemException's message is only the path: say what happened to it
+            String what = e instanceof java.nio.file.FileSystemException ? e.getClass().getSimpleName() + ": " + e.getMessage() : e.getMessage();
+            throw new MojoExecutionException(goal + " failed: " + what, e);
         } catch (RuntimeException e) {
             throw new MojoExecutionException(goal + " failed: " + e, e);
         } finally {

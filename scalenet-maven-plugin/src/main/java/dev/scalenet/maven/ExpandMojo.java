@@ -256,7 +256,9 @@ public class ExpandMojo extends AbstractScaleNetMojo {
         try {
             Datasets.layout(dir.toPath());
         } catch (DatasetException e) {
-            throw Parameters.invalid(parameter, dir, "a dataset directory (" + e.getMessage() + ")", e);
+            // the library's message starts with the directory, which ours already names
+            String problem = String.valueOf(e.getMessage()).replaceFirst("^\\Q" + dir.toPath().toAbsolutePath().normalize() + "\\E: ", "");
+            throw Parameters.unusable(parameter, dir, problem);
         }
     }
 

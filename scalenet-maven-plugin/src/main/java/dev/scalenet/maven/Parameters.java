@@ -19,16 +19,15 @@ final class Parameters {
 
     /** A configuration error: the parameter, the value given, what is allowed. */
     static MojoFailureException invalid(String parameter, Object value, String expected) {
-        return new MojoFailureException("Invalid " + describe(parameter) + " = " + value + ": expected " + expected
-                + ". Fix the <" + parameter + "> element of the scalenet plugin's <configuration>, or pass -D"
-                + PROPERTY_PREFIX + parameter + "=...");
+        return unusable(parameter, value, "expected " + expected);
     }
 
-    /** A configuration error with a cause (kept for -e). */
-    static MojoFailureException invalid(String parameter, Object value, String expected, Throwable cause) {
-        MojoFailureException e = invalid(parameter, value, expected);
-        e.initCause(cause);
-        return e;
+    /** A configuration error: the parameter, the value given, what is wrong with it. */
+    static MojoFailureException unusable(String parameter, Object value, String problem) {
+        // no cause attached: Maven would print the library's message a second time after ours
+        return new MojoFailureException("Invalid " + describe(parameter) + " = " + value + ": " + problem
+                + ". Fix the <" + parameter + "> element of the scalenet plugin's <configuration>, or pass -D"
+                + PROPERTY_PREFIX + parameter + "=...");
     }
 
     /** A required parameter that was not given. */
