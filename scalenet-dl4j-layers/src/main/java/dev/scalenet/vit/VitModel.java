@@ -234,7 +234,6 @@ public final class VitModel {
      * does not have, are {@code blocks.j.adapter.*}.
      */
     public void exportTimm(Path safetensors) throws IOException {
-        Files.createDirectories(safetensors.toAbsolutePath().getParent()); // as save() does
         TimmCheckpoint.save(graph, safetensors);
         AtomicFiles.writeString(sibling(safetensors, ".json"), JSON.writeValueAsString(metadata()) + "\n");
     }
