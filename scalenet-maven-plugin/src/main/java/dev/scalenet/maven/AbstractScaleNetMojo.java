@@ -141,14 +141,15 @@ abstract class AbstractScaleNetMojo extends AbstractMojo {
             }
             return;
         }
-        BackendPolicy.Decision decision = BackendPolicy.choose(requested, requireGpu, Nd4jBackends.probe());
+        BackendPolicy.Decision decision = BackendPolicy.choose(requested, requireGpu, Nd4jBackends.probe(BackendPolicy.kindsToProbe(requested)));
         decision.warnings().forEach(getLog()::warn);
         getLog().info("ND4J backend: " + Nd4jBackends.load(decision.backend()) + " (" + Parameters.describe("backend")
                 + " = " + requested.spelling() + ")");
     }
 
     ModelResolver resolver() {
-        return new ModelResolver(repositorySystem, session.getRepositorySession(), project.getRemoteProjectRepositories(),
+        // no session in unit tests, which give files, not coordinates
+        return new ModelResolver(repositorySystem, session == null ? null : session.getRepositorySession(), project.getRemoteProjectRepositories(),
                 project.getBasedir() != null ? project.getBasedir() : Path.of("").toAbsolutePath().toFile(), getLog());
     }
 

@@ -51,6 +51,11 @@ final class BackendPolicy {
         return new Decision(cpu.get(), warnings);
     }
 
+    /** The backends worth probing: not CUDA when the CPU is asked for. */
+    static java.util.Set<BackendCandidate.Kind> kindsToProbe(Backend requested) {
+        return requested == Backend.CPU ? java.util.EnumSet.of(BackendCandidate.Kind.CPU) : java.util.EnumSet.allOf(BackendCandidate.Kind.class);
+    }
+
     private static Optional<BackendCandidate> first(List<BackendCandidate> found, BackendCandidate.Kind kind) {
         return found.stream().filter(c -> c.kind() == kind).findFirst();
     }

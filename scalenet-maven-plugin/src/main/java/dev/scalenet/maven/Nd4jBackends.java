@@ -38,8 +38,11 @@ final class Nd4jBackends {
 
     private Nd4jBackends() {}
 
-    /** Every backend provider on the class path, each asked whether it can run here. */
-    static List<BackendCandidate> probe() {
+    /**
+     * Every backend provider on the class path of the given kinds, each asked whether it can run here (only those:
+     * asking CUDA prints ND4J's stack trace when it cannot run).
+     */
+    static List<BackendCandidate> probe(java.util.Set<BackendCandidate.Kind> kinds) {
         List<BackendCandidate> found = new ArrayList<>();
         Iterator<Nd4jBackend> it = ND4JClassLoading.loadService(Nd4jBackend.class).iterator();
         while (true) {
@@ -52,6 +55,7 @@ final class Nd4jBackends {
                 continue;
             }
             String name = backend.getClass().getName();
+            if (!kinds.contains(BackendCandidate.kindOf(name))) continue;
             try {
                 found.add(backend.isAvailable() ? BackendCandidate.available(name)
                         : BackendCandidate.unavailable(name, "its isAvailable() is false"));
