@@ -198,9 +198,10 @@ abstract class AbstractScaleNetMojo extends AbstractMojo {
      * default, and the library validates (failures name the setting, which is the parameter).
      */
     static TrainConfig recipe(Map<String, Object> settings) {
-        ObjectNode json = new ObjectMapper().createObjectNode();
+        ObjectMapper mapper = new ObjectMapper();
+        ObjectNode json = mapper.createObjectNode();
         settings.forEach((name, value) -> {
-            if (value != null) json.set(name, new ObjectMapper().valueToTree(value));
+            if (value != null) json.set(name, mapper.valueToTree(value));
         });
         return TrainConfig.fromJson(json).build();
     }
