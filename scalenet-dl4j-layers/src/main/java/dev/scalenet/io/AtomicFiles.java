@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.channels.Channels;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -24,8 +23,6 @@ public final class AtomicFiles {
 
     /** Creates missing parent folders, then writes {@code target} atomically. */
     public static void write(Path target, Body body) throws IOException {
-        Path parent = target.toAbsolutePath().getParent();
-        if (parent != null) Files.createDirectories(parent);
         FileIo.writeAtomically(target, channel -> {
             OutputStream out = Channels.newOutputStream(channel);
             body.writeTo(out);

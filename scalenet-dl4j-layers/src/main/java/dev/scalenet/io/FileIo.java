@@ -32,6 +32,7 @@ final class FileIo {
      */
     static void writeAtomically(Path target, Body body) throws IOException {
         Path absolute = target.toAbsolutePath();
+        Files.createDirectories(absolute.getParent()); // every writer (npy, safetensors, text) may target a new folder
         Path temp = null;
         try {
             temp = createTemp(absolute);

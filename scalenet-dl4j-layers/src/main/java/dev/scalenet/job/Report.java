@@ -57,7 +57,10 @@ public final class Report {
         if (!Files.isRegularFile(file)) return new Report(name);
         JsonNode node = JSON.readTree(file.toFile());
         if (!(node instanceof ObjectNode)) throw new IOException(file + ": not a report (expected a JSON object)");
-        return new Report((ObjectNode) node);
+        Report report = new Report((ObjectNode) node);
+        JsonNode curve = node.path("training").path("curve");
+        if (curve.isTextual()) report.curve = dir.resolve(curve.asText());
+        return report;
     }
 
     public ObjectNode json() {
@@ -101,8 +104,10 @@ public final class Report {
         n.put("trainData", train.describe());
         n.put("evalData", eval == null ? "" : eval.describe());
         n.put("metrics", metrics);
-        root.set("training", n);
         curve = t.curveFile();
+        // beside the metrics file: kept so a report read back (evaluate goal) still embeds the curve
+        if (curve != null) n.put("curve", Path.of(metrics).resolveSibling(curve.getFileName().toString()).toString());
+        root.set("training", n);
     }
 
     void model(Path file, String sha256, String configHash) {

@@ -111,8 +111,8 @@ public final class VitConfig {
             case "deit_tiny_patch16_224": return deitTinyPatch16();
             case "deit_small_patch16_224": return deitSmallPatch16();
             case "deit_base_patch16_224": return deitBasePatch16();
-            default: throw new IllegalArgumentException("unknown ViT preset '" + name
-                    + "', expected one of deit_tiny_patch16_224, deit_small_patch16_224, deit_base_patch16_224");
+            default: throw new dev.scalenet.InvalidSettingException("preset", name,
+                    "one of deit_tiny_patch16_224, deit_small_patch16_224, deit_base_patch16_224");
         }
     }
 

@@ -96,11 +96,8 @@ public final class VitModel {
         if (!Files.isRegularFile(file)) {
             throw new IOException(file.toAbsolutePath() + ": model file not found (expected a DL4J model zip or a timm .safetensors)");
         }
-        byte[] head = new byte[4];
-        try (InputStream in = Files.newInputStream(file)) {
-            if (in.readNBytes(head, 0, 4) < 4) throw new IOException(file.toAbsolutePath() + ": too short to be a model file");
-        }
-        if (head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4) return loadZip(file);
+        if (Files.size(file) < 4) throw new IOException(file.toAbsolutePath() + ": too short to be a model file");
+        if (isModelZip(file)) return loadZip(file);
         Path sidecar = sidecarJson != null ? sidecarJson : sibling(file, ".json");
         JsonNode meta = null;
         if (sidecarJson != null || Files.isRegularFile(sidecar)) {
@@ -136,6 +133,14 @@ public final class VitModel {
             return fromMetadata(graph, meta);
         } catch (IllegalArgumentException e) {
             throw new IOException(sidecar.toAbsolutePath() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Whether {@code file} is a zip (a saved model) rather than safetensors, by its first bytes. */
+    public static boolean isModelZip(Path file) throws IOException {
+        byte[] head = new byte[4];
+        try (InputStream in = Files.newInputStream(file)) {
+            return in.readNBytes(head, 0, 4) == 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4;
         }
     }
 

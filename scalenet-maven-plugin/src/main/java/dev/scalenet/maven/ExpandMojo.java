@@ -1,0 +1,276 @@
+package dev.scalenet.maven;
+
+import dev.scalenet.data.DatasetException;
+import dev.scalenet.data.Datasets;
+import dev.scalenet.expand.ExpansionPlan;
+import dev.scalenet.job.ExpandJob;
+import dev.scalenet.job.Report;
+import dev.scalenet.train.TrainConfig;
+import org.apache.maven.plugin.MojoFailureException;
+import org.apache.maven.plugins.annotations.LifecyclePhase;
+import org.apache.maven.plugins.annotations.Mojo;
+import org.apache.maven.plugins.annotations.Parameter;
+import org.apache.maven.project.MavenProjectHelper;
+import org.eclipse.aether.RepositorySystem;
+
+import javax.inject.Inject;
+import java.io.File;
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Grows a pretrained ViT in depth the ScaleNet way, optionally fine-tunes and evaluates it, writes the model zip,
+ * {@code report.json}, {@code report.html} and {@code model.properties} into {@code outputDirectory}, and attaches
+ * the model to the project (type {@code zip}, classifier {@code classifier}) so {@code install} and {@code deploy}
+ * publish it. Skips the work, and still attaches the model, when the base model, settings and data are unchanged
+ * since the last run.
+ */
+@Mojo(name = "expand", defaultPhase = LifecyclePhase.PACKAGE, threadSafe = false)
+public class ExpandMojo extends AbstractScaleNetMojo {
+    /**
+     * The pretrained model: a timm {@code .safetensors} (with its JSON beside it, or {@code modelConfig}, or
+     * {@code preset}) or a ScaleNet model zip; a path relative to the project, or Maven coordinates
+     * {@code groupId:artifactId:version[:type[:classifier]]} (type defaults to {@code zip}) resolved through the
+     * build's repositories.
+     */
+    @Parameter(property = "scalenet.baseModel", required = true)
+    String baseModel;
+
+    /** Depth of the expanded model, at least the base model's. Not needed with {@code order}. */
+    @Parameter(property = "scalenet.depth")
+    Integer depth;
+
+    /**
+     * Which base block each new position copies: {@code cyclic} (the paper's map: 0,1,2,3,0,1,2,3 for 4 to 8
+     * blocks) or {@code interleave} (0,0,1,1,2,2,3,3). Ignored when {@code order} is given.
+     */
+    @Parameter(property = "scalenet.strategy", defaultValue = "cyclic")
+    String strategy;
+
+    /**
+     * An explicit expansion: the source block of every position, comma-separated (e.g. {@code 0,1,1,2,3,3}); every
+     * base block at least once. Replaces {@code depth} and {@code strategy}.
+     */
+    @Parameter(property = "scalenet.order")
+    String order;
+
+    /** Rank of the parallel adapters (adjustment parameters) of each inserted block; 0 for pure weight sharing. Default 8. */
+    @Parameter(property = "scalenet.adapterRank")
+    Integer adapterRank;
+
+    /** Give each inserted block its own LayerNorms, initialised from its source block's. */
+    @Parameter(property = "scalenet.untiedNorms", defaultValue = "false")
+    boolean untiedNorms;
+
+    /**
+     * Training data for fine-tuning the expanded model: MNIST-style IDX files, a folder with {@code train/} and
+     * {@code val/} class folders, or one folder of class folders. Without it the goal only expands.
+     */
+    @Parameter(property = "scalenet.trainData")
+    File trainData;
+
+    /** Held-out data to evaluate on (same layouts). Default: the evaluation split beside {@code trainData}, if it has one. */
+    @Parameter(property = "scalenet.evalData")
+    File evalData;
+
+    /** Epochs of fine-tuning. Default 10. */
+    @Parameter(property = "scalenet.epochs")
+    Integer epochs;
+
+    /** Optimizer steps of fine-tuning; when set, replaces {@code epochs}. */
+    @Parameter(property = "scalenet.steps")
+    Long steps;
+
+    /** Images per optimizer step (and per evaluation batch). Default 64. */
+    @Parameter(property = "scalenet.batchSize")
+    Integer batchSize;
+
+    /** Peak learning rate of AdamW, reached after warm-up. Default 5e-4. */
+    @Parameter(property = "scalenet.learningRate")
+    Double learningRate;
+
+    /** Learning rate at the end of the cosine decay. Default 1e-6. */
+    @Parameter(property = "scalenet.minLearningRate")
+    Double minLearningRate;
+
+    /** Epochs of linear learning-rate warm-up (fractions allowed). Default 1. */
+    @Parameter(property = "scalenet.warmupEpochs")
+    Double warmupEpochs;
+
+    /** Decoupled (AdamW) weight decay on weight matrices. Default 0.05. */
+    @Parameter(property = "scalenet.weightDecay")
+    Double weightDecay;
+
+    /** Label smoothing of the cross-entropy. Default 0.1. */
+    @Parameter(property = "scalenet.labelSmoothing")
+    Double labelSmoothing;
+
+    /** Clip the global gradient norm to this; 0 turns clipping off. Default 1.0. */
+    @Parameter(property = "scalenet.clipGradNorm")
+    Double clipGradNorm;
+
+    /** Stochastic-depth rate of the last block (timm's drop_path_rate). Default 0. */
+    @Parameter(property = "scalenet.dropPath")
+    Double dropPath;
+
+    /** Decay of an exponential moving average of the weights, kept as the result; 0 for none. Default 0. */
+    @Parameter(property = "scalenet.emaDecay")
+    Double emaDecay;
+
+    /** What trains: {@code all} parameters, or only the {@code adjustments} (adapters, norms, head). Default all. */
+    @Parameter(property = "scalenet.trainable")
+    String trainable;
+
+    /** Seed of the adapters' initialisation, the data order and augmentation. Default 42. */
+    @Parameter(property = "scalenet.seed")
+    Long seed;
+
+    /** Random crop after zero-padding by this many pixels; 0 for none. Default 2. */
+    @Parameter(property = "scalenet.cropPadding")
+    Integer cropPadding;
+
+    /** Probability of a horizontal flip. Default 0.5. */
+    @Parameter(property = "scalenet.hflip")
+    Double hflip;
+
+    /** Write a resumable training checkpoint every this many steps (and at every epoch end). Default 200. */
+    @Parameter(property = "scalenet.checkpointEvery")
+    Integer checkpointEvery;
+
+    /** Train on the first N training images only; 0 for all. */
+    @Parameter(property = "scalenet.trainLimit")
+    Integer trainLimit;
+
+    /** Evaluate on the first N held-out images only; 0 for all. */
+    @Parameter(property = "scalenet.evalLimit")
+    Integer evalLimit;
+
+    /** Continue an interrupted fine-tuning from its checkpoint in {@code outputDirectory/run}. */
+    @Parameter(property = "scalenet.resume", defaultValue = "true")
+    boolean resume;
+
+    /** Where the model, report and training run go. */
+    @Parameter(property = "scalenet.outputDirectory", defaultValue = "${project.build.directory}/scalenet")
+    File outputDirectory;
+
+    /** File name stem of the model ({@code <name>.zip}) and the report's title. */
+    @Parameter(property = "scalenet.name", defaultValue = "${project.artifactId}")
+    String name;
+
+    /** Classifier of the attached model artifact (type {@code zip}). */
+    @Parameter(property = "scalenet.classifier", defaultValue = "scalenet")
+    String classifier;
+
+    /** Attach the model to the project, so {@code install} and {@code deploy} publish it. */
+    @Parameter(property = "scalenet.attach", defaultValue = "true")
+    boolean attach;
+
+    private final MavenProjectHelper projectHelper;
+
+    @Inject
+    public ExpandMojo(RepositorySystem repositorySystem, MavenProjectHelper projectHelper) {
+        super(repositorySystem);
+        this.projectHelper = projectHelper;
+    }
+
+    @Override
+    void run() throws MojoFailureException, IOException {
+        ModelResolver.Resolved base = model("baseModel", baseModel);
+        checkData("trainData", trainData);
+        checkData("evalData", evalData);
+        ExpandJob job = ExpandJob.builder()
+                .baseModel(base.file()).baseModelJson(base.sidecar())
+                .plan(plan())
+                .recipe(recipe())
+                .trainData(trainData == null ? null : trainData.toPath())
+                .evalData(evalData == null ? null : evalData.toPath())
+                .outputDir(outputDirectory.toPath())
+                .name(name)
+                .resume(resume)
+                .build();
+        if (job.upToDate()) {
+            getLog().info("Skipping the expansion: " + job.modelFile() + " is up to date. Its " + Report.PROPERTIES_FILE
+                    + " records config.sha256 " + job.configurationHash() + ", the digest of this base model, expansion plan,"
+                    + (trainData == null ? "" : " recipe, training data,") + " held-out data and name; nothing changed since."
+                    + " Change a setting or delete " + outputDirectory + " to run it again.");
+        } else {
+            Map<String, String> p = job.run().properties();
+            getLog().info("Wrote " + job.modelFile() + ": " + p.get("expansion.plan") + ", " + p.get("params.total") + " parameters ("
+                    + p.get("params.base") + " base + " + p.get("params.adjustment") + " adjustment)"
+                    + (p.containsKey("final.top1") ? ", held-out top-1 " + p.get("final.top1") : "")
+                    + "; report in " + outputDirectory.toPath().resolve(Report.HTML_FILE));
+        }
+        if (attach) {
+            projectHelper.attachArtifact(project, "zip", classifier, job.modelFile().toFile());
+            getLog().info("Attached " + job.modelFile().getFileName() + " as " + project.getGroupId() + ":" + project.getArtifactId()
+                    + ":zip:" + classifier + ":" + project.getVersion());
+        }
+    }
+
+    ExpansionPlan plan() throws MojoFailureException {
+        ExpansionPlan plan;
+        if (order != null && !order.isBlank()) {
+            int[] sources = ExpansionOrder.parse(order);
+            if (depth != null && depth != sources.length) {
+                throw Parameters.invalid("depth", depth, "nothing, or the length of <order> (" + sources.length + ")");
+            }
+            plan = ExpansionPlan.order(sources);
+        } else {
+            if (depth == null) {
+                throw Parameters.missing("depth", "the depth of the expanded model (at least the base model's), or an explicit <order>");
+            }
+            plan = ExpansionPlan.of(ExpansionPlan.Strategy.parse(strategy), depth);
+        }
+        if (adapterRank != null) plan = plan.withAdapterRank(adapterRank);
+        if (seed != null) plan = plan.withSeed(seed);
+        return plan.withUntiedNorms(untiedNorms);
+    }
+
+    TrainConfig recipe() {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("epochs", epochs);
+        s.put("steps", steps);
+        s.put("batchSize", batchSize);
+        s.put("learningRate", learningRate);
+        s.put("minLearningRate", minLearningRate);
+        s.put("warmupEpochs", warmupEpochs);
+        s.put("weightDecay", weightDecay);
+        s.put("labelSmoothing", labelSmoothing);
+        s.put("clipGradNorm", clipGradNorm);
+        s.put("dropPath", dropPath);
+        s.put("emaDecay", emaDecay);
+        s.put("trainable", trainable);
+        s.put("seed", seed);
+        s.put("cropPadding", cropPadding);
+        s.put("hflip", hflip);
+        s.put("checkpointEvery", checkpointEvery);
+        s.put("trainLimit", trainLimit);
+        s.put("evalLimit", evalLimit);
+        return recipe(s);
+    }
+
+    /** Fails early, naming the parameter, for a data folder that is missing or of no known layout. */
+    private static void checkData(String parameter, File dir) throws MojoFailureException {
+        if (dir == null) return;
+        try {
+            Datasets.layout(dir.toPath());
+        } catch (DatasetException e) {
+            // the library's message starts with the directory, which ours already names
+            String problem = String.valueOf(e.getMessage()).replaceFirst("^\\Q" + dir.toPath().toAbsolutePath().normalize() + "\\E: ", "");
+            throw Parameters.unusable(parameter, dir, problem);
+        }
+    }
+
+    @Override
+    String parameterOf(String setting) {
+        // without <evalData>, the held-out set is the evaluation split beside <trainData>
+        return setting.equals("evalData") && evalData == null && trainData != null ? "trainData" : setting;
+    }
+
+    @Override
+    String dataParameterOf(DatasetException e) {
+        return evalData != null && String.valueOf(e.getMessage()).contains(evalData.toPath().toAbsolutePath().normalize().toString())
+                ? "evalData" : "trainData";
+    }
+}

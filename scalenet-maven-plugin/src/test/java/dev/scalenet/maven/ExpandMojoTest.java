@@ -1,0 +1,200 @@
+package dev.scalenet.maven;
+
+import dev.scalenet.InvalidSettingException;
+import dev.scalenet.expand.ExpansionPlan;
+import dev.scalenet.train.TrainConfig;
+import dev.scalenet.train.Trainable;
+import org.apache.maven.model.Build;
+import org.apache.maven.model.Model;
+import org.apache.maven.plugin.MojoExecution;
+import org.apache.maven.plugin.MojoFailureException;
+import org.apache.maven.plugin.descriptor.MojoDescriptor;
+import org.apache.maven.plugin.logging.SystemStreamLog;
+import org.apache.maven.project.MavenProject;
+import org.apache.maven.project.MavenProjectHelper;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ExpandMojoTest {
+    /** The library's timm fixture (surefire runs in this module's folder). */
+    static final Path FIXTURES = Path.of("../scalenet-dl4j-layers/src/test/resources/fixtures/timm").toAbsolutePath().normalize();
+
+    @TempDir
+    Path dir;
+
+    final List<String> attached = new ArrayList<>();
+    final List<String> info = new ArrayList<>();
+
+    private ExpandMojo mojo() {
+        MavenProjectHelper helper = new MavenProjectHelper() {
+            @Override public void attachArtifact(MavenProject p, String type, String classifier, File file) {
+                attached.add(type + ":" + classifier + ":" + file.getName());
+            }
+            @Override public void attachArtifact(MavenProject p, String type, File file) { throw new AssertionError(); }
+            @Override public void attachArtifact(MavenProject p, File file, String classifier) { throw new AssertionError(); }
+            @Override public void addResource(MavenProject p, String d, List<String> i, List<String> e) { throw new AssertionError(); }
+            @Override public void addTestResource(MavenProject p, String d, List<String> i, List<String> e) { throw new AssertionError(); }
+        };
+        ExpandMojo m = new ExpandMojo(null, helper);
+        Model model = new Model();
+        model.setGroupId("org.example");
+        model.setArtifactId("vit");
+        model.setVersion("1.0");
+        model.setBuild(new Build());
+        m.project = new MavenProject(model);
+        m.project.setFile(dir.resolve("pom.xml").toFile());
+        MojoDescriptor descriptor = new MojoDescriptor();
+        descriptor.setGoal("expand");
+        m.mojoExecution = new MojoExecution(descriptor);
+        m.backend = "auto";
+        m.strategy = "cyclic";
+        m.outputDirectory = dir.resolve("out").toFile();
+        m.name = "vit";
+        m.classifier = "scalenet";
+        m.attach = true;
+        m.resume = true;
+        m.setLog(new SystemStreamLog() {
+            @Override public void info(CharSequence content) { info.add(content.toString()); super.info(content); }
+        });
+        return m;
+    }
+
+    @Test
+    @DisplayName("depth + strategy make the plan; adapterRank, seed and untiedNorms refine it")
+    void plan() throws Exception {
+        ExpandMojo m = mojo();
+        m.depth = 8;
+        m.strategy = "interleave";
+        m.adapterRank = 4;
+        m.untiedNorms = true;
+        ExpansionPlan p = m.plan();
+        assertEquals(ExpansionPlan.Strategy.INTERLEAVE, p.strategy());
+        assertArrayEquals(new int[] {0, 0, 1, 1, 2, 2, 3, 3}, p.resolveOrder(4));
+        assertEquals(4, p.adapterRank());
+        assertTrue(p.untiedNorms());
+    }
+
+    @Test
+    @DisplayName("an order replaces depth and strategy; a depth that disagrees with it is an error naming <depth>")
+    void order() throws Exception {
+        ExpandMojo m = mojo();
+        m.order = "[0, 1, 1, 2, 3, 3]";
+        m.strategy = "interleave";
+        assertArrayEquals(new int[] {0, 1, 1, 2, 3, 3}, m.plan().resolveOrder(4));
+        m.depth = 8;
+        MojoFailureException e = assertThrows(MojoFailureException.class, m::plan);
+        assertTrue(e.getMessage().startsWith("Invalid <depth> (-Dscalenet.depth) = 8: expected nothing, or the length of <order> (6)"), e.getMessage());
+        m.depth = null;
+        m.order = "0,1,two";
+        e = assertThrows(MojoFailureException.class, m::plan);
+        assertTrue(e.getMessage().startsWith("Invalid <order> (-Dscalenet.order) = 0,1,two: expected source block indices"), e.getMessage());
+    }
+
+    @Test
+    @DisplayName("without depth or order the goal says which parameter is missing")
+    void missingDepth() {
+        MojoFailureException e = assertThrows(MojoFailureException.class, () -> mojo().plan());
+        assertTrue(e.getMessage().startsWith("Missing <depth> (-Dscalenet.depth)"), e.getMessage());
+    }
+
+    @Test
+    @DisplayName("an unknown strategy fails in the library as the setting 'strategy', which is the parameter's name")
+    void strategy() {
+        ExpandMojo m = mojo();
+        m.depth = 8;
+        m.strategy = "spiral";
+        assertEquals("strategy", assertThrows(InvalidSettingException.class, m::plan).setting());
+    }
+
+    @Test
+    @DisplayName("recipe: given parameters are set, absent ones keep the library's defaults, bad ones name their setting")
+    void recipe() {
+        ExpandMojo m = mojo();
+        m.epochs = 2;
+        m.learningRate = 1e-3;
+        m.trainable = "adjustments";
+        TrainConfig r = m.recipe();
+        assertEquals(2, r.epochs());
+        assertEquals(1e-3, r.learningRate());
+        assertEquals(Trainable.ADJUSTMENTS, r.trainable());
+        assertEquals(TrainConfig.builder().build().batchSize(), r.batchSize());
+        m.batchSize = 0;
+        assertEquals("batchSize", assertThrows(InvalidSettingException.class, m::recipe).setting());
+    }
+
+    @Test
+    @DisplayName("without <evalData>, a held-out class mismatch is about <trainData>, whose evaluation split it came from")
+    void heldOutSplitIsTrainData() {
+        ExpandMojo m = mojo();
+        m.trainData = dir.toFile();
+        assertEquals("trainData", m.parameterOf("evalData"));
+        m.evalData = dir.toFile();
+        assertEquals("evalData", m.parameterOf("evalData"));
+        assertEquals("depth", m.parameterOf("depth"));
+    }
+
+    @Test
+    @DisplayName("skip: nothing runs, nothing is attached")
+    void skip() throws Exception {
+        ExpandMojo m = mojo();
+        m.skip = true;
+        m.baseModel = "does-not-matter";
+        m.execute();
+        assertEquals(List.of(), attached);
+        assertFalse(Files.exists(dir.resolve("out")));
+        assertTrue(info.get(0).startsWith("Skipping scalenet:expand: <skip> (-Dscalenet.skip) is true"), info.toString());
+    }
+
+    @Test
+    @DisplayName("a second run with the same inputs skips, says why, and still attaches the model; a changed setting runs again")
+    void upToDate() throws Exception {
+        ExpandMojo first = mojo();
+        first.baseModel = FIXTURES.resolve("vit-micro-p7-d4.safetensors").toString();
+        first.depth = 8;
+        first.execute();
+        assertTrue(Files.isRegularFile(dir.resolve("out/vit.zip")));
+        assertFalse(info.stream().anyMatch(s -> s.startsWith("Skipping the expansion")), info.toString());
+
+        ExpandMojo second = mojo();
+        second.baseModel = first.baseModel;
+        second.depth = 8;
+        info.clear();
+        second.execute();
+        assertTrue(info.stream().anyMatch(s -> s.startsWith("Skipping the expansion: ") && s.contains("vit.zip is up to date")
+                && s.contains("config.sha256")), info.toString());
+        assertEquals(List.of("zip:scalenet:vit.zip", "zip:scalenet:vit.zip"), attached);
+
+        ExpandMojo changed = mojo();
+        changed.baseModel = first.baseModel;
+        changed.depth = 8;
+        changed.adapterRank = 2;
+        info.clear();
+        changed.execute();
+        assertFalse(info.stream().anyMatch(s -> s.startsWith("Skipping the expansion")), info.toString());
+    }
+
+    @Test
+    @DisplayName("a failing run attaches nothing and writes nothing")
+    void failure() {
+        ExpandMojo m = mojo();
+        m.baseModel = FIXTURES.resolve("vit-micro-p7-d4.safetensors").toString();
+        m.depth = 3;
+        MojoFailureException e = assertThrows(MojoFailureException.class, m::execute);
+        assertTrue(e.getMessage().startsWith("Invalid <depth> (-Dscalenet.depth) = 3: expected at least the base model's depth 4"), e.getMessage());
+        assertEquals(List.of(), attached);
+        assertFalse(Files.exists(dir.resolve("out/vit.zip")));
+    }
+}
