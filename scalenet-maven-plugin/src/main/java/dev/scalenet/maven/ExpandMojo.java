@@ -37,7 +37,10 @@ public class ExpandMojo extends AbstractScaleNetMojo {
     @Parameter(property = "scalenet.baseModel", required = true)
     String baseModel;
 
-    /** Depth of the expanded model, at least the base model's. Not needed with {@code order}. */
+    /**
+     * Depth of the expanded model, at least the base model's. Default: twice the base model's depth, ScaleNet's
+     * usual growth. Not needed with {@code order}.
+     */
     @Parameter(property = "scalenet.depth")
     Integer depth;
 
@@ -217,10 +220,7 @@ public class ExpandMojo extends AbstractScaleNetMojo {
             }
             plan = ExpansionPlan.order(sources);
         } else {
-            if (depth == null) {
-                throw Parameters.missing("depth", "the depth of the expanded model (at least the base model's), or an explicit <order>");
-            }
-            plan = ExpansionPlan.of(ExpansionPlan.Strategy.parse(strategy), depth);
+            plan = ExpansionPlan.of(ExpansionPlan.Strategy.parse(strategy), depth == null ? ExpansionPlan.DOUBLE_DEPTH : depth);
         }
         if (adapterRank != null) plan = plan.withAdapterRank(adapterRank);
         if (seed != null) plan = plan.withSeed(seed);

@@ -104,10 +104,12 @@ class ExpandMojoTest {
     }
 
     @Test
-    @DisplayName("without depth or order the goal says which parameter is missing")
-    void missingDepth() {
-        MojoFailureException e = assertThrows(MojoFailureException.class, () -> mojo().plan());
-        assertTrue(e.getMessage().startsWith("Missing <depth> (-Dscalenet.depth)"), e.getMessage());
+    @DisplayName("without depth or order the plan doubles the base depth with the strategy")
+    void defaultDepth() throws Exception {
+        ExpansionPlan plan = mojo().plan();
+        assertEquals(8, plan.depthFor(4));
+        assertEquals(6, plan.depthFor(3));
+        assertEquals(ExpansionPlan.Strategy.CYCLIC, plan.strategy());
     }
 
     @Test
