@@ -1,6 +1,5 @@
 package dev.scalenet.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.scalenet.expand.ExpansionPlan;
 import dev.scalenet.job.ExpandJob;
 import dev.scalenet.job.Report;
@@ -51,26 +50,10 @@ public final class Expand {
 
         long t0 = System.nanoTime();
         Report report = job.plan(plan).name(name).build().run();
-        JsonNode r = report.json();
         System.out.println();
-        System.out.printf(Locale.ROOT, "base model    %s: %d blocks, %,d parameters%s%n", model.getFileName(),
-                r.path("base").path("constructor").path("depth").asInt(),
-                r.path("base").path("params").asLong(), accuracy(r.path("base").path("eval")));
-        System.out.printf(Locale.ROOT, "expanded      %s: %,d parameters = %,d base + %,d adjustment%s%n", plan,
-                r.path("expansion").path("totalParams").asLong(), r.path("expansion").path("baseParams").asLong(),
-                r.path("expansion").path("adjustmentParams").asLong(), accuracy(r.path("expansion").path("evalAtStart")));
-        if (r.has("training")) {
-            JsonNode t = r.get("training");
-            System.out.printf(Locale.ROOT, "fine-tuned    %d steps in %.0f s (%.0f images/s)%s%n", t.path("steps").asLong(),
-                    t.path("trainSeconds").asDouble(), t.path("imagesPerSecond").asDouble(), accuracy(t.path("final")));
-        }
-        System.out.printf(Locale.ROOT, "wrote         %s%n              %s (+ report.json, model.properties)%n",
+        report.summary().forEach(System.out::println);
+        System.out.printf(Locale.ROOT, "wrote       %s%n            %s (+ report.json, model.properties)%n",
                 out.resolve(name + ".zip").toAbsolutePath(), out.resolve(Report.HTML_FILE).toAbsolutePath());
-        System.out.printf(Locale.ROOT, "total         %.0f s%n", (System.nanoTime() - t0) / 1e9);
-    }
-
-    private static String accuracy(JsonNode eval) {
-        return eval.isMissingNode() ? "" : String.format(Locale.ROOT, "; held-out top-1 %.2f%% on %,d images",
-                100 * eval.path("top1").asDouble(), eval.path("examples").asLong());
+        System.out.printf(Locale.ROOT, "total       %.0f s%n", (System.nanoTime() - t0) / 1e9);
     }
 }

@@ -123,7 +123,8 @@ public final class Experiment {
                 t.evaluations().forEach(e -> perEpoch.add(e.top1()));
                 if (seed == 0) {
                     List<double[]> points = new ArrayList<>();
-                    for (int e = 0; e < t.evaluations().size(); e++) points.add(new double[] {e + 1, 100 * t.evaluations().get(e).top1()});
+                    // evaluations: before training, then after each epoch
+                    for (int e = 0; e < t.evaluations().size(); e++) points.add(new double[] {e, 100 * t.evaluations().get(e).top1()});
                     curves.put(arm.label, points);
                 }
                 write(out, results, curves);

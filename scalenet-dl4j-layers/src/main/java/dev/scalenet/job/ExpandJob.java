@@ -115,12 +115,14 @@ public final class ExpandJob {
         VitModel model = base.withGraph(expanded.graph());
         log.info("{} -> {}", plan, expanded);
         report.expansion(plan, expanded);
-        if (eval != null) report.expandedEval(Evaluation.of(model, eval, recipe.batchSize(), recipe.evalLimit()));
-
         if (train != null) {
             TrainResult trained = new Trainer(recipe, model.dataConfig(), outputDir.resolve("run"), resume, name)
                     .fit(model.graph(), train, eval);
+            // the trainer evaluates before its first step: that is the expansion's starting accuracy
+            if (eval != null) report.expandedEval(trained.evaluations().get(0));
             report.training(trained, train, eval, outputDir.relativize(trained.metricsFile()).toString());
+        } else if (eval != null) {
+            report.expandedEval(Evaluation.of(model, eval, recipe.batchSize(), recipe.evalLimit()));
         }
         model.save(modelFile());
         report.model(modelFile(), Fingerprints.file(modelFile()), configHash);

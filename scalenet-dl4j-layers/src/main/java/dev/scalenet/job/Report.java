@@ -19,7 +19,9 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Base64;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -124,6 +126,34 @@ public final class Report {
         e.put("model", model.toAbsolutePath().toString());
         e.put("data", data.describe());
         list.add(e);
+    }
+
+    /** What the job did, a line each: base, expansion, fine-tuning, each with its held-out accuracy. */
+    public List<String> summary() {
+        List<String> lines = new ArrayList<>();
+        JsonNode b = root.path("base");
+        JsonNode e = root.path("expansion");
+        JsonNode t = root.path("training");
+        if (!b.isMissingNode()) {
+            lines.add(String.format(Locale.ROOT, "base model  %s: %d blocks, %,d parameters%s",
+                    Path.of(b.path("file").asText()).getFileName(), b.path("constructor").path("depth").asInt(),
+                    b.path("params").asLong(), accuracy(b.path("eval"))));
+        }
+        if (!e.isMissingNode()) {
+            lines.add(String.format(Locale.ROOT, "expanded    %s: %,d parameters = %,d base + %,d adjustment%s",
+                    e.path("plan").asText(), e.path("totalParams").asLong(), e.path("baseParams").asLong(),
+                    e.path("adjustmentParams").asLong(), accuracy(e.path("evalAtStart"))));
+        }
+        if (!t.isMissingNode()) {
+            lines.add(String.format(Locale.ROOT, "fine-tuned  %d steps in %.0f s (%.0f images/s)%s", t.path("steps").asLong(),
+                    t.path("trainSeconds").asDouble(), t.path("imagesPerSecond").asDouble(), accuracy(t.path("final"))));
+        }
+        return lines;
+    }
+
+    private static String accuracy(JsonNode eval) {
+        return eval.isMissingNode() ? "" : String.format(Locale.ROOT, "; held-out top-1 %.2f%% on %,d images",
+                100 * eval.path("top1").asDouble(), eval.path("examples").asLong());
     }
 
     /** The headline metric keys of {@code model.properties}. */

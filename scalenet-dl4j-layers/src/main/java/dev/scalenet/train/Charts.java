@@ -48,7 +48,9 @@ public final class Charts {
         }
         CombinedDomainXYPlot plot = new CombinedDomainXYPlot(new NumberAxis("epoch"));
         plot.add(linePlot("loss", loss, evalLoss), 1);
-        plot.add(linePlot("top-1 accuracy (%)", top1), 1);
+        XYPlot accuracy = linePlot("top-1 accuracy (%)", top1);
+        ((NumberAxis) accuracy.getRangeAxis()).setAutoRangeMinimumSize(1.0); // one point, or a flat line, still gets a readable axis
+        plot.add(accuracy, 1);
         save(new JFreeChart(title, JFreeChart.DEFAULT_TITLE_FONT, plot, true), png);
     }
 
@@ -72,6 +74,7 @@ public final class Charts {
         for (XYSeries s : series) data.addSeries(s);
         NumberAxis y = new NumberAxis(yLabel);
         y.setAutoRangeIncludesZero(false);
+        y.setNumberFormatOverride(new java.text.DecimalFormat("0.###"));
         XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, false);
         for (int i = 0; i < series.length; i++) {
             renderer.setSeriesStroke(i, new BasicStroke(2f));

@@ -50,10 +50,12 @@ public final class Evaluator {
         return best;
     }
 
-    /** How many classes score strictly higher than {@code label} (ties count in the label's favour). */
+    /** The label's place among the classes by score; ties go to the lower class index, as torch's topk/argmax. */
     private static int rankOf(float[] logits, int label) {
         int rank = 0;
-        for (float v : logits) if (v > logits[label]) rank++;
+        for (int c = 0; c < logits.length; c++) {
+            if (logits[c] > logits[label] || (logits[c] == logits[label] && c < label)) rank++;
+        }
         return rank;
     }
 

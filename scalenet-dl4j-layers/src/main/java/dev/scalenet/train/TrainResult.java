@@ -49,7 +49,10 @@ public final class TrainResult {
     public double imagesPerSecond() { return trainSeconds > 0 ? imagesTrained / trainSeconds : 0; }
     public long totalParams() { return totalParams; }
     public long trainableParams() { return trainableParams; }
-    /** Held-out results after each epoch (and at the end), oldest first; empty without held-out data. */
+    /**
+     * Held-out results before training (step 0) and after each epoch (and at the end), oldest first; empty
+     * without held-out data.
+     */
     public List<EvalResult> evaluations() { return evaluations; }
     /** The last held-out result, or null. */
     public EvalResult finalEval() { return evaluations.isEmpty() ? null : evaluations.get(evaluations.size() - 1); }

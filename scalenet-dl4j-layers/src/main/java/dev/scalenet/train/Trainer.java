@@ -136,6 +136,12 @@ public final class Trainer {
         double secondsThisRun = 0;
         long lastProgress = System.nanoTime();
         try (MetricsLog m = metrics) {
+            if (step == 0 && eval != null) { // where the curve starts: the model before any update
+                EvalResult r = evaluate(graph, ema, eval);
+                evals.add(r);
+                m.write(evalLine(0, perEpoch, r));
+                log.info("{}: before training: held-out {}", name, r);
+            }
             while (step < total) {
                 int epoch = (int) (step / perEpoch);
                 try (BatchLoader.Batches batches = loader.epoch(epoch, (int) (step % perEpoch))) {

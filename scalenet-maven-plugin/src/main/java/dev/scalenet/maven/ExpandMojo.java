@@ -198,11 +198,9 @@ public class ExpandMojo extends AbstractScaleNetMojo {
                     + (trainData == null ? "" : " recipe, training data,") + " held-out data and name; nothing changed since."
                     + " Change a setting or delete " + outputDirectory + " to run it again.");
         } else {
-            Map<String, String> p = job.run().properties();
-            getLog().info("Wrote " + job.modelFile() + ": " + p.get("expansion.plan") + ", " + p.get("params.total") + " parameters ("
-                    + p.get("params.base") + " base + " + p.get("params.adjustment") + " adjustment)"
-                    + (p.containsKey("final.top1") ? ", held-out top-1 " + p.get("final.top1") : "")
-                    + "; report in " + outputDirectory.toPath().resolve(Report.HTML_FILE));
+            Report report = job.run();
+            report.summary().forEach(getLog()::info);
+            getLog().info("Wrote " + job.modelFile() + "; report in " + outputDirectory.toPath().resolve(Report.HTML_FILE));
         }
         if (attach) {
             projectHelper.attachArtifact(project, "zip", classifier, job.modelFile().toFile());
