@@ -18,7 +18,7 @@ import java.util.Set;
 /**
  * Trains a ViT from scratch or further: how the bundled pretrained model was made.
  * <pre>
- *   --arch   JSON with timm's "constructor", "pretrained_cfg" and "label_names": a fresh model
+ *   --arch   JSON with timm's "constructor", "pretrained_cfg" and "label_names" (a model's JSON): a fresh model
  *   --model  a model zip or timm .safetensors to train further (instead of --arch)
  *   --data   dataset folder (IDX files or image folders)      [data/fashion-mnist]
  *   --out    output folder                                    [target/train]
