@@ -39,13 +39,14 @@ import java.util.Set;
  *   <li>a 2L model from scratch trained for B, and for B/3;</li>
  * </ol>
  * with one recipe otherwise. Options: {@code --budget} B in epochs [12], {@code --seeds} [1], {@code --rank} [8],
+ * {@code --arms} a comma-separated subset of base, base_more, scalenet, scratch_full, scratch_third [all],
  * {@code --data} [data/fashion-mnist], {@code --out} [target/experiment], {@code --model}/{@code --config} another
  * base [the bundled vit_fmnist_d64_l4], and recipe settings. Every arm is a resumable training run in
  * {@code <out>/seed<k>/<arm>/}: rerunning the command continues where it stopped. Writes {@code results.md},
  * {@code results.json} and {@code accuracy.png}.
  */
 public final class Experiment {
-    private static final Set<String> OWN = Set.of("budget", "seeds", "rank", "data", "out", "model", "config");
+    private static final Set<String> OWN = Set.of("budget", "seeds", "rank", "arms", "data", "out", "model", "config");
     private static final TrainConfig RECIPE = TrainConfig.builder().batchSize(128).learningRate(1e-3).minLearningRate(1e-5)
             .warmupEpochs(0.5).checkpointEvery(500).build();
 
@@ -78,6 +79,10 @@ public final class Experiment {
         int budget = args.getInt("budget", 12);
         int seeds = args.getInt("seeds", 1);
         int rank = args.getInt("rank", ExpansionPlan.DEFAULT_ADAPTER_RANK);
+        List<Arm> arms = new ArrayList<>();
+        for (String id : args.get("arms", "base,base_more,scalenet,scratch_full,scratch_third").split(",")) {
+            arms.add(Arm.valueOf(id.trim().toUpperCase(Locale.ROOT)));
+        }
         if (budget % 3 != 0 || budget < 3) throw new IllegalArgumentException("--budget must be a positive multiple of 3, was " + budget);
         Path out = args.path("out", "target/experiment");
         Path modelFile = args.has("model") ? args.path("model", null) : Pretrained.VIT_FMNIST_D64_L4.extract(out.resolve("base"));
@@ -94,7 +99,7 @@ public final class Experiment {
         ArrayNode runs = results.putArray("runs");
         Map<String, List<double[]>> curves = new LinkedHashMap<>();
         for (int seed = 0; seed < seeds; seed++) {
-            for (Arm arm : Arm.values()) {
+            for (Arm arm : arms) {
                 VitModel base = VitModel.load(modelFile, args.path("config", null));
                 VitModel model = start(arm, base, rank, recipe.seed() + seed);
                 ObjectNode run = runs.addObject();
