@@ -11,7 +11,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -201,13 +201,26 @@ class NpyTest {
     }
 
     @Test
-    @DisplayName("a failed write (missing directory) creates nothing; a bad shape is refused up front")
+    @DisplayName("a failed write (parent is a plain file) creates nothing; a bad shape is refused up front")
     void failedWrites() throws IOException {
-        assertThrows(NoSuchFileException.class,
-                () -> Npy.write(dir.resolve("absent").resolve("a.npy"), new long[] {1}, new float[1]));
+        Path notADirectory = dir.resolve("plain");
+        Files.write(notADirectory, new byte[] {1});
+        assertThrows(FileAlreadyExistsException.class,
+                () -> Npy.write(notADirectory.resolve("a.npy"), new long[] {1}, new float[1]));
         assertThrows(IllegalArgumentException.class, () -> Npy.write(dir.resolve("a.npy"), new long[] {2, 2}, new float[3]));
         try (Stream<Path> files = Files.list(dir)) {
-            assertEquals(List.of(), files.toList());
+            assertEquals(List.of(notADirectory), files.toList());
+        }
+    }
+
+    @Test
+    @DisplayName("a missing parent folder is created")
+    void missingDirectoryIsCreated() throws IOException {
+        Path f = dir.resolve("absent").resolve("a.npy");
+        Npy.write(f, new long[] {2}, new float[] {1, 2});
+        assertArrayEquals(new float[] {1, 2}, Npy.read(f).data());
+        try (Stream<Path> files = Files.list(f.getParent())) {
+            assertEquals(List.of(f), files.toList());
         }
     }
 }

@@ -9,7 +9,7 @@ import java.io.IOException;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -162,12 +162,22 @@ class SafeTensorsWriteTest {
     }
 
     @Test
-    @DisplayName("writing into a missing directory fails with an IOException and creates nothing")
-    void missingDirectory() throws IOException {
+    @DisplayName("a missing parent folder is created")
+    void missingDirectoryIsCreated() throws IOException {
         Path f = dir.resolve("absent").resolve("m.safetensors");
-        assertThrows(NoSuchFileException.class,
-                () -> SafeTensors.write(f, tensors(Tensor.of("w", new long[] {1}, new float[] {1}))));
-        assertEquals(List.of(), filesIn(dir));
+        SafeTensors.write(f, tensors(Tensor.of("w", new long[] {1}, new float[] {3})));
+        assertArrayEquals(new float[] {3}, SafeTensors.read(f).require("w").values());
+        assertEquals(List.of(f), filesIn(f.getParent()));
+    }
+
+    @Test
+    @DisplayName("a parent that is a plain file fails with an IOException and writes nothing")
+    void parentIsAFile() throws IOException {
+        Path notADirectory = dir.resolve("plain");
+        Files.write(notADirectory, "x".getBytes(StandardCharsets.UTF_8));
+        assertThrows(FileAlreadyExistsException.class, () -> SafeTensors.write(notADirectory.resolve("m.safetensors"),
+                tensors(Tensor.of("w", new long[] {1}, new float[] {1}))));
+        assertEquals(List.of(notADirectory), filesIn(dir));
     }
 
     @Test
