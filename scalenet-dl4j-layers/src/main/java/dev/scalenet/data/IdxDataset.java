@@ -108,11 +108,6 @@ public final class IdxDataset implements ImageDataset {
     }
 
     @Override
-    public int numClasses() {
-        return classNames.size();
-    }
-
-    @Override
     public List<String> classNames() {
         return classNames;
     }

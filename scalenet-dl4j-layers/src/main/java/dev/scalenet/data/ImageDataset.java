@@ -15,7 +15,9 @@ public interface ImageDataset {
     int size();
 
     /** The number of classes; labels are below it. */
-    int numClasses();
+    default int numClasses() {
+        return classNames().size();
+    }
 
     /** The class names, indexed by label; {@code numClasses()} of them. */
     List<String> classNames();

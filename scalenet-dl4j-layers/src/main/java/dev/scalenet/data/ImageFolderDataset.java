@@ -103,11 +103,6 @@ public final class ImageFolderDataset implements ImageDataset {
     }
 
     @Override
-    public int numClasses() {
-        return classNames.size();
-    }
-
-    @Override
     public List<String> classNames() {
         return classNames;
     }

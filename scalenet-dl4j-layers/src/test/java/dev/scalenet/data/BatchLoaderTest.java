@@ -37,11 +37,6 @@ class BatchLoaderTest {
         }
 
         @Override
-        public int numClasses() {
-            return CLASSES;
-        }
-
-        @Override
         public List<String> classNames() {
             return List.of("a", "b", "c", "d", "e");
         }

@@ -184,7 +184,6 @@ class TrainerTest {
     void classMismatch() {
         ImageDataset threeClasses = new ImageDataset() {
             public int size() { return 100; }
-            public int numClasses() { return 3; }
             public List<String> classNames() { return List.of("a", "b", "c"); }
             public int label(int i) { return i % 3; }
             public Image image(int i) { return new Image(1, 28, 28, new float[784]); }
