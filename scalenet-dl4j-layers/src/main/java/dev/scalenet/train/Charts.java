@@ -22,6 +22,9 @@ import java.util.Map;
 public final class Charts {
     private static final int WIDTH = 900;
     private static final int HEIGHT = 600;
+    /** Okabe and Ito's colour-blind-safe palette: JFreeChart's default puts yellow on white. */
+    private static final Color[] PALETTE = {new Color(0x0072B2), new Color(0xD55E00), new Color(0x009E73),
+            new Color(0xCC79A7), new Color(0xE69F00), new Color(0x56B4E9), new Color(0x000000)};
 
     static {
         if (System.getProperty("java.awt.headless") == null) System.setProperty("java.awt.headless", "true");
@@ -78,6 +81,7 @@ public final class Charts {
         XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, false);
         for (int i = 0; i < series.length; i++) {
             renderer.setSeriesStroke(i, new BasicStroke(2f));
+            renderer.setSeriesPaint(i, PALETTE[i % PALETTE.length]);
             // a short series (evaluations) reads better with markers
             renderer.setSeriesShapesVisible(i, series[i].getItemCount() <= 60);
         }
