@@ -20,6 +20,10 @@ REQUIRED = {
     "index.html": "ScaleNet",
     "scalenet.html": "Why the sharing lives inside one layer",
     "library.html": "Fine-tuning",
+    "MODEL_CARD.html": "SHA-256",
+    "experiment.html": "ScaleNet 2L + B/3",
+    "benchmarks.html": "SGEMM",
+    "plugin-info.html": "scalenet:expand",
 }
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
