@@ -1,10 +1,10 @@
 package dev.scalenet.vit;
 
+import dev.scalenet.io.AtomicFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Locale;
 
 /**
@@ -68,7 +68,7 @@ public enum Pretrained {
             if (in == null) {
                 throw new IOException("the pretrained model file " + FOLDER + resource + " is missing from the class path");
             }
-            Files.copy(in, dir.resolve(resource), StandardCopyOption.REPLACE_EXISTING);
+            AtomicFiles.write(dir.resolve(resource), in::transferTo); // an interrupted copy leaves no partial model
         }
     }
 
