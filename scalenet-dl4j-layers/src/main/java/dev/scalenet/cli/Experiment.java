@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.scalenet.InvalidSettingException;
 import dev.scalenet.data.Datasets;
 import dev.scalenet.data.ImageDataset;
 import dev.scalenet.data.Split;
@@ -24,6 +25,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -53,7 +55,7 @@ public final class Experiment {
     private Experiment() {}
 
     /** One arm of the experiment. */
-    private enum Arm {
+    enum Arm {
         BASE("base (L)", false, false, 0),
         BASE_MORE("base (L) + B/3", false, false, 1),
         SCALENET("ScaleNet 2L + B/3", true, true, 1),
@@ -79,10 +81,7 @@ public final class Experiment {
         int budget = args.getInt("budget", 12);
         int seeds = args.getInt("seeds", 1);
         int rank = args.getInt("rank", ExpansionPlan.DEFAULT_ADAPTER_RANK);
-        List<Arm> arms = new ArrayList<>();
-        for (String id : args.get("arms", "base,base_more,scalenet,scratch_full,scratch_third").split(",")) {
-            arms.add(Arm.valueOf(id.trim().toUpperCase(Locale.ROOT)));
-        }
+        List<Arm> arms = arms(args.get("arms", "base,base_more,scalenet,scratch_full,scratch_third"));
         if (budget % 3 != 0 || budget < 3) throw new IllegalArgumentException("--budget must be a positive multiple of 3, was " + budget);
         Path out = args.path("out", "target/experiment");
         Path modelFile = args.has("model") ? args.path("model", null) : Pretrained.VIT_FMNIST_D64_L4.extract(out.resolve("base"));
@@ -137,6 +136,18 @@ public final class Experiment {
         }
         write(out, results, curves);
         System.out.println(table(results));
+    }
+
+    /** The arms named by {@code --arms}, in the order given. */
+    static List<Arm> arms(String ids) {
+        List<Arm> arms = new ArrayList<>();
+        for (String id : ids.split(",")) {
+            Arm arm = Arrays.stream(Arm.values()).filter(a -> a.name().equalsIgnoreCase(id.trim())).findFirst()
+                    .orElseThrow(() -> new InvalidSettingException("--arms", id.trim(), "a comma-separated list of "
+                            + Arrays.stream(Arm.values()).map(a -> a.name().toLowerCase(Locale.ROOT)).toList()));
+            arms.add(arm);
+        }
+        return arms;
     }
 
     /** The arm's starting model: the base, its expansion, or a fresh 2L model seeded like the run. */
