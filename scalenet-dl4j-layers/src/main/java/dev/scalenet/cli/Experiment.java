@@ -1,11 +1,13 @@
 package dev.scalenet.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.scalenet.InvalidSettingException;
 import dev.scalenet.data.Datasets;
+import dev.scalenet.data.HoldOut;
 import dev.scalenet.data.ImageDataset;
 import dev.scalenet.data.Split;
 import dev.scalenet.expand.ExpansionPlan;
@@ -19,10 +21,11 @@ import dev.scalenet.train.TrainResult;
 import dev.scalenet.train.Trainer;
 import dev.scalenet.vit.Pretrained;
 import dev.scalenet.vit.VisionTransformer;
+import dev.scalenet.vit.VitConfig;
 import dev.scalenet.vit.VitModel;
-import org.deeplearning4j.nn.graph.ComputationGraph;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -31,154 +34,296 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.IntFunction;
+import java.util.stream.Stream;
 
 /**
- * ScaleNet's claim in miniature, on Fashion-MNIST's official test set: with a training budget of B epochs,
+ * ScaleNet's claim, measured the way the paper measures it, on Fashion-MNIST. E is the base model's own training
+ * budget in epochs. Per seed:
  * <ol>
- *   <li>the pretrained base (depth L) as it is;</li>
- *   <li>the base trained further for B/3;</li>
- *   <li>ScaleNet: the base expanded to 2L (cyclic, adapters), trained for B/3;</li>
- *   <li>a 2L model from scratch trained for B, and for B/3;</li>
+ *   <li>{@code base}: the base (depth L) trained from scratch for E;</li>
+ *   <li>{@code base_more}: that base trained E/3 more;</li>
+ *   <li>{@code scratch_full}, {@code scratch_third}: depth 2L from scratch for E and for E/3;</li>
+ *   <li>grown to 2L from that base and trained E/3: {@code scalenet} (the paper: inserted blocks share their
+ *       source's tensors and start as live copies, adapters on inserted blocks), {@code scalenet_fp} (the
+ *       function-preserving start), {@code scalenet_all} (adapters on every position), {@code shared} (pure
+ *       sharing, no adapters), {@code untied} (inserted blocks as independent copies).</li>
  * </ol>
- * with one recipe otherwise. Options: {@code --budget} B in epochs [12], {@code --seeds} [1], {@code --rank} [8],
- * {@code --arms} a comma-separated subset of base, base_more, scalenet, scratch_full, scratch_third [all],
- * {@code --data} [data/fashion-mnist], {@code --out} [target/experiment], {@code --model}/{@code --config} another
- * base [the bundled vit_fmnist_d64_l4], and recipe settings. Every arm is a resumable training run in
- * {@code <out>/seed<k>/<arm>/}: rerunning the command continues where it stopped. Writes {@code results.md},
- * {@code results.json} and {@code accuracy.png}.
+ * Choices are made on a validation split carved from the training set ({@code --validationSize}); every curve
+ * and the default table are on it. {@code --final true} also evaluates each finished run once on the official
+ * test set. Every run lives in {@code <out>/seed<k>/<arm>/}, writes its {@code result.json} when done and is
+ * skipped afterwards, so the command resumes where it stopped and several processes may share one {@code --out}
+ * (give them different {@code --arms} or {@code --seeds}). The table ({@code results.md}), {@code results.json}
+ * and {@code accuracy.png} aggregate every finished run found under {@code --out}: mean and sample standard
+ * deviation over seeds.
  */
 public final class Experiment {
-    private static final Set<String> OWN = Set.of("budget", "seeds", "rank", "arms", "data", "out", "model", "config");
+    private static final Set<String> OWN = Set.of("budget", "seeds", "firstSeed", "rank", "arms", "data", "out",
+            "width", "depth", "heads", "patch", "validationSize", "trainSize", "growLearningRate", "final");
     private static final TrainConfig RECIPE = TrainConfig.builder().batchSize(128).learningRate(1e-3).minLearningRate(1e-5)
             .warmupEpochs(0.5).checkpointEvery(500).build();
+    /** Seed of the validation carve: fixed, so every run and every seed sees the same split. */
+    private static final long HOLD_OUT_SEED = 20261129L;
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private Experiment() {}
 
-    /** One arm of the experiment. */
+    /** One arm: where it starts, how long it trains (in thirds of E), and for grown arms the plan. */
     enum Arm {
-        BASE("base (L)", false, false, 0),
-        BASE_MORE("base (L) + B/3", false, false, 1),
-        SCALENET("ScaleNet 2L + B/3", true, true, 1),
-        SCRATCH_FULL("scratch 2L, B", true, false, 3),
-        SCRATCH_THIRD("scratch 2L, B/3", true, false, 1);
+        BASE("base L, E", 3, null),
+        BASE_MORE("base L, E + E/3", 1, null),
+        SCRATCH_FULL("scratch 2L, E", 3, null),
+        SCRATCH_THIRD("scratch 2L, E/3", 1, null),
+        SCALENET("ScaleNet 2L, E/3 (paper)", 1, rank -> ExpansionPlan.cyclic(ExpansionPlan.DOUBLE_DEPTH).withAdapterRank(rank)),
+        SCALENET_FP("ScaleNet 2L, E/3, function-preserving", 1,
+                rank -> ExpansionPlan.cyclic(ExpansionPlan.DOUBLE_DEPTH).withAdapterRank(rank).withFunctionPreserving(true)),
+        SCALENET_ALL("ScaleNet 2L, E/3, adapters everywhere", 1, rank -> ExpansionPlan.cyclic(ExpansionPlan.DOUBLE_DEPTH)
+                .withAdapterRank(rank).withAdapterPositions(ExpansionPlan.AdapterPositions.ALL)),
+        SHARED("pure sharing 2L, E/3", 1, rank -> ExpansionPlan.cyclic(ExpansionPlan.DOUBLE_DEPTH).withAdapterRank(0)),
+        UNTIED("untied growth 2L, E/3", 1, rank -> ExpansionPlan.cyclic(ExpansionPlan.DOUBLE_DEPTH).withAdapterRank(0)
+                .withUntiedBlocks(true));
 
         final String label;
-        final boolean deep;
-        final boolean expanded;
         /** Epochs in thirds of the budget. */
         final int thirds;
+        /** The growth plan for a given adapter rank, or null for an arm that is not grown from the base. */
+        final IntFunction<ExpansionPlan> plan;
 
-        Arm(String label, boolean deep, boolean expanded, int thirds) {
+        Arm(String label, int thirds, IntFunction<ExpansionPlan> plan) {
             this.label = label;
-            this.deep = deep;
-            this.expanded = expanded;
             this.thirds = thirds;
+            this.plan = plan;
         }
+
+        String id() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        boolean fromBase() {
+            return this == BASE_MORE || plan != null;
+        }
+
+        boolean deep() {
+            return this == SCRATCH_FULL || this == SCRATCH_THIRD || plan != null;
+        }
+    }
+
+    /** The settings of one invocation. */
+    private static final class Setup {
+        int budget;
+        int rank;
+        boolean finalTest;
+        double growLearningRate;
+        TrainConfig recipe;
+        VitConfig baseConfig;
+        VitModel template; // preprocessing and class names
+        ImageDataset train;
+        ImageDataset validation;
+        ImageDataset test;
+        Path out;
     }
 
     public static void main(String[] argv) throws IOException {
         Args args = new Args(argv);
-        int budget = args.getInt("budget", 12);
-        int seeds = args.getInt("seeds", 1);
-        int rank = args.getInt("rank", ExpansionPlan.DEFAULT_ADAPTER_RANK);
-        List<Arm> arms = arms(args.get("arms", "base,base_more,scalenet,scratch_full,scratch_third"));
-        if (budget % 3 != 0 || budget < 3) throw new IllegalArgumentException("--budget must be a positive multiple of 3, was " + budget);
-        Path out = args.path("out", "target/experiment");
-        Path modelFile = args.has("model") ? args.path("model", null) : Pretrained.VIT_FMNIST_D64_L4.extract(out.resolve("base"));
+        Setup s = new Setup();
+        s.budget = args.getInt("budget", 12);
+        if (s.budget % 3 != 0 || s.budget < 3) {
+            throw new InvalidSettingException("--budget", s.budget, "a positive multiple of 3 (epochs; arms train E or E/3)");
+        }
+        int seeds = args.getInt("seeds", 3);
+        int firstSeed = args.getInt("firstSeed", 0);
+        s.rank = args.getInt("rank", ExpansionPlan.DEFAULT_ADAPTER_RANK);
+        s.finalTest = Boolean.parseBoolean(strictBoolean("final", args.get("final", "false")));
+        List<Arm> arms = arms(args.get("arms", Arrays.stream(Arm.values()).map(Arm::id).reduce((a, b) -> a + "," + b).orElseThrow()));
+        s.out = args.path("out", "target/experiment");
+        s.recipe = args.recipe(RECIPE, OWN);
+        s.growLearningRate = args.has("growLearningRate") ? Double.parseDouble(args.get("growLearningRate", null)) : s.recipe.learningRate();
+        s.template = Pretrained.VIT_FMNIST_D64_L4.load();
+        VitConfig bundled = s.template.config();
+        s.baseConfig = bundled.toBuilder().embedDim(args.getInt("width", bundled.embedDim())).depth(args.getInt("depth", bundled.depth()))
+                .numHeads(args.getInt("heads", bundled.numHeads())).patchSize(args.getInt("patch", bundled.patchSize())).build();
         Path data = args.path("data", "data/fashion-mnist");
-        TrainConfig recipe = args.recipe(RECIPE, OWN);
-        ImageDataset train = Datasets.open(data, Split.TRAIN);
-        ImageDataset test = Datasets.open(data, Split.EVAL);
+        HoldOut split = HoldOut.carve(Datasets.open(data, Split.TRAIN), args.getInt("validationSize", 5000),
+                args.getInt("trainSize", 0), HOLD_OUT_SEED);
+        s.train = split.train();
+        s.validation = split.validation();
+        s.test = s.finalTest ? Datasets.open(data, Split.EVAL) : null;
+        JsonNode settings = settings(s);
 
-        ObjectNode results = new ObjectMapper().createObjectNode();
-        results.put("budgetEpochs", budget);
-        results.set("recipe", recipe.toJson());
-        results.put("adapterRank", rank);
-        results.put("data", train.describe() + " / " + test.describe());
-        ArrayNode runs = results.putArray("runs");
-        Map<String, List<double[]>> curves = new LinkedHashMap<>();
-        for (int seed = 0; seed < seeds; seed++) {
+        for (int seed = firstSeed; seed < firstSeed + seeds; seed++) {
             for (Arm arm : arms) {
-                VitModel base = VitModel.load(modelFile, args.path("config", null));
-                VitModel model = start(arm, base, rank, recipe.seed() + seed);
-                ObjectNode run = runs.addObject();
-                run.put("arm", arm.name().toLowerCase(Locale.ROOT));
-                run.put("label", arm.label);
-                run.put("seed", recipe.seed() + seed);
-                run.put("depth", VisionTransformer.blocksOf(model.graph()).depth());
-                run.put("epochs", budget / 3 * arm.thirds);
-                run.put("params", model.graph().numParams());
-                if (arm.thirds == 0) {
-                    EvalResult r = Evaluation.of(model, test, recipe.batchSize(), recipe.evalLimit());
-                    run.set("final", r.toJson());
-                    run.put("trainableParams", 0);
-                    run.put("trainSeconds", 0);
-                    if (seed == 0) curves.put(arm.label, List.of(new double[] {0, 100 * r.top1()}, new double[] {budget, 100 * r.top1()}));
-                    continue;
-                }
-                TrainConfig armRecipe = recipe.toBuilder().epochs(budget / 3 * arm.thirds).seed(recipe.seed() + seed).build();
-                TrainResult t = new Trainer(armRecipe, model.dataConfig(), out.resolve("seed" + seed).resolve(run.get("arm").asText()),
-                        true, arm.label).fit(model.graph(), train, test);
-                run.set("final", t.finalEval().toJson());
-                run.put("trainableParams", t.trainableParams());
-                run.put("trainSeconds", t.trainSeconds());
-                run.put("imagesPerSecond", t.imagesPerSecond());
-                ArrayNode perEpoch = run.putArray("top1PerEpoch");
-                t.evaluations().forEach(e -> perEpoch.add(e.top1()));
-                if (seed == 0) {
-                    List<double[]> points = new ArrayList<>();
-                    // evaluations: before training, then after each epoch
-                    for (int e = 0; e < t.evaluations().size(); e++) points.add(new double[] {e, 100 * t.evaluations().get(e).top1()});
-                    curves.put(arm.label, points);
-                }
-                write(out, results, curves);
+                run(s, arm, seed, settings);
+                report(s.out);
             }
         }
-        write(out, results, curves);
-        System.out.println(table(results));
+        System.out.println(report(s.out));
+    }
+
+    private static String strictBoolean(String option, String value) {
+        if (!value.equals("true") && !value.equals("false")) throw new InvalidSettingException("--" + option, value, "true or false");
+        return value;
     }
 
     /** The arms named by {@code --arms}, in the order given. */
     static List<Arm> arms(String ids) {
         List<Arm> arms = new ArrayList<>();
         for (String id : ids.split(",")) {
-            Arm arm = Arrays.stream(Arm.values()).filter(a -> a.name().equalsIgnoreCase(id.trim())).findFirst()
+            Arm arm = Arrays.stream(Arm.values()).filter(a -> a.id().equals(id.trim().toLowerCase(Locale.ROOT))).findFirst()
                     .orElseThrow(() -> new InvalidSettingException("--arms", id.trim(), "a comma-separated list of "
-                            + Arrays.stream(Arm.values()).map(a -> a.name().toLowerCase(Locale.ROOT)).toList()));
+                            + Arrays.stream(Arm.values()).map(Arm::id).toList()));
             arms.add(arm);
         }
         return arms;
     }
 
-    /** The arm's starting model: the base, its expansion, or a fresh 2L model seeded like the run. */
-    private static VitModel start(Arm arm, VitModel base, int rank, long seed) {
-        if (!arm.deep) return base;
-        int deep = 2 * base.config().depth();
-        if (arm.expanded) return base.withGraph(ScaleNet.expand(base.graph(), ExpansionPlan.cyclic(deep).withAdapterRank(rank)).graph());
-        ComputationGraph fresh = VisionTransformer.builder().config(base.config().withDepth(deep)).seed(seed).build().init();
-        return base.withGraph(fresh);
+    /** What every run of one {@code --out} must agree on; a run started with other settings is refused. */
+    private static JsonNode settings(Setup s) throws IOException {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("budgetEpochs", s.budget);
+        o.put("adapterRank", s.rank);
+        o.put("growLearningRate", s.growLearningRate);
+        o.set("recipe", s.recipe.toJson().put("seed", 0).put("epochs", 0));
+        o.set("baseModel", s.baseConfig.toTimmArgs());
+        o.put("trainExamples", s.train.size());
+        o.put("validationExamples", s.validation.size());
+        o.put("holdOutSeed", HOLD_OUT_SEED);
+        // as it reads back from result.json (Jackson's int and long nodes differ), so the two compare equal
+        return JSON.readTree(JSON.writeValueAsString(o));
     }
 
-    private static void write(Path out, ObjectNode results, Map<String, List<double[]>> curves) throws IOException {
-        AtomicFiles.writeString(out.resolve("results.json"),
-                new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(results) + "\n");
-        AtomicFiles.writeString(out.resolve("results.md"), table(results));
-        Charts.lines("Fashion-MNIST test accuracy while training (budget B = " + results.get("budgetEpochs") + " epochs)",
-                "epochs trained in this run", "top-1 accuracy (%)", curves, out.resolve("accuracy.png"));
-    }
-
-    private static String table(ObjectNode results) {
-        StringBuilder s = new StringBuilder("| arm | depth | epochs | params | trainable | top-1 | top-5 | test loss | train time | img/s | seed |\n"
-                + "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
-        for (var run : results.get("runs")) {
-            var f = run.get("final");
-            s.append(String.format(Locale.ROOT, "| %s | %d | %d | %,d | %,d | %.2f%% | %.2f%% | %.4f | %s | %s | %d |%n",
-                    run.get("label").asText(), run.get("depth").asInt(), run.get("epochs").asInt(), run.get("params").asLong(),
-                    run.get("trainableParams").asLong(), 100 * f.get("top1").asDouble(), 100 * f.get("top5").asDouble(),
-                    f.get("loss").asDouble(), run.get("trainSeconds").asDouble() == 0 ? "-" : String.format(Locale.ROOT, "%.0f s", run.get("trainSeconds").asDouble()),
-                    run.has("imagesPerSecond") ? String.format(Locale.ROOT, "%.0f", run.get("imagesPerSecond").asDouble()) : "-",
-                    run.get("seed").asLong()));
+    /** Trains (or resumes, or skips) one arm for one seed and writes its {@code result.json}. */
+    private static void run(Setup s, Arm arm, int seed, JsonNode settings) throws IOException {
+        Path dir = s.out.resolve("seed" + seed).resolve(arm.id());
+        Path resultFile = dir.resolve("result.json");
+        if (Files.isRegularFile(resultFile)) {
+            JsonNode done = JSON.readTree(resultFile.toFile());
+            if (!done.get("settings").equals(settings)) {
+                throw new InvalidSettingException("--out", s.out, "a folder of runs with these settings, or a new one: "
+                        + resultFile + " was made with " + done.get("settings"));
+            }
+            if (!s.finalTest || done.has("test")) return;
         }
-        return s.toString();
+        long runSeed = s.recipe.seed() + seed;
+        VitModel start = start(s, arm, seed);
+        TrainConfig recipe = s.recipe.toBuilder().epochs(s.budget / 3 * arm.thirds).seed(runSeed)
+                .learningRate(arm.fromBase() ? s.growLearningRate : s.recipe.learningRate()).build();
+        TrainResult t = new Trainer(recipe, start.dataConfig(), dir, true, arm.label + " seed " + seed)
+                .fit(start.graph(), s.train, s.validation);
+        ObjectNode r = JSON.createObjectNode();
+        r.put("arm", arm.id());
+        r.put("label", arm.label);
+        r.put("seed", seed);
+        r.put("depth", VisionTransformer.blocksOf(start.graph()).depth());
+        r.put("epochs", recipe.epochs());
+        r.put("params", start.graph().numParams());
+        r.put("trainableParams", t.trainableParams());
+        r.put("trainSeconds", t.trainSeconds());
+        r.put("imagesPerSecond", t.imagesPerSecond());
+        ArrayNode curve = r.putArray("validationTop1PerEpoch");
+        t.evaluations().forEach(e -> curve.add(e.top1()));
+        r.set("validation", t.finalEval().toJson());
+        if (s.finalTest) {
+            r.set("test", Evaluation.of(start.withGraph(t.graph()), s.test, recipe.batchSize(), 0).toJson());
+        }
+        r.set("settings", settings);
+        AtomicFiles.writeString(resultFile, JSON.writeValueAsString(r) + "\n");
+        if (arm == Arm.BASE) start.withGraph(t.graph()).save(dir.resolve("model.zip"));
+    }
+
+    /** The arm's starting model: a fresh L or 2L model seeded like the run, or this seed's trained base (grown). */
+    private static VitModel start(Setup s, Arm arm, int seed) throws IOException {
+        long runSeed = s.recipe.seed() + seed;
+        if (!arm.fromBase()) {
+            VitConfig config = arm.deep() ? s.baseConfig.withDepth(2 * s.baseConfig.depth()) : s.baseConfig;
+            return s.template.withGraph(VisionTransformer.builder().config(config).seed(runSeed).build().init());
+        }
+        Path baseModel = s.out.resolve("seed" + seed).resolve(Arm.BASE.id()).resolve("model.zip");
+        if (!Files.isRegularFile(baseModel)) {
+            throw new IllegalStateException(arm.id() + " (seed " + seed + ") grows this seed's trained base, but "
+                    + baseModel + " does not exist yet: run the arm 'base' first (it is first in --arms by default)");
+        }
+        VitModel base = VitModel.load(baseModel, null);
+        if (arm.plan == null) return base;
+        return base.withGraph(ScaleNet.expand(base.graph(), arm.plan.apply(s.rank).withSeed(runSeed)).graph());
+    }
+
+    /** Aggregates every finished run under {@code out}; writes and returns the table. */
+    static String report(Path out) throws IOException {
+        Map<Arm, List<JsonNode>> byArm = new LinkedHashMap<>();
+        for (Arm arm : Arm.values()) byArm.put(arm, new ArrayList<>());
+        if (Files.isDirectory(out)) {
+            try (Stream<Path> files = Files.walk(out, 3)) {
+                for (Path f : (Iterable<Path>) files.filter(p -> p.getFileName().toString().equals("result.json")).sorted()::iterator) {
+                    JsonNode r = JSON.readTree(f.toFile());
+                    byArm.get(Arm.valueOf(r.get("arm").asText().toUpperCase(Locale.ROOT))).add(r);
+                }
+            }
+        }
+        ObjectNode results = JSON.createObjectNode();
+        ArrayNode rows = results.putArray("arms");
+        StringBuilder table = new StringBuilder("| arm | depth | epochs | params | trainable | validation top-1 | test top-1 | seeds | train time |\n"
+                + "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        Map<String, List<double[]>> curves = new LinkedHashMap<>();
+        for (Map.Entry<Arm, List<JsonNode>> e : byArm.entrySet()) {
+            List<JsonNode> runs = e.getValue();
+            if (runs.isEmpty()) continue;
+            JsonNode first = runs.get(0);
+            double[] val = runs.stream().mapToDouble(r -> 100 * r.get("validation").get("top1").asDouble()).toArray();
+            double[] test = runs.stream().filter(r -> r.has("test")).mapToDouble(r -> 100 * r.get("test").get("top1").asDouble()).toArray();
+            double seconds = runs.stream().mapToDouble(r -> r.get("trainSeconds").asDouble()).average().orElse(0);
+            ObjectNode row = rows.addObject();
+            row.put("arm", e.getKey().id());
+            row.put("label", e.getKey().label);
+            row.put("seeds", runs.size());
+            row.put("validationMean", mean(val));
+            row.put("validationStd", std(val));
+            if (test.length > 0) {
+                row.put("testMean", mean(test));
+                row.put("testStd", std(test));
+                row.put("testSeeds", test.length);
+            }
+            row.set("runs", JSON.valueToTree(runs));
+            table.append(String.format(Locale.ROOT, "| %s | %d | %d | %,d | %,d | %s | %s | %d | %.0f s |%n", e.getKey().label,
+                    first.get("depth").asInt(), first.get("epochs").asInt(), first.get("params").asLong(),
+                    first.get("trainableParams").asLong(), meanStd(val), test.length == 0 ? "-" : meanStd(test) + (test.length < runs.size()
+                            ? " (" + test.length + ")" : ""), runs.size(), seconds));
+            curves.put(e.getKey().label, meanCurve(e.getKey(), runs, first.path("settings").path("budgetEpochs").asInt()));
+        }
+        AtomicFiles.writeString(out.resolve("results.json"), JSON.writeValueAsString(results) + "\n");
+        AtomicFiles.writeString(out.resolve("results.md"), table.toString());
+        if (!curves.isEmpty()) {
+            Charts.lines("Validation accuracy (mean over seeds); grown arms start after the base's E epochs",
+                    "epochs (grown and continued arms: the base's E, then their own)", "validation top-1 (%)", curves,
+                    out.resolve("accuracy.png"));
+        }
+        return table.toString();
+    }
+
+    /** Mean validation accuracy after each epoch; arms that start from the trained base are drawn from epoch E on. */
+    private static List<double[]> meanCurve(Arm arm, List<JsonNode> runs, int budget) {
+        int points = runs.stream().mapToInt(r -> r.get("validationTop1PerEpoch").size()).min().orElse(0);
+        int offset = arm.fromBase() ? budget : 0;
+        List<double[]> curve = new ArrayList<>();
+        for (int i = 0; i < points; i++) {
+            final int k = i;
+            curve.add(new double[] {offset + i, 100 * runs.stream().mapToDouble(r -> r.get("validationTop1PerEpoch").get(k).asDouble())
+                    .average().orElse(0)});
+        }
+        return curve;
+    }
+
+    static double mean(double[] v) {
+        return Arrays.stream(v).average().orElse(Double.NaN);
+    }
+
+    /** Sample standard deviation (n - 1); 0 for a single value. */
+    static double std(double[] v) {
+        if (v.length < 2) return 0;
+        double m = mean(v);
+        return Math.sqrt(Arrays.stream(v).map(x -> (x - m) * (x - m)).sum() / (v.length - 1));
+    }
+
+    private static String meanStd(double[] v) {
+        return String.format(Locale.ROOT, "%.2f ± %.2f%%", mean(v), std(v));
     }
 }

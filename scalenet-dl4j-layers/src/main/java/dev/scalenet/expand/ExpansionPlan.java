@@ -15,6 +15,17 @@ import java.util.Locale;
  *       {@code [0, 0, 1, 1, 2, 2, 3, 3]}.</li>
  *   <li>an explicit order of source indices, each base block at least once.</li>
  * </ul>
+ * Options on top of the map:
+ * <ul>
+ *   <li>{@link #withAdapterRank adapter rank} and {@link #withAdapterPositions where adapters go}: the
+ *       paper's adjustment parameters, on inserted blocks (default) or on every position;</li>
+ *   <li>{@link #withFunctionPreserving function-preserving start} (beyond the paper): zero-initialised
+ *       LayerScale gates on both branches of every inserted block, so the grown model computes exactly the
+ *       base model's function at step 0 and learns how much of each inserted block to use;</li>
+ *   <li>{@link #withUntiedBlocks untied growth}: inserted blocks get their own copies of their source's tensors
+ *       instead of sharing them (the stacking baseline of StackBERT and bert2BERT);</li>
+ *   <li>{@link #withUntiedNorms untied norms}: inserted blocks get their own LayerNorms.</li>
+ * </ul>
  */
 public final class ExpansionPlan {
 
@@ -32,6 +43,23 @@ public final class ExpansionPlan {
         }
     }
 
+    /** Which positions of the grown stack get adapters. */
+    public enum AdapterPositions {
+        /** Only inserted blocks (a source block's second and later uses). */
+        INSERTED,
+        /** Every position, the original blocks too: "adjustment parameters for each layer". */
+        ALL;
+
+        /** Parses {@code inserted} or {@code all} (any case). */
+        public static AdapterPositions parse(String value) {
+            switch (value.toLowerCase(Locale.ROOT)) {
+                case "inserted": return INSERTED;
+                case "all": return ALL;
+                default: throw new InvalidSettingException("adapterPositions", value, "inserted or all");
+            }
+        }
+    }
+
     /** Default adapter rank: small next to the width, as the paper's "incremental parameters". */
     public static final int DEFAULT_ADAPTER_RANK = 8;
 
@@ -41,10 +69,14 @@ public final class ExpansionPlan {
     private final int adapterRank;
     private final double adapterScale;
     private final boolean untiedNorms;
+    private final AdapterPositions adapterPositions;
+    private final boolean functionPreserving;
+    private final boolean untiedBlocks;
     private final long seed;
 
     private ExpansionPlan(Strategy strategy, int depth, int[] order, int adapterRank, double adapterScale,
-                          boolean untiedNorms, long seed) {
+                          boolean untiedNorms, AdapterPositions adapterPositions, boolean functionPreserving,
+                          boolean untiedBlocks, long seed) {
         if (adapterRank < 0) {
             throw new InvalidSettingException("adapterRank", adapterRank, "0 (no adapters) or a positive rank");
         }
@@ -54,49 +86,81 @@ public final class ExpansionPlan {
         this.adapterRank = adapterRank;
         this.adapterScale = adapterScale;
         this.untiedNorms = untiedNorms;
+        this.adapterPositions = java.util.Objects.requireNonNull(adapterPositions, "adapterPositions");
+        this.functionPreserving = functionPreserving;
+        this.untiedBlocks = untiedBlocks;
         this.seed = seed;
+    }
+
+    private static ExpansionPlan defaults(Strategy strategy, int depth, int[] order) {
+        return new ExpansionPlan(strategy, depth, order, DEFAULT_ADAPTER_RANK, 1.0, false, AdapterPositions.INSERTED,
+                false, false, 42);
     }
 
     /** A {@code depth} meaning "twice the base model's depth", ScaleNet's usual 2x growth. */
     public static final int DOUBLE_DEPTH = 0;
 
     public static ExpansionPlan cyclic(int depth) {
-        return new ExpansionPlan(Strategy.CYCLIC, depth, null, DEFAULT_ADAPTER_RANK, 1.0, false, 42);
+        return defaults(Strategy.CYCLIC, depth, null);
     }
 
     public static ExpansionPlan interleave(int depth) {
-        return new ExpansionPlan(Strategy.INTERLEAVE, depth, null, DEFAULT_ADAPTER_RANK, 1.0, false, 42);
+        return defaults(Strategy.INTERLEAVE, depth, null);
     }
 
     public static ExpansionPlan of(Strategy strategy, int depth) {
         if (strategy == Strategy.EXPLICIT) {
             throw new IllegalArgumentException("an explicit strategy needs an order: use ExpansionPlan.order(...)");
         }
-        return new ExpansionPlan(strategy, depth, null, DEFAULT_ADAPTER_RANK, 1.0, false, 42);
+        return defaults(strategy, depth, null);
     }
 
     public static ExpansionPlan order(int... sourceIndices) {
-        return new ExpansionPlan(Strategy.EXPLICIT, sourceIndices.length, sourceIndices.clone(), DEFAULT_ADAPTER_RANK,
-                1.0, false, 42);
+        return defaults(Strategy.EXPLICIT, sourceIndices.length, sourceIndices.clone());
     }
 
-    /** Rank of the two parallel adapters per inserted block; 0 for pure weight sharing. */
+    /** Rank of the two parallel adapters per adapted position; 0 for pure weight sharing. */
     public ExpansionPlan withAdapterRank(int rank) {
-        return new ExpansionPlan(strategy, depth, order, rank, adapterScale, untiedNorms, seed);
+        return new ExpansionPlan(strategy, depth, order, rank, adapterScale, untiedNorms, adapterPositions,
+                functionPreserving, untiedBlocks, seed);
     }
 
     public ExpansionPlan withAdapterScale(double scale) {
-        return new ExpansionPlan(strategy, depth, order, adapterRank, scale, untiedNorms, seed);
+        return new ExpansionPlan(strategy, depth, order, adapterRank, scale, untiedNorms, adapterPositions,
+                functionPreserving, untiedBlocks, seed);
     }
 
     /** Give each inserted block its own LayerNorms, initialised from its source's. */
     public ExpansionPlan withUntiedNorms(boolean untied) {
-        return new ExpansionPlan(strategy, depth, order, adapterRank, adapterScale, untied, seed);
+        return new ExpansionPlan(strategy, depth, order, adapterRank, adapterScale, untied, adapterPositions,
+                functionPreserving, untiedBlocks, seed);
+    }
+
+    /** Adapters on inserted blocks only (default) or on every position. */
+    public ExpansionPlan withAdapterPositions(AdapterPositions positions) {
+        return new ExpansionPlan(strategy, depth, order, adapterRank, adapterScale, untiedNorms, positions,
+                functionPreserving, untiedBlocks, seed);
+    }
+
+    /**
+     * Start inserted blocks as the identity: zero-initialised LayerScale gates on both of their branches, so the
+     * grown model computes exactly the base model's function until the gates learn to open.
+     */
+    public ExpansionPlan withFunctionPreserving(boolean preserving) {
+        return new ExpansionPlan(strategy, depth, order, adapterRank, adapterScale, untiedNorms, adapterPositions,
+                preserving, untiedBlocks, seed);
+    }
+
+    /** Give inserted blocks their own copies of their source's tensors instead of sharing them. */
+    public ExpansionPlan withUntiedBlocks(boolean untied) {
+        return new ExpansionPlan(strategy, depth, order, adapterRank, adapterScale, untiedNorms, adapterPositions,
+                functionPreserving, untied, seed);
     }
 
     /** Seed of the adapters' random down-projections. */
     public ExpansionPlan withSeed(long newSeed) {
-        return new ExpansionPlan(strategy, depth, order, adapterRank, adapterScale, untiedNorms, newSeed);
+        return new ExpansionPlan(strategy, depth, order, adapterRank, adapterScale, untiedNorms, adapterPositions,
+                functionPreserving, untiedBlocks, newSeed);
     }
 
     public Strategy strategy() { return strategy; }
@@ -110,6 +174,9 @@ public final class ExpansionPlan {
     public int adapterRank() { return adapterRank; }
     public double adapterScale() { return adapterScale; }
     public boolean untiedNorms() { return untiedNorms; }
+    public AdapterPositions adapterPositions() { return adapterPositions; }
+    public boolean functionPreserving() { return functionPreserving; }
+    public boolean untiedBlocks() { return untiedBlocks; }
     public long seed() { return seed; }
 
     /** The source block of each position for a base of {@code baseDepth} blocks; validates the plan. */
@@ -149,6 +216,10 @@ public final class ExpansionPlan {
     @Override
     public String toString() {
         return (strategy == Strategy.EXPLICIT ? "order" + Arrays.toString(order) : strategy.name().toLowerCase(Locale.ROOT) + "-" + (depth == DOUBLE_DEPTH ? "2x" : String.valueOf(depth)))
-                + ", adapter rank " + adapterRank + (untiedNorms ? ", untied norms" : "");
+                + ", adapter rank " + adapterRank
+                + (adapterRank > 0 && adapterPositions == AdapterPositions.ALL ? " on every position" : "")
+                + (functionPreserving ? ", function-preserving" : "")
+                + (untiedBlocks ? ", untied blocks" : "")
+                + (untiedNorms ? ", untied norms" : "");
     }
 }

@@ -20,7 +20,9 @@ public final class ScaleNet {
     /**
      * A new graph of depth {@code plan.depth()} whose source blocks, embeddings, norms and head are copies of
      * {@code base}'s. Adapter up-projections start at zero and untied norms as copies of their source's, so
-     * the expanded model computes exactly the deeper model whose blocks copy the base blocks in order.
+     * the expanded model computes exactly the deeper model whose blocks copy the base blocks in order; with a
+     * function-preserving plan the inserted blocks' gates start at zero and it computes the base model itself.
+     * With untied blocks every position gets its own source block, a copy of the base block it grows from.
      */
     public static ExpandedModel expand(ComputationGraph base, ExpansionPlan plan) {
         VitConfig config = VisionTransformer.configOf(base);
@@ -32,33 +34,54 @@ public final class ScaleNet {
             }
         }
         int[] order = plan.resolveOrder(config.depth());
+        // the source block each position runs: shared growth re-uses the base block, untied growth its own copy
+        int[] stack = plan.untiedBlocks() ? identity(order.length) : order;
         ComputationGraph expanded = VisionTransformer.builder()
-                .config(config)
-                .order(order)
+                .config(plan.untiedBlocks() ? config.withDepth(order.length) : config)
+                .order(stack)
+                .insertedPositions(insertedPositions(order))
                 .adapterRank(plan.adapterRank())
                 .adapterScale(plan.adapterScale())
+                .adaptersEverywhere(plan.adapterPositions() == ExpansionPlan.AdapterPositions.ALL)
+                .gates(plan.functionPreserving())
                 .untiedNorms(plan.untiedNorms())
                 .seed(plan.seed())
                 .dataType(base.params().dataType())
                 .build().init();
         for (Layer layer : base.getLayers()) {
+            if (layer.getConfig().getLayerName().equals(VisionTransformer.BLOCKS)) continue;
             Layer target = expanded.getLayer(layer.getConfig().getLayerName());
             for (Map.Entry<String, INDArray> p : layer.paramTable().entrySet()) {
                 target.getParam(p.getKey()).assign(p.getValue());
             }
         }
-        if (plan.untiedNorms()) {
-            Layer blocks = expanded.getLayer(VisionTransformer.BLOCKS);
-            ScaleNetBlocks conf = VisionTransformer.blocksOf(expanded);
-            BlockShape shape = conf.blockShape();
-            for (int j = 0; j < order.length; j++) {
-                if (!conf.isInserted(j)) continue;
+        Layer from = base.getLayer(VisionTransformer.BLOCKS);
+        Layer blocks = expanded.getLayer(VisionTransformer.BLOCKS);
+        ScaleNetBlocks conf = VisionTransformer.blocksOf(expanded);
+        BlockShape shape = conf.blockShape();
+        for (int j = 0; j < order.length; j++) {
+            String source = ScaleNetBlocks.sourcePrefix(order[j]);
+            for (String tensor : shape.blockTensors().keySet()) {
+                blocks.getParam(ScaleNetBlocks.sourcePrefix(stack[j]) + tensor).assign(from.getParam(source + tensor));
+            }
+            if (plan.untiedNorms() && conf.isInserted(j)) {
                 for (String norm : shape.normTensors().keySet()) {
-                    blocks.getParam(ScaleNetBlocks.usePrefix(j) + norm)
-                            .assign(blocks.getParam(ScaleNetBlocks.sourcePrefix(order[j]) + norm));
+                    blocks.getParam(ScaleNetBlocks.usePrefix(j) + norm).assign(from.getParam(source + norm));
                 }
             }
         }
         return new ExpandedModel(expanded, order, base.numParams());
+    }
+
+    private static int[] identity(int n) {
+        int[] o = new int[n];
+        for (int i = 0; i < n; i++) o[i] = i;
+        return o;
+    }
+
+    /** The positions of {@code order} whose source block already ran earlier: the inserted blocks. */
+    private static int[] insertedPositions(int[] order) {
+        return java.util.stream.IntStream.range(0, order.length)
+                .filter(j -> java.util.stream.IntStream.range(0, j).anyMatch(i -> order[i] == order[j])).toArray();
     }
 }

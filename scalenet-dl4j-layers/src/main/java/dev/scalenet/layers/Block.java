@@ -9,11 +9,12 @@ import java.util.Map;
 /**
  * One use of a pre-norm ViT block, as timm's {@code Block}:
  * <pre>
- *   x = x + attn(norm1(x)) [+ s · adapter_attn(norm1(x))]
- *   x = x + mlp(norm2(x))  [+ s · adapter_mlp(norm2(x))]
+ *   x = x + [γ1 ⊙] (attn(norm1(x)) [+ s · adapter_attn(norm1(x))])
+ *   x = x + [γ2 ⊙] (mlp(norm2(x))  [+ s · adapter_mlp(norm2(x))])
  * </pre>
- * The bracketed parallel adapters ({@code up(relu(down(h)))}) are ScaleNet's adjustment parameters of
- * an inserted block. In training, stochastic depth may drop each branch (with its adapter) per example,
+ * The bracketed parallel adapters ({@code up(relu(down(h)))}) are ScaleNet's adjustment parameters; the
+ * per-channel gates γ (timm's LayerScale {@code ls1.gamma}, {@code ls2.gamma}) scale a whole branch, adapter
+ * included, so a gate at zero makes the block the identity. In training, stochastic depth may drop each branch (with its adapter) per example,
  * as timm's {@code DropPath}: the per-example keep masks are 0 or 1/(1 - rate). Parameters and gradients are views into a layer's flat arrays; an inserted block
  * is a {@code Block} holding the same views as its source block, so its gradients add to the source's.
  * Keeps the forward state of the last training pass for {@link #backward}.
@@ -25,6 +26,7 @@ final class Block {
     private final Map<String, INDArray> p;
     private Map<String, INDArray> g;
     private final boolean adapters;
+    private final boolean gates;
     private final double adapterScale;
 
     // forward state for backward
@@ -44,15 +46,19 @@ final class Block {
     private INDArray mlpAdapterHidden;
     private INDArray attnKeep;
     private INDArray mlpKeep;
+    private INDArray attnUngated;
+    private INDArray mlpUngated;
 
     /**
      * @param p views of this use's tensors by block-relative timm name (shared and own)
      * @param adapters whether {@code adapter.*} tensors are present and used
+     * @param gates whether {@code ls1.gamma} and {@code ls2.gamma} are present and used
      */
-    Block(BlockShape shape, Map<String, INDArray> p, boolean adapters, double adapterScale) {
+    Block(BlockShape shape, Map<String, INDArray> p, boolean adapters, boolean gates, double adapterScale) {
         this.shape = shape;
         this.p = p;
         this.adapters = adapters;
+        this.gates = gates;
         this.adapterScale = adapterScale;
     }
 
@@ -88,6 +94,10 @@ final class Block {
             attnAdapterHidden = adapterHidden("attn", h1);
             branch.addi(adapterOut("attn", attnAdapterHidden));
         }
+        if (gates) {
+            attnUngated = branch;
+            branch = branch.mulRowVector(p.get("ls1.gamma"));
+        }
         if (attnKeep != null) branch = Ops.scaleExamples(branch, attnKeep);
         INDArray x1 = branch.addi(x);
 
@@ -100,6 +110,10 @@ final class Block {
         if (adapters) {
             mlpAdapterHidden = adapterHidden("mlp", h2);
             mlp.addi(adapterOut("mlp", mlpAdapterHidden));
+        }
+        if (gates) {
+            mlpUngated = mlp;
+            mlp = mlp.mulRowVector(p.get("ls2.gamma"));
         }
         if (mlpKeep != null) mlp = Ops.scaleExamples(mlp, mlpKeep);
         return mlp.addi(x1);
@@ -120,7 +134,7 @@ final class Block {
         long d = shape.embedDim();
 
         // MLP branch: y = x1 + keep · (fc2(gelu(fc1(h2))) [+ adapter(h2)])
-        INDArray dMlp = mlpKeep == null ? dy : Ops.scaleExamples(dy, mlpKeep);
+        INDArray dMlp = gateBackward("ls2.gamma", mlpKeep == null ? dy : Ops.scaleExamples(dy, mlpKeep), mlpUngated);
         INDArray dGelu = Ops.linearBackward(dMlp, geluOut, p.get("mlp.fc2.weight"), g.get("mlp.fc2.weight"), g.get("mlp.fc2.bias"));
         INDArray dFc1 = Ops.geluBackward(dGelu, fc1Out, cdf);
         INDArray dH2 = Ops.linearBackward(dFc1, h2, p.get("mlp.fc1.weight"), g.get("mlp.fc1.weight"), g.get("mlp.fc1.bias"));
@@ -130,7 +144,7 @@ final class Block {
         INDArray dX1 = Ops.layerNormBackward(dH2, n2, p.get("norm2.weight"), g.get("norm2.weight"), g.get("norm2.bias")).addi(dy);
 
         // attention branch: x1 = x + keep · (proj(attention(qkv(h1))) [+ adapter(h1)])
-        INDArray dAttn = attnKeep == null ? dX1 : Ops.scaleExamples(dX1, attnKeep);
+        INDArray dAttn = gateBackward("ls1.gamma", attnKeep == null ? dX1 : Ops.scaleExamples(dX1, attnKeep), attnUngated);
         INDArray dAttnOut = Ops.linearBackward(dAttn, attnOut, p.get("attn.proj.weight"), g.get("attn.proj.weight"), g.get("attn.proj.bias"));
         INDArray dCtx = dAttnOut.reshape('c', batch, tokens, heads, hd).permute(0, 2, 1, 3).dup('c')
                 .reshape('c', batch * heads, tokens, hd);
@@ -158,6 +172,17 @@ final class Block {
         n2 = null;
         attnAdapterHidden = mlpAdapterHidden = null;
         attnKeep = mlpKeep = null;
+        attnUngated = mlpUngated = null;
+    }
+
+    /** Adds dL/dγ = Σ_rows dOut ⊙ ungated; returns the gradient of the ungated branch, dOut ⊙ γ (dOut itself without gates). */
+    private INDArray gateBackward(String gamma, INDArray dOut, INDArray ungated) {
+        if (!gates) return dOut;
+        INDArray dGamma = g.get(gamma);
+        if (dGamma != null) {
+            dGamma.addi(dOut.mul(ungated).sum(0));
+        }
+        return dOut.mulRowVector(p.get(gamma));
     }
 
     private double scale() {

@@ -61,6 +61,14 @@ public final class BlockShape implements Serializable {
         return m;
     }
 
+    /** timm's LayerScale vectors, one per branch, as named in timm's {@code Block}. */
+    public Map<String, long[]> gateTensors() {
+        Map<String, long[]> m = new LinkedHashMap<>();
+        m.put("ls1.gamma", new long[] {embedDim});
+        m.put("ls2.gamma", new long[] {embedDim});
+        return m;
+    }
+
     /** One parallel bottleneck adapter per branch: down {@code [rank, dim]}, up {@code [dim, rank]}. */
     public Map<String, long[]> adapterTensors(int rank) {
         Map<String, long[]> m = new LinkedHashMap<>();

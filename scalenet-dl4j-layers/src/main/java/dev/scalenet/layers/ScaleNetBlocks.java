@@ -19,7 +19,14 @@ import java.util.Map;
  * every tensor of its source (one copy in the parameter array; its gradient is the sum over all uses)
  * and adds its own adjustment parameters ({@code use<j>.*}): two parallel bottleneck adapters of rank
  * {@code adapterRank} (up-projections start at zero, so an inserted block starts as an exact copy),
- * and with {@code untiedNorms} its own LayerNorms.
+ * with {@code untiedNorms} its own LayerNorms, and with {@code gates} timm's LayerScale vectors
+ * {@code ls1.gamma}/{@code ls2.gamma} on its two branches, initialised at zero so the inserted block starts
+ * as the identity (the grown model then computes exactly the base model's function).
+ * With {@code adaptersEverywhere} every position, not only the inserted ones, gets adapters.
+ *
+ * <p>Which positions are inserted follows from {@code order} (a source's second and later uses), unless
+ * {@code insertedPositions} lists them: untied growth gives every position its own source block (copies)
+ * and still marks the copies as inserted, so they get the same adjustments.
  *
  * <p>Sharing lives inside one layer because a DL4J graph gives each vertex its own parameter slice:
  * two vertices cannot alias a tensor. Input and output are {@code [batch, tokens, embedDim]}.
@@ -34,6 +41,9 @@ public class ScaleNetBlocks extends VitLayerConf {
     private int adapterRank;
     private double adapterScale = 1.0;
     private boolean untiedNorms;
+    private boolean gates;
+    private boolean adaptersEverywhere;
+    private int[] insertedPositions;
     private double dropPathRate;
 
     /** For DL4J's JSON deserialisation. */
@@ -50,6 +60,9 @@ public class ScaleNetBlocks extends VitLayerConf {
         this.adapterRank = b.adapterRank;
         this.adapterScale = b.adapterScale;
         this.untiedNorms = b.untiedNorms;
+        this.gates = b.gates;
+        this.adaptersEverywhere = b.adaptersEverywhere;
+        this.insertedPositions = b.insertedPositions == null ? null : b.insertedPositions.clone();
         this.dropPathRate = b.dropPathRate;
         validate();
     }
@@ -84,6 +97,14 @@ public class ScaleNetBlocks extends VitLayerConf {
         if (adapterRank < 0) {
             throw new IllegalArgumentException("adapterRank must be 0 (no adapters) or positive, was " + adapterRank);
         }
+        if (insertedPositions != null) {
+            for (int j : insertedPositions) {
+                if (j < 0 || j >= order.length) {
+                    throw new IllegalArgumentException("insertedPositions " + Arrays.toString(insertedPositions)
+                            + " must be positions 0.." + (order.length - 1) + " of the stack");
+                }
+            }
+        }
         if (!(dropPathRate >= 0 && dropPathRate < 1)) {
             throw new IllegalArgumentException("dropPathRate must be in [0, 1), was " + dropPathRate);
         }
@@ -98,8 +119,17 @@ public class ScaleNetBlocks extends VitLayerConf {
         return new BlockShape(embedDim, numHeads, mlpHiddenDim, qkvBias);
     }
 
-    /** Whether position {@code j} re-uses a source block that already ran earlier in the order. */
+    /**
+     * Whether position {@code j} is an inserted block: one of {@code insertedPositions} when they are given,
+     * else a position whose source block already ran earlier in the order.
+     */
     public boolean isInserted(int j) {
+        if (insertedPositions != null) {
+            for (int i : insertedPositions) {
+                if (i == j) return true;
+            }
+            return false;
+        }
         for (int i = 0; i < j; i++) {
             if (order[i] == order[j]) return true;
         }
@@ -126,18 +156,34 @@ public class ScaleNetBlocks extends VitLayerConf {
         return m;
     }
 
-    /** The adjustment parameters of position {@code j} (empty unless it is an inserted block). */
+    /**
+     * The adjustment parameters of position {@code j}: for an inserted block its untied norms, gates and
+     * adapters; for any other position adapters only with {@code adaptersEverywhere}.
+     */
     public Map<String, long[]> adjustmentShapes(int j) {
         Map<String, long[]> m = new LinkedHashMap<>();
-        if (!isInserted(j)) return m;
+        boolean inserted = isInserted(j);
         BlockShape shape = blockShape();
-        if (untiedNorms) {
+        if (inserted && untiedNorms) {
             shape.normTensors().forEach((k, v) -> m.put(usePrefix(j) + k, v));
         }
-        if (adapterRank > 0) {
+        if (inserted && gates) {
+            shape.gateTensors().forEach((k, v) -> m.put(usePrefix(j) + k, v));
+        }
+        if (adapterRank > 0 && (inserted || adaptersEverywhere)) {
             shape.adapterTensors(adapterRank).forEach((k, v) -> m.put(usePrefix(j) + k, v));
         }
         return m;
+    }
+
+    /** Whether position {@code j} runs with adapters. */
+    public boolean hasAdapters(int j) {
+        return adapterRank > 0 && (adaptersEverywhere || isInserted(j));
+    }
+
+    /** Whether position {@code j} runs with LayerScale gates. */
+    public boolean hasGates(int j) {
+        return gates && isInserted(j);
     }
 
     public static String sourcePrefix(int k) {
@@ -159,6 +205,8 @@ public class ScaleNetBlocks extends VitLayerConf {
         for (Map.Entry<String, INDArray> e : views.entrySet()) {
             if (e.getKey().contains(".up.")) {
                 e.getValue().assign(0.0); // an inserted block starts as an exact copy of its source
+            } else if (e.getKey().endsWith(".gamma")) {
+                e.getValue().assign(0.0); // a gated inserted block starts as the identity
             }
         }
     }
@@ -213,6 +261,13 @@ public class ScaleNetBlocks extends VitLayerConf {
     public void setAdapterScale(double adapterScale) { this.adapterScale = adapterScale; }
     public boolean isUntiedNorms() { return untiedNorms; }
     public void setUntiedNorms(boolean untiedNorms) { this.untiedNorms = untiedNorms; }
+    public boolean isGates() { return gates; }
+    public void setGates(boolean gates) { this.gates = gates; }
+    public boolean isAdaptersEverywhere() { return adaptersEverywhere; }
+    public void setAdaptersEverywhere(boolean adaptersEverywhere) { this.adaptersEverywhere = adaptersEverywhere; }
+    /** The positions marked inserted, or null when they follow from {@code order}. */
+    public int[] getInsertedPositions() { return insertedPositions == null ? null : insertedPositions.clone(); }
+    public void setInsertedPositions(int[] positions) { this.insertedPositions = positions == null ? null : positions.clone(); }
     public double getDropPathRate() { return dropPathRate; }
     public void setDropPathRate(double dropPathRate) { this.dropPathRate = dropPathRate; }
 
@@ -220,6 +275,7 @@ public class ScaleNetBlocks extends VitLayerConf {
     public ScaleNetBlocks clone() {
         ScaleNetBlocks c = (ScaleNetBlocks) super.clone();
         c.order = order.clone();
+        c.insertedPositions = insertedPositions == null ? null : insertedPositions.clone();
         return c;
     }
 
@@ -234,6 +290,9 @@ public class ScaleNetBlocks extends VitLayerConf {
         private int adapterRank;
         private double adapterScale = 1.0;
         private boolean untiedNorms;
+        private boolean gates;
+        private boolean adaptersEverywhere;
+        private int[] insertedPositions;
         private double dropPathRate;
 
         public Builder embedDim(int v) { embedDim = v; return this; }
@@ -250,6 +309,12 @@ public class ScaleNetBlocks extends VitLayerConf {
         public Builder adapterScale(double v) { adapterScale = v; return this; }
         /** Give inserted blocks their own LayerNorms instead of sharing the source's. */
         public Builder untiedNorms(boolean v) { untiedNorms = v; return this; }
+        /** LayerScale gates, initialised at zero, on both branches of inserted blocks: a function-preserving start. */
+        public Builder gates(boolean v) { gates = v; return this; }
+        /** Adapters on every position, not only on inserted blocks. */
+        public Builder adaptersEverywhere(boolean v) { adaptersEverywhere = v; return this; }
+        /** The positions that are inserted blocks; default (null): a source's second and later uses in {@code order}. */
+        public Builder insertedPositions(int... v) { insertedPositions = v == null ? null : v.clone(); return this; }
         /** Stochastic depth (timm's drop_path_rate): rising linearly from 0 at the first position to this at the last. */
         public Builder dropPathRate(double v) { dropPathRate = v; return this; }
 

@@ -25,7 +25,7 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
         INDArray x = input.dup('c').reshape('c', batch * tokens, c.getEmbedDim());
         for (int j = 0; j < c.depth(); j++) {
             Block block = new Block(c.blockShape(), c.viewsForPosition(params, j),
-                    c.getAdapterRank() > 0 && c.isInserted(j), c.getAdapterScale());
+                    c.hasAdapters(j), c.hasGates(j), c.getAdapterScale());
             double rate = training ? c.dropPathRate(j) : 0;
             x = block.forward(x, batch, rate > 0 ? keepMask(batch, rate, j, 0) : null,
                     rate > 0 ? keepMask(batch, rate, j, 1) : null);

@@ -47,6 +47,9 @@ public final class VisionTransformer extends ZooModel<VisionTransformer> {
     private final int adapterRank;
     private final double adapterScale;
     private final boolean untiedNorms;
+    private final boolean gates;
+    private final boolean adaptersEverywhere;
+    private final int[] insertedPositions;
     private final double dropPathRate;
     private final long seed;
     private final IUpdater updater;
@@ -60,6 +63,9 @@ public final class VisionTransformer extends ZooModel<VisionTransformer> {
         this.adapterRank = b.adapterRank;
         this.adapterScale = b.adapterScale;
         this.untiedNorms = b.untiedNorms;
+        this.gates = b.gates;
+        this.adaptersEverywhere = b.adaptersEverywhere;
+        this.insertedPositions = b.insertedPositions;
         this.dropPathRate = b.dropPathRate;
         this.seed = b.seed;
         this.updater = b.updater;
@@ -82,8 +88,9 @@ public final class VisionTransformer extends ZooModel<VisionTransformer> {
         ScaleNetBlocks.Builder blocks = new ScaleNetBlocks.Builder()
                 .embedDim(c.embedDim()).numHeads(c.numHeads()).mlpHiddenDim(c.mlpHiddenDim()).qkvBias(c.qkvBias())
                 .numSourceBlocks(c.depth()).adapterRank(adapterRank).adapterScale(adapterScale).untiedNorms(untiedNorms)
-                .dropPathRate(dropPathRate);
+                .gates(gates).adaptersEverywhere(adaptersEverywhere).dropPathRate(dropPathRate);
         if (order != null) blocks.order(order);
+        if (insertedPositions != null) blocks.insertedPositions(insertedPositions);
         return new NeuralNetConfiguration.Builder()
                 .seed(seed)
                 .dataType(dataType)
@@ -181,6 +188,9 @@ public final class VisionTransformer extends ZooModel<VisionTransformer> {
         private int adapterRank;
         private double adapterScale = 1.0;
         private boolean untiedNorms;
+        private boolean gates;
+        private boolean adaptersEverywhere;
+        private int[] insertedPositions;
         private double dropPathRate;
         private long seed = 42;
         private IUpdater updater = new Adam(1e-3);
@@ -196,6 +206,12 @@ public final class VisionTransformer extends ZooModel<VisionTransformer> {
         public Builder adapterRank(int v) { adapterRank = v; return this; }
         public Builder adapterScale(double v) { adapterScale = v; return this; }
         public Builder untiedNorms(boolean v) { untiedNorms = v; return this; }
+        /** Zero-initialised LayerScale gates on inserted blocks (see {@link ScaleNetBlocks}). */
+        public Builder gates(boolean v) { gates = v; return this; }
+        /** Adapters on every position, not only on inserted blocks. */
+        public Builder adaptersEverywhere(boolean v) { adaptersEverywhere = v; return this; }
+        /** Positions that are inserted blocks; null (default): a source's repeated uses in {@link #order}. */
+        public Builder insertedPositions(int... v) { insertedPositions = v == null ? null : v.clone(); return this; }
         /** timm's {@code drop_path_rate}: stochastic depth, rising linearly over the positions of the stack. */
         public Builder dropPathRate(double v) { dropPathRate = v; return this; }
         public Builder seed(long v) { seed = v; return this; }

@@ -120,7 +120,14 @@ public final class VitModel {
             for (int j = 0; j < order.length; j++) order[j] = stack.get("order").get(j).asInt();
             builder.config(config.withDepth(stack.path("base_depth").asInt(config.depth()))).order(order)
                     .adapterRank(stack.path("adapter_rank").asInt(0)).adapterScale(stack.path("adapter_scale").asDouble(1.0))
-                    .untiedNorms(stack.path("untied_norms").asBoolean(false));
+                    .untiedNorms(stack.path("untied_norms").asBoolean(false))
+                    .gates(stack.path("gates").asBoolean(false))
+                    .adaptersEverywhere(stack.path("adapters_everywhere").asBoolean(false));
+            if (stack.has("inserted_positions")) {
+                int[] inserted = new int[stack.get("inserted_positions").size()];
+                for (int j = 0; j < inserted.length; j++) inserted[j] = stack.get("inserted_positions").get(j).asInt();
+                builder.insertedPositions(inserted);
+            }
         }
         ComputationGraph graph;
         try {
@@ -211,6 +218,12 @@ public final class VitModel {
         scalenet.put("adapter_rank", blocks.getAdapterRank());
         scalenet.put("adapter_scale", blocks.getAdapterScale());
         scalenet.put("untied_norms", blocks.isUntiedNorms());
+        scalenet.put("gates", blocks.isGates());
+        scalenet.put("adapters_everywhere", blocks.isAdaptersEverywhere());
+        if (blocks.getInsertedPositions() != null) {
+            ArrayNode inserted = scalenet.putArray("inserted_positions");
+            for (int j : blocks.getInsertedPositions()) inserted.add(j);
+        }
         return o;
     }
 

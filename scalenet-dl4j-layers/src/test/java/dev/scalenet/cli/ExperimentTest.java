@@ -1,13 +1,19 @@
 package dev.scalenet.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.scalenet.InvalidSettingException;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-
-import dev.scalenet.InvalidSettingException;
-import java.util.List;
-import org.junit.jupiter.api.DisplayName;
-import org.junit.jupiter.api.Test;
 
 class ExperimentTest {
 
@@ -24,5 +30,53 @@ class ExperimentTest {
         assertEquals("--arms", e.setting());
         assertTrue(e.getMessage().contains("scratch") && e.getMessage().contains("scratch_full")
                 && e.getMessage().contains("scratch_third"), e.getMessage());
+    }
+
+    @Test
+    @DisplayName("mean and sample standard deviation (n - 1) over seeds")
+    void meanAndStd() {
+        assertEquals(2.0, Experiment.mean(new double[] {1, 2, 3}));
+        assertEquals(1.0, Experiment.std(new double[] {1, 2, 3}), 1e-12);
+        assertEquals(0.0, Experiment.std(new double[] {5}));
+    }
+
+    private static String[] tiny(Path out, String arms, String... more) {
+        List<String> a = new java.util.ArrayList<>(List.of("--out", out.toString(), "--budget", "3", "--seeds", "1",
+                "--arms", arms, "--trainSize", "256", "--validationSize", "128", "--batchSize", "64",
+                "--width", "32", "--heads", "2", "--depth", "2", "--checkpointEvery", "0"));
+        a.addAll(List.of(more));
+        return a.toArray(new String[0]);
+    }
+
+    @Test
+    @DisplayName("a tiny experiment: the base trains E, grown arms start from it; finished runs are skipped; --final adds the test set once")
+    void tinyExperimentResumesAndAggregates(@TempDir Path out) throws Exception {
+        Experiment.main(tiny(out, "base,scalenet_fp,untied"));
+        ObjectMapper json = new ObjectMapper();
+        JsonNode base = json.readTree(out.resolve("seed0/base/result.json").toFile());
+        JsonNode fp = json.readTree(out.resolve("seed0/scalenet_fp/result.json").toFile());
+        assertEquals(3, base.get("epochs").asInt());
+        assertEquals(1, fp.get("epochs").asInt());
+        assertEquals(4, fp.get("depth").asInt());
+        // the function-preserving start is the trained base: its first validation point equals the base's last
+        JsonNode baseCurve = base.get("validationTop1PerEpoch");
+        assertEquals(baseCurve.get(baseCurve.size() - 1).asDouble(), fp.get("validationTop1PerEpoch").get(0).asDouble());
+        assertTrue(!base.has("test"), "the test set is not touched without --final");
+        String table = Files.readString(out.resolve("results.md"));
+        assertTrue(table.contains("| base L, E | 2 | 3 |") && table.contains("untied growth 2L, E/3"), table);
+
+        long before = Files.getLastModifiedTime(out.resolve("seed0/base/result.json")).toMillis();
+        Experiment.main(tiny(out, "base,scalenet_fp,untied", "--final", "true"));
+        JsonNode again = json.readTree(out.resolve("seed0/base/result.json").toFile());
+        assertEquals(base.get("validation"), again.get("validation"), "a finished run is not trained again");
+        assertTrue(again.get("test").get("examples").asLong() == 10_000, "--final evaluates on the official test set");
+        assertTrue(Files.getLastModifiedTime(out.resolve("seed0/base/result.json")).toMillis() >= before);
+
+        InvalidSettingException other = assertThrows(InvalidSettingException.class,
+                () -> Experiment.main(tiny(out, "base", "--learningRate", "0.01")));
+        assertEquals("--out", other.setting());
+        InvalidSettingException bool = assertThrows(InvalidSettingException.class,
+                () -> Experiment.main(tiny(out, "base", "--final", "yes")));
+        assertEquals("--final", bool.setting());
     }
 }

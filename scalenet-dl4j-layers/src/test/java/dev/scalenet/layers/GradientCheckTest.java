@@ -115,6 +115,25 @@ class GradientCheckTest {
     }
 
     @Test
+    @DisplayName("inserted blocks with LayerScale gates (function-preserving growth) and adapters")
+    void gates() {
+        assertGradientsMatch(tokenGraph(stack().numSourceBlocks(2).order(0, 1, 0, 1).adapterRank(2).gates(true).build()), tokens());
+    }
+
+    @Test
+    @DisplayName("adapters on every position, the original blocks' too")
+    void adaptersEverywhere() {
+        assertGradientsMatch(tokenGraph(stack().numSourceBlocks(2).order(0, 1, 1).adapterRank(2).adaptersEverywhere(true).build()), tokens());
+    }
+
+    @Test
+    @DisplayName("untied growth: own blocks everywhere, positions 2 and 3 marked inserted, with gates, adapters and untied norms")
+    void untiedGrowth() {
+        assertGradientsMatch(tokenGraph(stack().numSourceBlocks(4).order(0, 1, 2, 3).insertedPositions(2, 3).adapterRank(2)
+                .gates(true).untiedNorms(true).build()), tokens());
+    }
+
+    @Test
     @DisplayName("stochastic depth: with the masks of one step fixed, dropped branches pass no gradient and kept ones are rescaled")
     void dropPath() {
         ComputationGraph g = tokenGraph(stack().numSourceBlocks(2).order(0, 1, 0, 1).adapterRank(2).dropPathRate(0.6).build());

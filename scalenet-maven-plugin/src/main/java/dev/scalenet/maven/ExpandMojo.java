@@ -67,6 +67,29 @@ public class ExpandMojo extends AbstractScaleNetMojo {
     boolean untiedNorms;
 
     /**
+     * Which positions get adapters: {@code inserted} (the inserted blocks only) or {@code all} (every position, the
+     * base blocks too: the paper's "adjustment parameters for each layer").
+     */
+    @Parameter(property = "scalenet.adapterPositions", defaultValue = "inserted")
+    String adapterPositions;
+
+    /**
+     * Function-preserving start: each inserted block gets zero-initialised per-channel gates (timm's LayerScale) on
+     * its attention and MLP branches, so the expanded model computes exactly the base model's function before
+     * fine-tuning and learns how much of each inserted block to use. {@code false}: the paper's start, inserted
+     * blocks as live copies of their source blocks.
+     */
+    @Parameter(property = "scalenet.functionPreserving", defaultValue = "false")
+    boolean functionPreserving;
+
+    /**
+     * Untied growth: inserted blocks get their own copies of their source block's tensors instead of sharing them
+     * (the stacking baseline of StackBERT and bert2BERT; costs a full block of parameters per inserted block).
+     */
+    @Parameter(property = "scalenet.untiedBlocks", defaultValue = "false")
+    boolean untiedBlocks;
+
+    /**
      * Training data for fine-tuning the expanded model: MNIST-style IDX files, a folder with {@code train/} and
      * {@code val/} class folders, or one folder of class folders. Without it the goal only expands.
      */
@@ -222,7 +245,8 @@ public class ExpandMojo extends AbstractScaleNetMojo {
         }
         if (adapterRank != null) plan = plan.withAdapterRank(adapterRank);
         if (seed != null) plan = plan.withSeed(seed);
-        return plan.withUntiedNorms(untiedNorms);
+        return plan.withUntiedNorms(untiedNorms).withFunctionPreserving(functionPreserving).withUntiedBlocks(untiedBlocks)
+                .withAdapterPositions(ExpansionPlan.AdapterPositions.parse(adapterPositions));
     }
 
     TrainConfig recipe() {

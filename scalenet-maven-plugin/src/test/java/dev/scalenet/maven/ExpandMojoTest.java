@@ -61,6 +61,7 @@ class ExpandMojoTest {
         m.mojoExecution = new MojoExecution(descriptor);
         m.backend = "auto";
         m.strategy = "cyclic";
+        m.adapterPositions = "inserted";
         m.outputDirectory = dir.resolve("out").toFile();
         m.name = "vit";
         m.classifier = "scalenet";
@@ -85,6 +86,24 @@ class ExpandMojoTest {
         assertArrayEquals(new int[] {0, 0, 1, 1, 2, 2, 3, 3}, p.resolveOrder(4));
         assertEquals(4, p.adapterRank());
         assertTrue(p.untiedNorms());
+    }
+
+    @Test
+    @DisplayName("functionPreserving, adapterPositions and untiedBlocks reach the plan; a bad adapterPositions names the parameter")
+    void growthOptions() throws Exception {
+        ExpandMojo m = mojo();
+        ExpansionPlan defaults = m.plan();
+        assertFalse(defaults.functionPreserving() || defaults.untiedBlocks());
+        assertEquals(ExpansionPlan.AdapterPositions.INSERTED, defaults.adapterPositions());
+        m.functionPreserving = true;
+        m.untiedBlocks = true;
+        m.adapterPositions = "all";
+        ExpansionPlan p = m.plan();
+        assertTrue(p.functionPreserving() && p.untiedBlocks());
+        assertEquals(ExpansionPlan.AdapterPositions.ALL, p.adapterPositions());
+        m.adapterPositions = "everywhere";
+        dev.scalenet.InvalidSettingException e = assertThrows(dev.scalenet.InvalidSettingException.class, m::plan);
+        assertEquals("adapterPositions", e.setting());
     }
 
     @Test
