@@ -114,6 +114,9 @@ public final class VisionTransformer extends ZooModel<VisionTransformer> {
                         .weightInit(WeightInit.ZERO) // timm zero-initialises the classifier head
                         .build(), POOL)
                 .setOutputs(HEAD)
+                // the head gives logits (softmax is in the loss); DL4J's Evaluation takes the argmax, which is the
+                // same for logits and probabilities, so its "not probabilities" guard would only refuse to work
+                .validateOutputLayerConfig(false)
                 .build();
     }
 
