@@ -30,7 +30,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * ScaleNet's claim in miniature, on Fashion-MNIST's official test set: with a training budget of B epochs,
@@ -48,8 +47,8 @@ import java.util.Set;
  * {@code results.json} and {@code accuracy.png}.
  */
 public final class Experiment {
-    private static final Set<String> OWN = Set.of("budget", "seeds", "rank", "arms", "data", "out", "model", "config");
-    private static final TrainConfig RECIPE = TrainConfig.builder().batchSize(128).learningRate(1e-3).minLearningRate(1e-5)
+    /** The recipe of every arm, before the command line's recipe settings. */
+    public static final TrainConfig RECIPE = TrainConfig.builder().batchSize(128).learningRate(1e-3).minLearningRate(1e-5)
             .warmupEpochs(0.5).checkpointEvery(500).build();
 
     private Experiment() {}
@@ -76,17 +75,27 @@ public final class Experiment {
         }
     }
 
-    public static void main(String[] argv) throws IOException {
-        Args args = new Args(argv);
-        int budget = args.getInt("budget", 12);
-        int seeds = args.getInt("seeds", 1);
-        int rank = args.getInt("rank", ExpansionPlan.DEFAULT_ADAPTER_RANK);
-        List<Arm> arms = arms(args.get("arms", "base,base_more,scalenet,scratch_full,scratch_third"));
-        if (budget % 3 != 0 || budget < 3) throw new IllegalArgumentException("--budget must be a positive multiple of 3, was " + budget);
-        Path out = args.path("out", "target/experiment");
-        Path modelFile = args.has("model") ? args.path("model", null) : Pretrained.VIT_FMNIST_D64_L4.extract(out.resolve("base"));
-        Path data = args.path("data", "data/fashion-mnist");
-        TrainConfig recipe = args.recipe(RECIPE, OWN);
+    /**
+     * The command line's settings ({@code scalenet experiment}, which parses and documents them; defaults there).
+     *
+     * @param model the base model, or null for the bundled vit_fmnist_d64_l4
+     * @param config its JSON, or null for the one beside it
+     * @param recipe {@link #RECIPE} with the command line's recipe settings
+     */
+    public record Settings(int budget, int seeds, int rank, String arms, Path data, Path out, Path model, Path config,
+                           TrainConfig recipe) {
+    }
+
+    public static void run(Settings settings) throws IOException {
+        int budget = settings.budget();
+        int seeds = settings.seeds();
+        int rank = settings.rank();
+        List<Arm> arms = arms(settings.arms());
+        InvalidSettingException.require(budget % 3 == 0 && budget >= 3, "--budget", budget, "a positive multiple of 3");
+        Path out = settings.out();
+        Path modelFile = settings.model() != null ? settings.model() : Pretrained.VIT_FMNIST_D64_L4.extract(out.resolve("base"));
+        Path data = settings.data();
+        TrainConfig recipe = settings.recipe();
         ImageDataset train = Datasets.open(data, Split.TRAIN);
         ImageDataset test = Datasets.open(data, Split.EVAL);
 
@@ -99,7 +108,7 @@ public final class Experiment {
         Map<String, List<double[]>> curves = new LinkedHashMap<>();
         for (int seed = 0; seed < seeds; seed++) {
             for (Arm arm : arms) {
-                VitModel base = VitModel.load(modelFile, args.path("config", null));
+                VitModel base = VitModel.load(modelFile, settings.config());
                 VitModel model = start(arm, base, rank, recipe.seed() + seed);
                 ObjectNode run = runs.addObject();
                 run.put("arm", arm.name().toLowerCase(Locale.ROOT));
