@@ -33,7 +33,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.function.IntFunction;
 import java.util.stream.Stream;
 
@@ -58,9 +57,8 @@ import java.util.stream.Stream;
  * deviation over seeds.
  */
 public final class Experiment {
-    private static final Set<String> OWN = Set.of("budget", "seeds", "firstSeed", "rank", "arms", "data", "out",
-            "width", "depth", "heads", "patch", "validationSize", "trainSize", "growLearningRate", "final");
-    private static final TrainConfig RECIPE = TrainConfig.builder().batchSize(128).learningRate(1e-3).minLearningRate(1e-5)
+    /** The recipe of every arm, before the command line's recipe settings. */
+    public static final TrainConfig RECIPE = TrainConfig.builder().batchSize(128).learningRate(1e-3).minLearningRate(1e-5)
             .warmupEpochs(0.5).checkpointEvery(500).build();
     /** Seed of the validation carve: fixed, so every run and every seed sees the same split. */
     private static final long HOLD_OUT_SEED = 20261129L;
@@ -123,45 +121,54 @@ public final class Experiment {
         Path out;
     }
 
-    public static void main(String[] argv) throws IOException {
-        Args args = new Args(argv);
+    /**
+     * The command line's settings ({@code scalenet experiment} parses and documents them, with their defaults).
+     *
+     * @param seeds number of seeds, {@code firstSeed} to {@code firstSeed + seeds - 1}
+     * @param width, depth, heads, patch the base architecture; null for the bundled model's
+     * @param trainSize training examples kept after the hold-out, 0 for all
+     * @param growLearningRate peak learning rate of the arms that start from the trained base; null for the recipe's
+     * @param finalTest also evaluate every finished run once on the official test set
+     * @param recipe {@link #RECIPE} with the command line's recipe settings
+     */
+    public record Settings(int budget, int seeds, int firstSeed, int rank, String arms, Path data, Path out, Integer width,
+                           Integer depth, Integer heads, Integer patch, int validationSize, int trainSize,
+                           Double growLearningRate, boolean finalTest, TrainConfig recipe) {
+    }
+
+    public static void run(Settings settings) throws IOException {
         Setup s = new Setup();
-        s.budget = args.getInt("budget", 12);
-        if (s.budget % 3 != 0 || s.budget < 3) {
-            throw new InvalidSettingException("--budget", s.budget, "a positive multiple of 3 (epochs; arms train E or E/3)");
-        }
-        int seeds = args.getInt("seeds", 3);
-        int firstSeed = args.getInt("firstSeed", 0);
-        s.rank = args.getInt("rank", ExpansionPlan.DEFAULT_ADAPTER_RANK);
-        s.finalTest = Boolean.parseBoolean(strictBoolean("final", args.get("final", "false")));
-        List<Arm> arms = arms(args.get("arms", Arrays.stream(Arm.values()).map(Arm::id).reduce((a, b) -> a + "," + b).orElseThrow()));
-        s.out = args.path("out", "target/experiment");
-        s.recipe = args.recipe(RECIPE, OWN);
-        s.growLearningRate = args.has("growLearningRate") ? Double.parseDouble(args.get("growLearningRate", null)) : s.recipe.learningRate();
+        s.budget = settings.budget();
+        InvalidSettingException.require(s.budget % 3 == 0 && s.budget >= 3, "--budget", s.budget,
+                "a positive multiple of 3 (epochs; arms train E or E/3)");
+        s.rank = settings.rank();
+        s.finalTest = settings.finalTest();
+        List<Arm> arms = arms(settings.arms());
+        s.out = settings.out();
+        s.recipe = settings.recipe();
+        s.growLearningRate = settings.growLearningRate() != null ? settings.growLearningRate() : s.recipe.learningRate();
         s.template = Pretrained.VIT_FMNIST_D64_L4.load();
         VitConfig bundled = s.template.config();
-        s.baseConfig = bundled.toBuilder().embedDim(args.getInt("width", bundled.embedDim())).depth(args.getInt("depth", bundled.depth()))
-                .numHeads(args.getInt("heads", bundled.numHeads())).patchSize(args.getInt("patch", bundled.patchSize())).build();
-        Path data = args.path("data", "data/fashion-mnist");
-        HoldOut split = HoldOut.carve(Datasets.open(data, Split.TRAIN), args.getInt("validationSize", 5000),
-                args.getInt("trainSize", 0), HOLD_OUT_SEED);
+        s.baseConfig = bundled.toBuilder().embedDim(or(settings.width(), bundled.embedDim())).depth(or(settings.depth(), bundled.depth()))
+                .numHeads(or(settings.heads(), bundled.numHeads())).patchSize(or(settings.patch(), bundled.patchSize())).build();
+        HoldOut split = HoldOut.carve(Datasets.open(settings.data(), Split.TRAIN), settings.validationSize(),
+                settings.trainSize(), HOLD_OUT_SEED);
         s.train = split.train();
         s.validation = split.validation();
-        s.test = s.finalTest ? Datasets.open(data, Split.EVAL) : null;
-        JsonNode settings = settings(s);
+        s.test = s.finalTest ? Datasets.open(settings.data(), Split.EVAL) : null;
+        JsonNode fingerprint = settings(s);
 
-        for (int seed = firstSeed; seed < firstSeed + seeds; seed++) {
+        for (int seed = settings.firstSeed(); seed < settings.firstSeed() + settings.seeds(); seed++) {
             for (Arm arm : arms) {
-                run(s, arm, seed, settings);
+                run(s, arm, seed, fingerprint);
                 report(s.out);
             }
         }
         System.out.println(report(s.out));
     }
 
-    private static String strictBoolean(String option, String value) {
-        if (!value.equals("true") && !value.equals("false")) throw new InvalidSettingException("--" + option, value, "true or false");
-        return value;
+    private static int or(Integer value, int fallback) {
+        return value != null ? value : fallback;
     }
 
     /** The arms named by {@code --arms}, in the order given. */

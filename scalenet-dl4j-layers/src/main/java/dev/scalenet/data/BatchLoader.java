@@ -33,6 +33,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * <pre>{@code
  * BatchLoader train = BatchLoader.training(dataset, DataConfig.fashionMnist(), 64)
  *         .augmentation(Augmentation.DEFAULT.withPadding(2)).seed(42).build();
+ * graph.fit(train.iterator(), epochs);   // a DL4J DataSetIterator; or, batch by batch:
  * try (BatchLoader.Batches batches = train.epoch(epoch, resumeStep)) {
  *     while (batches.hasNext()) graph.fit(batches.next());
  * }
@@ -163,6 +164,16 @@ public final class BatchLoader {
      * starts the background thread. Close it, or iterate to the end.
      */
     public Batches epoch(int epoch, int fromStep) {
+        checkStart(epoch, fromStep);
+        return new Batches(epoch, fromStep);
+    }
+
+    /** These batches as a DL4J {@link org.nd4j.linalg.dataset.api.iterator.DataSetIterator}, from epoch 0. */
+    public ImageDataSetIterator iterator() {
+        return new ImageDataSetIterator(this);
+    }
+
+    void checkStart(int epoch, int fromStep) {
         if (epoch < 0) {
             throw new IllegalArgumentException("epoch " + epoch + ": expected 0 or more");
         }
@@ -170,7 +181,6 @@ public final class BatchLoader {
             throw new IllegalArgumentException("fromStep " + fromStep + ": expected 0.." + stepsPerEpoch
                     + " (steps per epoch)");
         }
-        return new Batches(epoch, fromStep);
     }
 
     /** The example indices of {@code epoch} in visiting order: a permutation when training, else 0, 1, ... */
@@ -287,14 +297,7 @@ public final class BatchLoader {
             if (step >= stepsPerEpoch) {
                 throw new NoSuchElementException("epoch " + epoch + " has " + stepsPerEpoch + " steps");
             }
-            Object item;
-            try {
-                item = ready.take();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while waiting for batch " + step + " of epoch " + epoch,
-                        e);
-            }
+            Object item = take();
             if (item instanceof Failure f) {
                 close();
                 String where = "batch " + f.step() + " of epoch " + epoch + ": ";
@@ -308,6 +311,31 @@ public final class BatchLoader {
             }
             step++;
             return toDataSet((HostBatch) item);
+        }
+
+        /**
+         * Waits for the batch being built. An interrupt does not abandon it (the caller's thread is interrupted again
+         * once the batch is there): DL4J's AsyncDataSetIterator interrupts its prefetch thread to stop it and expects
+         * the interrupt to surface at its own next blocking call, not as a failed {@code next()}.
+         */
+        private Object take() {
+            boolean interrupted = false;
+            try {
+                while (true) {
+                    try {
+                        Object item = ready.poll(100, java.util.concurrent.TimeUnit.MILLISECONDS);
+                        if (item != null) return item;
+                        if (closed || !worker.isAlive() && ready.isEmpty()) {
+                            throw new IllegalStateException("batch " + step + " of epoch " + epoch
+                                    + " will not come: these batches were closed");
+                        }
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    }
+                }
+            } finally {
+                if (interrupted) Thread.currentThread().interrupt();
+            }
         }
 
         private DataSet toDataSet(HostBatch b) {

@@ -47,6 +47,7 @@ public final class ExpandJob {
     private final Path outputDir;
     private final String name;
     private final boolean resume;
+    private final String toolVersion;
 
     private ExpandJob(Builder b) {
         this.baseModel = Objects.requireNonNull(b.baseModel, "baseModel");
@@ -58,6 +59,7 @@ public final class ExpandJob {
         this.outputDir = Objects.requireNonNull(b.outputDir, "outputDir");
         this.name = Objects.requireNonNull(b.name, "name");
         this.resume = b.resume;
+        this.toolVersion = Objects.requireNonNull(b.toolVersion, "toolVersion");
         InvalidSettingException.require(name.matches("[A-Za-z0-9._-]+"), "name", name, "a file name of letters, digits, '.', '_' or '-'");
     }
 
@@ -76,10 +78,18 @@ public final class ExpandJob {
 
     /**
      * A digest of everything the outputs depend on: the base model's bytes (and its JSON), the plan, the recipe
-     * (when training), the data folders' listings, the output name.
+     * (when training), the data folders' listings, the output name, and the versions of this library and of the tool
+     * running it, so an upgrade never reuses a model an older version built.
      */
     public String configurationHash() throws IOException {
+        return Fingerprints.json(configuration());
+    }
+
+    /** What {@link #configurationHash()} digests. */
+    ObjectNode configuration() throws IOException {
         ObjectNode o = new ObjectMapper().createObjectNode();
+        o.put("libraryVersion", dev.scalenet.Version.library());
+        o.put("toolVersion", toolVersion);
         o.put("baseModel", Fingerprints.file(baseModel));
         o.put("baseModelJson", baseModelJson == null ? "" : Fingerprints.file(baseModelJson));
         o.put("plan", plan.toString());
@@ -91,7 +101,7 @@ public final class ExpandJob {
             o.put("trainData", Fingerprints.tree(trainData));
         }
         o.put("evalData", evalData == null ? "" : Fingerprints.tree(evalData));
-        return Fingerprints.json(o);
+        return o;
     }
 
     /** Whether the model and report exist and {@code model.properties} records this job's configuration hash. */
@@ -151,6 +161,7 @@ public final class ExpandJob {
         private Path outputDir;
         private String name = "model";
         private boolean resume = true;
+        private String toolVersion = "";
 
         private Builder() {}
 
@@ -170,6 +181,9 @@ public final class ExpandJob {
         public Builder name(String v) { name = v; return this; }
         /** Continue an interrupted fine-tuning from its checkpoint (default true). */
         public Builder resume(boolean v) { resume = v; return this; }
+
+        /** The running tool and its version (e.g. the Maven plugin's), part of the up-to-date check. */
+        public Builder toolVersion(String v) { toolVersion = v; return this; }
 
         public ExpandJob build() { return new ExpandJob(this); }
     }

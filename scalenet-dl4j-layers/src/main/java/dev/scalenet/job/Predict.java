@@ -2,19 +2,23 @@ package dev.scalenet.job;
 
 import dev.scalenet.io.Npy;
 import dev.scalenet.io.NpyArray;
+import dev.scalenet.vit.Features;
 import dev.scalenet.vit.VitConfig;
 import dev.scalenet.vit.VitModel;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
 
 /**
- * Logits of a model for a batch of already-preprocessed images: a float32 NCHW {@code .npy} in, a float32
- * {@code [batch, classes]} {@code .npy} out (written atomically). No preprocessing is applied: the inputs are
- * what the graph's input takes, as in timm's {@code model(x)}.
+ * Logits or features of a model for a batch of already-preprocessed images: a float32 NCHW {@code .npy} in, a
+ * float32 {@code .npy} out (written atomically): logits {@code [batch, classes]}, pre-logits {@code [batch, dim]}
+ * or tokens {@code [batch, tokens, dim]} ({@link Features}). No preprocessing is applied: the inputs are what the
+ * graph's input takes, as in timm's {@code model(x)}.
  */
 public final class Predict {
     /** Images per forward pass: bounds memory for large input files. */
@@ -23,29 +27,47 @@ public final class Predict {
     private Predict() {}
 
     public static NpyArray logits(VitModel model, NpyArray inputs) {
+        return outputs(model, inputs, Features.Kind.LOGITS);
+    }
+
+    /** The outputs of {@code kind} for every image of {@code inputs}, computed {@value #CHUNK} images at a time. */
+    public static NpyArray outputs(VitModel model, NpyArray inputs, Features.Kind kind) {
         VitConfig c = model.config();
         long[] s = inputs.shape();
         if (s.length != 4 || s[1] != c.inChans() || s[2] != c.imgSize() || s[3] != c.imgSize()) {
             throw new dev.scalenet.InvalidSettingException("inputs", "an array of shape " + Arrays.toString(s),
                     "float32 images [batch, " + c.inChans() + ", " + c.imgSize() + ", " + c.imgSize() + "] (NCHW)");
         }
+        if (s[0] == 0) throw new dev.scalenet.InvalidSettingException("inputs", "an empty array", "at least one image");
         INDArray x = Nd4j.create(inputs.data(), s, 'c');
         int n = (int) s[0];
-        float[] out = new float[n * c.numClasses()];
+        float[] out = null;
+        long[] shape = null;
         for (int start = 0; start < n; start += CHUNK) {
             int end = Math.min(n, start + CHUNK);
-            INDArray chunk = x.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(start, end)).dup('c');
-            float[] logits = model.graph().outputSingle(false, chunk).castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT)
-                    .dup('c').data().asFloat();
-            System.arraycopy(logits, 0, out, start * c.numClasses(), logits.length);
+            INDArray chunk = x.get(NDArrayIndex.interval(start, end)).dup('c');
+            INDArray y = kind == Features.Kind.LOGITS ? model.graph().outputSingle(false, chunk)
+                    : Features.of(model.graph(), chunk).get(kind);
+            float[] values = y.castTo(DataType.FLOAT).dup('c').data().asFloat();
+            if (out == null) {
+                shape = y.shape().clone();
+                shape[0] = n;
+                out = new float[(int) (values.length / (end - start) * (long) n)];
+            }
+            System.arraycopy(values, 0, out, values.length / (end - start) * start, values.length);
         }
-        return new NpyArray(new long[] {n, c.numClasses()}, out);
+        return new NpyArray(shape, out);
     }
 
     /** Reads {@code inputs}, writes the logits to {@code output}. */
     public static NpyArray run(VitModel model, Path inputs, Path output) throws IOException {
-        NpyArray logits = logits(model, Npy.read(inputs));
-        Npy.write(output, logits);
-        return logits;
+        return run(model, inputs, output, Features.Kind.LOGITS);
+    }
+
+    /** Reads {@code inputs}, writes the outputs of {@code kind} to {@code output}. */
+    public static NpyArray run(VitModel model, Path inputs, Path output, Features.Kind kind) throws IOException {
+        NpyArray result = outputs(model, Npy.read(inputs), kind);
+        Npy.write(output, result);
+        return result;
     }
 }

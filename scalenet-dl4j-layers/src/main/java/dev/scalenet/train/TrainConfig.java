@@ -4,6 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.scalenet.InvalidSettingException;
+import dev.scalenet.data.Augmentation;
+import dev.scalenet.data.BatchLoader;
+import dev.scalenet.data.DataConfig;
+import dev.scalenet.data.ImageDataset;
 
 import java.util.Iterator;
 
@@ -96,6 +100,25 @@ public final class TrainConfig {
     public int checkpointEvery() { return checkpointEvery; }
     public int trainLimit() { return trainLimit; }
     public int evalLimit() { return evalLimit; }
+
+    /**
+     * The training batches of this recipe, as {@link dev.scalenet.train.Trainer} uses them: batch size, random crop
+     * ({@code cropPadding}) and flip ({@code hflip}) augmentation, seed and {@code trainLimit}, normalised by
+     * {@code data}. {@code .iterator()} gives them as a DL4J {@code DataSetIterator}.
+     */
+    public BatchLoader trainingBatches(ImageDataset train, DataConfig data) {
+        BatchLoader.Builder b = BatchLoader.training(train, data, batchSize)
+                .augmentation(Augmentation.of(cropPadding, hflip)).seed(seed);
+        if (trainLimit > 0) b.limit(trainLimit);
+        return b.build();
+    }
+
+    /** The held-out batches of this recipe: batch size and {@code evalLimit}, in index order, no augmentation. */
+    public BatchLoader evaluationBatches(ImageDataset eval, DataConfig data) {
+        BatchLoader.Builder b = BatchLoader.evaluation(eval, data, batchSize);
+        if (evalLimit > 0) b.limit(evalLimit);
+        return b.build();
+    }
 
     /** Total optimizer steps for a training set of {@code stepsPerEpoch} steps per epoch. */
     public long totalSteps(long stepsPerEpoch) {

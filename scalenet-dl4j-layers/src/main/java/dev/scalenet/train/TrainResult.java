@@ -22,9 +22,11 @@ public final class TrainResult {
     private final List<EvalResult> evaluations;
     private final Path metricsFile;
     private final Path curveFile;
+    private final List<String> recipeChanges;
 
     TrainResult(ComputationGraph graph, TrainConfig config, long steps, long resumedFromStep, double trainSeconds,
-                long imagesTrained, long trainableParams, List<EvalResult> evaluations, Path metricsFile, Path curveFile) {
+                long imagesTrained, long trainableParams, List<EvalResult> evaluations, Path metricsFile, Path curveFile,
+                List<String> recipeChanges) {
         this.graph = graph;
         this.config = config;
         this.steps = steps;
@@ -36,9 +38,12 @@ public final class TrainResult {
         this.evaluations = Collections.unmodifiableList(evaluations);
         this.metricsFile = metricsFile;
         this.curveFile = curveFile;
+        this.recipeChanges = List.copyOf(recipeChanges);
     }
 
     public ComputationGraph graph() { return graph; }
+    /** What the trainer changed on the graph before training ({@link Trainer#prepare}), one entry per change. */
+    public List<String> recipeChanges() { return recipeChanges; }
     public TrainConfig config() { return config; }
     /** Optimizer steps taken in all (including those before a resume). */
     public long steps() { return steps; }

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.scalenet.InvalidSettingException;
-import dev.scalenet.data.Augmentation;
+import dev.scalenet.data.ImageDataSetIterator;
 import dev.scalenet.data.BatchLoader;
 import dev.scalenet.data.DataConfig;
 import dev.scalenet.data.ImageDataset;
@@ -19,7 +19,6 @@ import org.deeplearning4j.nn.updater.graph.ComputationGraphUpdater;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
-import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.slf4j.Logger;
@@ -29,8 +28,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 
@@ -43,14 +40,15 @@ import java.util.Locale;
  * parameter update. A NaN, infinite or exploding loss or gradient stops the run before the bad update, keeping
  * the last good checkpoint. Every random choice (data order, augmentation, stochastic depth) is a pure function
  * of the seed and the step, so a run resumed from a checkpoint ends exactly where an uninterrupted run ends.
+ *
+ * <p>It trains the graph it is given, in place, after {@link #prepare} has set the recipe's updater, weight decay,
+ * frozen parameters, stochastic depth and loss on it (the exact list: {@link #changes}, logged, and in
+ * {@link TrainResult#recipeChanges()}). Pass {@code graph.clone()} to keep the original.
  */
 public final class Trainer {
     private static final Logger log = LoggerFactory.getLogger(Trainer.class);
     /** A loss this many times that of uniform guessing (ln classes) counts as exploded. */
     private static final double EXPLODED_LOSS_FACTOR = 20;
-    private static final long PROGRESS_INTERVAL_NANOS = 10_000_000_000L;
-    /** Training-loss lines per epoch in the metrics file (each the mean over its interval). */
-    private static final int METRIC_LINES_PER_EPOCH = 20;
 
     public static final String CHECKPOINT = "checkpoint.zip";
     public static final String METRICS = "metrics.jsonl";
@@ -76,7 +74,60 @@ public final class Trainer {
     }
 
     /**
-     * Trains {@code graph} in place on {@code train}, evaluating on {@code eval} (may be null) after each epoch.
+     * Configures {@code graph} in place for this recipe and returns it. Exactly these changes, also logged as one line
+     * and listed by {@link #changes}:
+     * <ul>
+     *   <li>every layer's updater becomes Adam with this recipe's warm-up/cosine learning rate (no separate bias
+     *       updater), with fresh optimizer state, and the iteration and epoch counters restart at 0;</li>
+     *   <li>every layer's regularisation becomes decoupled weight decay {@code weightDecay} on weights, none on
+     *       biases (replacing any l1/l2/weight decay the graph had);</li>
+     *   <li>the parameters {@code trainable} excludes are frozen (all others unfrozen);</li>
+     *   <li>the block stack's stochastic-depth rate becomes {@code dropPath};</li>
+     *   <li>the output layer's loss becomes softmax cross-entropy with {@code labelSmoothing}.</li>
+     * </ul>
+     * Weights are not touched. To keep the original graph as it was, pass a copy: {@code prepare(graph.clone(), n)}.
+     *
+     * @param stepsPerEpoch training steps per epoch ({@code trainingBatches(...).stepsPerEpoch()}): the schedule's length
+     */
+    public ComputationGraph prepare(ComputationGraph graph, long stepsPerEpoch) {
+        long total = config.totalSteps(stepsPerEpoch);
+        long warmup = Math.min(total, Math.round(config.warmupEpochs() * stepsPerEpoch));
+        applyRecipe(graph, total, warmup);
+        log.info("{}: configured the graph for training: {}", name, String.join("; ", changes(graph, stepsPerEpoch)));
+        return graph;
+    }
+
+    /** What {@link #prepare} changes on {@code graph}, one entry per change, in words with this recipe's values. */
+    public List<String> changes(ComputationGraph graph, long stepsPerEpoch) {
+        long total = config.totalSteps(stepsPerEpoch);
+        long warmup = Math.min(total, Math.round(config.warmupEpochs() * stepsPerEpoch));
+        List<String> c = new ArrayList<>();
+        c.add(String.format(Locale.ROOT, "updater of every layer: Adam, learning rate warm-up over %d steps to %.3g then"
+                + " cosine to %.3g at step %d; fresh optimizer state; iteration and epoch counters reset to 0", warmup,
+                config.learningRate(), config.minLearningRate(), total));
+        c.add(config.weightDecay() > 0 ? "regularization: decoupled weight decay " + config.weightDecay()
+                + " on weights, none on biases (replaces the graph's own)" : "regularization: none (removes the graph's own)");
+        long frozen = 0;
+        for (Layer layer : graph.getLayers()) {
+            if (layer.conf().getLayer() instanceof VitLayerConf v) {
+                for (String p : config.trainable().frozenParams(v)) {
+                    INDArray a = layer.paramTable().get(p);
+                    if (a != null) frozen += a.length();
+                }
+            }
+        }
+        c.add("frozen: " + frozen + " of " + graph.numParams() + " parameters (trainable=" + config.trainable().spelling() + ")");
+        c.add("stochastic depth of the block stack: " + config.dropPath());
+        c.add("loss: softmax cross-entropy, label smoothing " + config.labelSmoothing());
+        return c;
+    }
+
+    /**
+     * Trains {@code graph} in place on {@code train}, evaluating on {@code eval} (may be null) before training and
+     * after each epoch. First {@link #prepare}s the graph (see there for exactly what that changes; the list is in
+     * {@link TrainResult#recipeChanges()}). Progress, {@code metrics.jsonl} and {@code curve.png} come from a
+     * {@link ProgressListener}, the same a plain {@code graph.fit} loop can use; the batches from
+     * {@link TrainConfig#trainingBatches}, the same {@code DataSetIterator} a plain loop can use.
      */
     public TrainResult fit(ComputationGraph graph, ImageDataset train, ImageDataset eval) throws IOException {
         int classes = (int) ((BaseOutputLayer) outputLayer(graph).conf().getLayer()).getNOut();
@@ -87,14 +138,11 @@ public final class Trainer {
         int images = config.trainLimit() > 0 ? Math.min(config.trainLimit(), train.size()) : train.size();
         InvalidSettingException.require(config.batchSize() <= images, "batchSize", config.batchSize(),
                 "at most the " + images + " training images of " + train.describe());
-        BatchLoader.Builder trainLoader = BatchLoader.training(train, data, config.batchSize())
-                .augmentation(Augmentation.of(config.cropPadding(), config.hflip())).seed(config.seed());
-        if (config.trainLimit() > 0) trainLoader.limit(config.trainLimit());
-        BatchLoader loader = trainLoader.build();
+        BatchLoader loader = config.trainingBatches(train, data);
         long perEpoch = loader.stepsPerEpoch();
         long total = config.totalSteps(perEpoch);
-        long warmup = Math.min(total, Math.round(config.warmupEpochs() * perEpoch));
-        applyRecipe(graph, total, warmup);
+        List<String> changes = changes(graph, perEpoch);
+        prepare(graph, perEpoch);
         long trainable = trainableParams(graph);
 
         Files.createDirectories(runDir);
@@ -103,7 +151,8 @@ public final class Trainer {
         long step = 0;
         double trainSeconds = 0;
         INDArray ema = config.emaDecay() > 0 ? graph.params().dup() : null;
-        MetricsLog metrics;
+        ProgressListener.Builder progressBuilder = ProgressListener.builder(runDir).name(name).stepsPerEpoch(perEpoch)
+                .totalSteps(total);
         if (resume && Files.exists(checkpointFile)) {
             TrainingCheckpoint c = TrainingCheckpoint.load(checkpointFile);
             requireSameRun(checkpointFile, c.state.get("identity"), identity);
@@ -112,88 +161,65 @@ public final class Trainer {
             if (ema != null) ema.assign(c.ema);
             step = c.step();
             trainSeconds = c.state.get("trainSeconds").asDouble();
-            metrics = MetricsLog.resume(runDir.resolve(METRICS), step);
+            progressBuilder.resumeAfter(step);
             log.info("{}: resuming from step {} of {} ({})", name, step, total, checkpointFile);
-        } else {
-            metrics = MetricsLog.create(runDir.resolve(METRICS));
         }
         long resumedFrom = step;
-        List<EvalResult> evals = new ArrayList<>();
-        for (JsonNode line : metrics.lines()) {
-            if ("eval".equals(line.path("event").asText())) {
-                evals.add(new EvalResult(line.get("examples").asLong(), line.get("top1").asDouble(),
-                        line.get("top5").asDouble(), line.get("loss").asDouble()));
-            }
-        }
         log.info("{}: {} steps ({} per epoch, batch {}), {} of {} parameters train ({}), data {}", name, total, perEpoch,
                 config.batchSize(), trainable, graph.numParams(), config.trainable().spelling(), train.describe());
 
         double explodedLoss = EXPLODED_LOSS_FACTOR * Math.log(Math.max(2, classes));
-        long metricEvery = Math.max(1, perEpoch / METRIC_LINES_PER_EPOCH);
-        double lossSum = 0;
-        long lossCount = 0;
-        long imagesThisRun = 0;
-        double secondsThisRun = 0;
-        long lastProgress = System.nanoTime();
-        try (MetricsLog m = metrics) {
+        try (ProgressListener progress = progressBuilder.build()) {
             if (step == 0 && eval != null) { // where the curve starts: the model before any update
-                EvalResult r = evaluate(graph, ema, eval);
-                evals.add(r);
-                m.write(evalLine(0, perEpoch, r));
-                log.info("{}: before training: held-out {}", name, r);
+                progress.evaluated(0, 0, evaluate(graph, ema, eval));
             }
-            while (step < total) {
-                int epoch = (int) (step / perEpoch);
-                try (BatchLoader.Batches batches = loader.epoch(epoch, (int) (step % perEpoch))) {
-                    while (batches.hasNext() && step < total) {
-                        DataSet batch = batches.next();
-                        long t0 = System.nanoTime();
-                        double[] lossAndNorm = step(graph, batch, step, epoch);
-                        if (!(Double.isFinite(lossAndNorm[0]) && Double.isFinite(lossAndNorm[1]) && lossAndNorm[0] < explodedLoss)) {
-                            throw diverged(step, epoch, lossAndNorm, checkpointFile);
-                        }
-                        if (ema != null) ema.muli(config.emaDecay()).addi(graph.params().mul(1 - config.emaDecay()));
-                        step++;
-                        double seconds = (System.nanoTime() - t0) / 1e9;
-                        secondsThisRun += seconds;
-                        trainSeconds += seconds;
-                        imagesThisRun += batch.numExamples();
-                        lossSum += lossAndNorm[0];
-                        lossCount++;
-                        if (step % metricEvery == 0 || step == total) {
-                            m.write(trainLine(step, perEpoch, lossSum / lossCount, lossAndNorm[1], imagesThisRun / secondsThisRun));
-                            lossSum = 0;
-                            lossCount = 0;
-                        }
-                        if (System.nanoTime() - lastProgress > PROGRESS_INTERVAL_NANOS || step == resumedFrom + 1) {
-                            lastProgress = System.nanoTime();
-                            logProgress(step, total, perEpoch, lossAndNorm[0], imagesThisRun / secondsThisRun);
-                        }
-                        boolean epochEnd = step % perEpoch == 0 || step == total;
-                        if (epochEnd && eval != null) {
-                            EvalResult r = evaluate(graph, ema, eval);
-                            evals.add(r);
-                            m.write(evalLine(step, perEpoch, r));
-                            log.info("{}: epoch {} ({} steps): held-out {}", name, fmtEpoch(step, perEpoch), step, r);
-                            Charts.trainingCurve(m.lines(), name, runDir.resolve(CURVE));
-                        }
-                        if (epochEnd || (config.checkpointEvery() > 0 && step % config.checkpointEvery() == 0)) {
-                            new TrainingCheckpoint(state(identity, step, trainSeconds), graph.params(),
-                                    graph.getUpdater().getStateViewArray(), ema).save(checkpointFile);
-                        }
+            // the same DataSetIterator a user's own graph.fit(iterator) gets: one batch pipeline
+            ImageDataSetIterator batches = loader.iterator();
+            batches.startEpoch((int) (step / perEpoch), (int) (step % perEpoch));
+            try {
+                progress.onEpochStart(graph);
+                while (step < total) {
+                    if (!batches.hasNext()) batches.reset(); // the next epoch, in its own order
+                    int epoch = batches.epoch();
+                    DataSet batch = batches.next();
+                    long t0 = System.nanoTime();
+                    double[] lossAndNorm = step(graph, batch, step, epoch, progress);
+                    if (!(Double.isFinite(lossAndNorm[0]) && Double.isFinite(lossAndNorm[1]) && lossAndNorm[0] < explodedLoss)) {
+                        throw diverged(step, epoch, lossAndNorm, checkpointFile);
                     }
+                    if (ema != null) ema.muli(config.emaDecay()).addi(graph.params().mul(1 - config.emaDecay()));
+                    trainSeconds += (System.nanoTime() - t0) / 1e9;
+                    progress.iterationDone(graph, (int) step, epoch);
+                    step++;
+                    boolean epochEnd = step % perEpoch == 0 || step == total;
+                    if (epochEnd && eval != null) {
+                        progress.evaluated(step, epoch, evaluate(graph, ema, eval));
+                    }
+                    if (epochEnd || (config.checkpointEvery() > 0 && step % config.checkpointEvery() == 0)) {
+                        new TrainingCheckpoint(state(identity, step, trainSeconds), graph.params(),
+                                graph.getUpdater().getStateViewArray(), ema).save(checkpointFile);
+                    }
+                    if (epochEnd) progress.onEpochStart(graph); // evaluation and checkpoint are not training time
+                }
+            } finally {
+                batches.close();
+            }
+            List<EvalResult> evals = new ArrayList<>();
+            for (JsonNode line : progress.metrics().lines()) {
+                if ("eval".equals(line.path("event").asText())) {
+                    evals.add(new EvalResult(line.get("examples").asLong(), line.get("top1").asDouble(),
+                            line.get("top5").asDouble(), line.get("loss").asDouble()));
                 }
             }
-            Charts.trainingCurve(m.lines(), name, runDir.resolve(CURVE));
+            if (ema != null) graph.setParams(ema);
+            // every training batch is full (the loader drops an incomplete last one)
+            return new TrainResult(graph, config, step, resumedFrom, trainSeconds, step * config.batchSize(),
+                    trainable, evals, runDir.resolve(METRICS), runDir.resolve(CURVE), changes);
         }
-        if (ema != null) graph.setParams(ema);
-        // every training batch is full (the loader drops an incomplete last one)
-        return new TrainResult(graph, config, step, resumedFrom, trainSeconds, step * config.batchSize(),
-                trainable, evals, runDir.resolve(METRICS), runDir.resolve(CURVE));
     }
 
     /** One optimizer step; returns {loss, global gradient norm of the batch-mean gradient}. */
-    private double[] step(ComputationGraph graph, DataSet batch, long step, int epoch) {
+    private double[] step(ComputationGraph graph, DataSet batch, long step, int epoch, ProgressListener progress) {
         graph.getConfiguration().setIterationCount((int) step);
         graph.getConfiguration().setEpochCount(epoch);
         for (Layer l : graph.getLayers()) {
@@ -203,6 +229,7 @@ public final class Trainer {
         graph.setInputs(batch.getFeatures());
         graph.setLabels(batch.getLabels());
         graph.computeGradientAndScore();
+        progress.onGradientCalculation(graph);
         double loss = graph.score();
         INDArray gradient = graph.gradient().gradient();
         int n = batch.numExamples();
@@ -218,17 +245,16 @@ public final class Trainer {
     }
 
     private EvalResult evaluate(ComputationGraph graph, INDArray ema, ImageDataset eval) {
-        BatchLoader.Builder evalLoader = BatchLoader.evaluation(eval, data, config.batchSize());
-        if (config.evalLimit() > 0) evalLoader.limit(config.evalLimit());
-        BatchLoader loader = evalLoader.build();
+        ImageDataSetIterator batches = config.evaluationBatches(eval, data).iterator();
         INDArray trained = null;
         if (ema != null) {
             trained = graph.params().dup();
             graph.setParams(ema);
         }
-        try (BatchLoader.Batches batches = loader.epoch(0)) {
+        try {
             return Evaluator.evaluate(graph, batches);
         } finally {
+            batches.close();
             if (trained != null) graph.setParams(trained);
         }
     }
@@ -318,38 +344,6 @@ public final class Trainer {
         return new TrainingDivergedException(name + ": training stopped at step " + step + " (epoch " + (epoch + 1) + "): " + what
                 + "; this step was not applied and " + kept + ". Lower learningRate (now " + config.learningRate()
                 + ") or set clipGradNorm.", step);
-    }
-
-    private static ObjectNode trainLine(long step, long perEpoch, double loss, double gradNorm, double imagesPerSecond) {
-        ObjectNode o = new ObjectMapper().createObjectNode();
-        o.put("event", "train");
-        o.put("step", step);
-        o.put("epoch", (double) step / perEpoch);
-        o.put("loss", loss);
-        o.put("gradNorm", gradNorm);
-        o.put("imagesPerSecond", imagesPerSecond);
-        return o;
-    }
-
-    private static ObjectNode evalLine(long step, long perEpoch, EvalResult r) {
-        ObjectNode o = r.toJson();
-        o.put("event", "eval");
-        o.put("step", step);
-        o.put("epoch", (double) step / perEpoch);
-        return o;
-    }
-
-    private void logProgress(long step, long total, long perEpoch, double loss, double imagesPerSecond) {
-        double lr = new WarmupCosineSchedule(config.learningRate(), config.minLearningRate(),
-                Math.min(total, Math.round(config.warmupEpochs() * perEpoch)), total).valueAt((int) step - 1, 0);
-        double eta = (total - step) * config.batchSize() / Math.max(imagesPerSecond, 1e-9);
-        log.info(String.format(Locale.ROOT, "%s: epoch %s/%d step %d/%d (%.0f%%) loss %.4f lr %.2e %.1f img/s ETA %s",
-                name, fmtEpoch(step, perEpoch), (total + perEpoch - 1) / perEpoch, step, total, 100.0 * step / total,
-                loss, lr, imagesPerSecond, duration(eta)));
-    }
-
-    private static String fmtEpoch(long step, long perEpoch) {
-        return String.format(Locale.ROOT, "%.2f", (double) step / perEpoch);
     }
 
     static String duration(double seconds) {

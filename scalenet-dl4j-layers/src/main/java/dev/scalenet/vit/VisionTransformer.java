@@ -22,7 +22,13 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
 
+import dev.scalenet.io.SafeTensors;
+
+import java.io.IOException;
+import java.util.Arrays;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.stream.Collectors;
 
 /**
  * timm's {@code VisionTransformer} as a DL4J zoo model. {@link #init()} returns a ready
@@ -33,7 +39,12 @@ import java.util.Objects;
  * {@code blocks} is a {@link ScaleNetBlocks} stack: by default each of the {@code depth} blocks once;
  * with {@link Builder#order} some run again as ScaleNet's inserted, weight-sharing blocks. The head is an
  * {@link OutputLayer} with identity activation, so {@code output()} gives timm's logits, trained with
- * {@link SoftmaxCrossEntropy}. Weights come from timm via {@link TimmCheckpoint}; no pretrained URL exists.
+ * {@link SoftmaxCrossEntropy}.
+ *
+ * <p>Pretrained weights, the DL4J zoo way: {@link #initPretrained(PretrainedType)} loads a model bundled in this
+ * library's jar ({@link Pretrained}; nothing is downloaded) into this configuration's graph, when one was trained on
+ * that type with exactly this architecture; {@link #pretrainedAvailable} says whether there is one. Other timm
+ * checkpoints load through {@link VitModel#load} (a {@code .safetensors} with its JSON).
  */
 public final class VisionTransformer extends ZooModel<VisionTransformer> {
     public static final String INPUT = "pixels";
@@ -110,6 +121,9 @@ public final class VisionTransformer extends ZooModel<VisionTransformer> {
                         .weightInit(WeightInit.ZERO) // timm zero-initialises the classifier head
                         .build(), POOL)
                 .setOutputs(HEAD)
+                // the head gives logits (softmax is in the loss); DL4J's Evaluation takes the argmax, which is the
+                // same for logits and probabilities, so its "not probabilities" guard would only refuse to work
+                .validateOutputLayerConfig(false)
                 .build();
     }
 
@@ -149,7 +163,50 @@ public final class VisionTransformer extends ZooModel<VisionTransformer> {
 
     @Override
     public String pretrainedUrl(PretrainedType pretrainedType) {
-        return null; // weights come from timm checkpoints: see TimmCheckpoint
+        return null; // bundled weights are in the jar, nothing to download: see initPretrained
+    }
+
+    /** True when a bundled model was trained on {@code type} with this builder's architecture (plain stack, no adapters). */
+    @Override
+    public boolean pretrainedAvailable(PretrainedType type) {
+        return bundled(type).isPresent();
+    }
+
+    /** {@link #initPretrained(PretrainedType)} with the type a bundled model of this architecture has (DL4J's default, IMAGENET, otherwise). */
+    @Override
+    public ComputationGraph initPretrained() throws IOException {
+        PretrainedType type = Arrays.stream(PretrainedType.values()).filter(this::pretrainedAvailable).findFirst()
+                .orElse(PretrainedType.IMAGENET);
+        return initPretrained(type);
+    }
+
+    /**
+     * This configuration's graph ({@link #init()}: its seed, updater, label smoothing, workspace mode) with the
+     * weights of the bundled model trained on {@code type}.
+     *
+     * @throws UnsupportedOperationException if {@link #pretrainedAvailable} is false; the message lists the bundled
+     *     models and their architectures
+     */
+    @Override
+    @SuppressWarnings("unchecked")
+    public <M extends Model> M initPretrained(PretrainedType type) throws IOException {
+        Pretrained p = bundled(type).orElseThrow(() -> new UnsupportedOperationException("no bundled pretrained "
+                + modelName() + " for " + type + " with " + config + (order != null || adapterRank != 0 ? ", order "
+                + Arrays.toString(order) + ", adapter rank " + adapterRank : "") + "; bundled: "
+                + Arrays.stream(Pretrained.values()).map(b -> b.id() + " (" + b.type() + ", " + b.config() + ")")
+                        .collect(Collectors.joining("; "))
+                + ". Build with config(Pretrained.<MODEL>.config()), or load a timm .safetensors with VitModel.load"));
+        ComputationGraph graph = init();
+        p.withExtracted(file -> {
+            TimmCheckpoint.fill(graph, SafeTensors.read(file));
+            return graph;
+        });
+        return (M) graph;
+    }
+
+    private Optional<Pretrained> bundled(PretrainedType type) {
+        boolean plainStack = order == null && adapterRank == 0 && !untiedNorms; // the bundled weights have no adapters
+        return plainStack ? Pretrained.find(type, config) : Optional.empty();
     }
 
     @Override

@@ -251,6 +251,21 @@ public final class VitModel {
         AtomicFiles.writeString(sibling(safetensors, ".json"), JSON.writeValueAsString(metadata()) + "\n");
     }
 
+    /** timm's {@code forward_features(x)}: tokens after the last block and the final norm, {@code [batch, tokens, dim]}. */
+    public org.nd4j.linalg.api.ndarray.INDArray forwardFeatures(org.nd4j.linalg.api.ndarray.INDArray pixels) {
+        return Features.of(graph, pixels).tokens();
+    }
+
+    /** timm's {@code forward_head(x, pre_logits=True)}: the pooled features the head reads, {@code [batch, dim]}. */
+    public org.nd4j.linalg.api.ndarray.INDArray preLogits(org.nd4j.linalg.api.ndarray.INDArray pixels) {
+        return Features.of(graph, pixels).preLogits();
+    }
+
+    /** Tokens, pre-logits and logits of one inference pass ({@link Features}). */
+    public Features features(org.nd4j.linalg.api.ndarray.INDArray pixels) {
+        return Features.of(graph, pixels);
+    }
+
     /** {@code dir/stem.safetensors} -> {@code dir/stem<suffix>}. */
     public static Path sibling(Path file, String suffix) {
         String name = file.getFileName().toString();

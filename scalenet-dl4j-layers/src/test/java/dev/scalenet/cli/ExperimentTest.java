@@ -3,6 +3,7 @@ package dev.scalenet.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.scalenet.InvalidSettingException;
+import dev.scalenet.data.FashionMnist;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -40,18 +41,16 @@ class ExperimentTest {
         assertEquals(0.0, Experiment.std(new double[] {5}));
     }
 
-    private static String[] tiny(Path out, String arms, String... more) {
-        List<String> a = new java.util.ArrayList<>(List.of("--out", out.toString(), "--budget", "3", "--seeds", "1",
-                "--arms", arms, "--trainSize", "256", "--validationSize", "128", "--batchSize", "64",
-                "--width", "32", "--heads", "2", "--depth", "2", "--checkpointEvery", "0"));
-        a.addAll(List.of(more));
-        return a.toArray(new String[0]);
+    /** A tiny experiment: 256 training images, 128 held out, width 32, L = 2, batch 64, E = 3 epochs. */
+    private static Experiment.Settings tiny(Path out, String arms, boolean finalTest, double learningRate) {
+        return new Experiment.Settings(3, 1, 0, 8, arms, FashionMnist.dir(), out, 32, 2, 2, null, 128, 256, null, finalTest,
+                Experiment.RECIPE.toBuilder().batchSize(64).checkpointEvery(0).learningRate(learningRate).build());
     }
 
     @Test
     @DisplayName("a tiny experiment: the base trains E, grown arms start from it; finished runs are skipped; --final adds the test set once")
     void tinyExperimentResumesAndAggregates(@TempDir Path out) throws Exception {
-        Experiment.main(tiny(out, "base,scalenet_fp,untied"));
+        Experiment.run(tiny(out, "base,scalenet_fp,untied", false, 1e-3));
         ObjectMapper json = new ObjectMapper();
         JsonNode base = json.readTree(out.resolve("seed0/base/result.json").toFile());
         JsonNode fp = json.readTree(out.resolve("seed0/scalenet_fp/result.json").toFile());
@@ -66,17 +65,14 @@ class ExperimentTest {
         assertTrue(table.contains("| base L, E | 2 | 3 |") && table.contains("untied growth 2L, E/3"), table);
 
         long before = Files.getLastModifiedTime(out.resolve("seed0/base/result.json")).toMillis();
-        Experiment.main(tiny(out, "base,scalenet_fp,untied", "--final", "true"));
+        Experiment.run(tiny(out, "base,scalenet_fp,untied", true, 1e-3));
         JsonNode again = json.readTree(out.resolve("seed0/base/result.json").toFile());
         assertEquals(base.get("validation"), again.get("validation"), "a finished run is not trained again");
         assertTrue(again.get("test").get("examples").asLong() == 10_000, "--final evaluates on the official test set");
         assertTrue(Files.getLastModifiedTime(out.resolve("seed0/base/result.json")).toMillis() >= before);
 
         InvalidSettingException other = assertThrows(InvalidSettingException.class,
-                () -> Experiment.main(tiny(out, "base", "--learningRate", "0.01")));
+                () -> Experiment.run(tiny(out, "base", false, 0.01)));
         assertEquals("--out", other.setting());
-        InvalidSettingException bool = assertThrows(InvalidSettingException.class,
-                () -> Experiment.main(tiny(out, "base", "--final", "yes")));
-        assertEquals("--final", bool.setting());
     }
 }

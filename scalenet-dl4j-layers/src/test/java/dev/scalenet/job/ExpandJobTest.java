@@ -44,6 +44,16 @@ class ExpandJobTest {
     }
 
     @Test
+    @DisplayName("the up-to-date check covers the library's and the running tool's versions: an upgrade never reuses an older model")
+    void versionsInConfigurationHash() throws Exception {
+        JsonNode c = job().toolVersion("dev.scalenet:scalenet-maven-plugin:0.1.0").build().configuration();
+        assertEquals(dev.scalenet.Version.library(), c.get("libraryVersion").asText());
+        assertTrue(dev.scalenet.Version.library().matches("\\d+\\.\\d+.*"), "filtered: " + dev.scalenet.Version.library());
+        assertFalse(job().toolVersion("dev.scalenet:scalenet-maven-plugin:0.1.0").build().configurationHash()
+                .equals(job().toolVersion("dev.scalenet:scalenet-maven-plugin:0.2.0").build().configurationHash()));
+    }
+
+    @Test
     @DisplayName("expand only: the written model reproduces timm's 8-block model with copied blocks; report and properties written")
     void expandOnly() throws Exception {
         Report report = job().build().run();

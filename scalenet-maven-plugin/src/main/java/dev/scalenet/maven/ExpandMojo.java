@@ -214,11 +214,12 @@ public class ExpandMojo extends AbstractScaleNetMojo {
                 .outputDir(outputDirectory.toPath())
                 .name(name)
                 .resume(resume)
+                .toolVersion(mojoExecution.getMojoDescriptor().getPluginDescriptor().getId()) // group:artifact:version
                 .build();
         if (job.upToDate()) {
             getLog().info("Skipping the expansion: " + job.modelFile() + " is up to date. Its " + Report.PROPERTIES_FILE
                     + " records config.sha256 " + job.configurationHash() + ", the digest of this base model, expansion plan,"
-                    + (trainData == null ? "" : " recipe, training data,") + " held-out data and name; nothing changed since."
+                    + (trainData == null ? "" : " recipe, training data,") + " held-out data, name and plugin and library versions; nothing changed since."
                     + " Change a setting or delete " + outputDirectory + " to run it again.");
         } else {
             Report report = job.run();

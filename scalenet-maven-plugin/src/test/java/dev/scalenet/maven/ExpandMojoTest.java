@@ -38,6 +38,9 @@ class ExpandMojoTest {
     final List<String> attached = new ArrayList<>();
     final List<String> info = new ArrayList<>();
 
+    /** The version the plugin descriptor reports, part of the up-to-date check. */
+    String pluginVersion = "0.1.0";
+
     private ExpandMojo mojo() {
         MavenProjectHelper helper = new MavenProjectHelper() {
             @Override public void attachArtifact(MavenProject p, String type, String classifier, File file) {
@@ -58,6 +61,11 @@ class ExpandMojoTest {
         m.project.setFile(dir.resolve("pom.xml").toFile());
         MojoDescriptor descriptor = new MojoDescriptor();
         descriptor.setGoal("expand");
+        org.apache.maven.plugin.descriptor.PluginDescriptor plugin = new org.apache.maven.plugin.descriptor.PluginDescriptor();
+        plugin.setGroupId("dev.scalenet");
+        plugin.setArtifactId("scalenet-maven-plugin");
+        plugin.setVersion(pluginVersion);
+        descriptor.setPluginDescriptor(plugin);
         m.mojoExecution = new MojoExecution(descriptor);
         m.backend = "auto";
         m.strategy = "cyclic";
@@ -204,6 +212,15 @@ class ExpandMojoTest {
         changed.adapterRank = 2;
         info.clear();
         changed.execute();
+        assertFalse(info.stream().anyMatch(s -> s.startsWith("Skipping the expansion")), info.toString());
+
+        pluginVersion = "0.2.0"; // an upgrade with unchanged settings: the older version's model is not reused
+        ExpandMojo upgraded = mojo();
+        upgraded.baseModel = first.baseModel;
+        upgraded.depth = 8;
+        upgraded.adapterRank = 2;
+        info.clear();
+        upgraded.execute();
         assertFalse(info.stream().anyMatch(s -> s.startsWith("Skipping the expansion")), info.toString());
     }
 

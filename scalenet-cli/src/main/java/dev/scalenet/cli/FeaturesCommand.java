@@ -1,0 +1,43 @@
+package dev.scalenet.cli;
+
+import dev.scalenet.io.NpyArray;
+import dev.scalenet.job.Predict;
+import dev.scalenet.vit.Features;
+import dev.scalenet.vit.VitModel;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.concurrent.Callable;
+
+/** Features for a downstream head. */
+@Command(name = "features", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Features of a model (preLogits or tokens) for a .npy of images, for a downstream head.",
+                "Inputs: float32 NCHW, preprocessed. preLogits = timm's forward_head(x, pre_logits=True), [batch, dim];",
+                "tokens = timm's forward_features(x), [batch, tokens, dim]. Writes a float32 .npy."})
+final class FeaturesCommand implements Callable<Integer> {
+    @Option(names = "--model", paramLabel = "<file>", required = true, description = "a model zip or timm .safetensors")
+    Path model;
+
+    @Option(names = "--config", paramLabel = "<json>", description = "its JSON, for a .safetensors (default: beside it)")
+    Path config;
+
+    @Option(names = "--inputs", paramLabel = "<npy>", required = true, description = "float32 images [batch, channels, height, width]")
+    Path inputs;
+
+    @Option(names = "--kind", paramLabel = "<kind>", defaultValue = "preLogits", description = "preLogits or tokens (default: ${DEFAULT-VALUE})")
+    String kind;
+
+    @Option(names = "--output", paramLabel = "<npy>", defaultValue = "features.npy", description = "where the features go (default: ${DEFAULT-VALUE})")
+    Path output;
+
+    @Override
+    public Integer call() throws Exception {
+        Features.Kind k = Features.Kind.parse(kind);
+        dev.scalenet.InvalidSettingException.require(k != Features.Kind.LOGITS, "kind", kind, "preLogits or tokens (logits: the predict command)");
+        NpyArray y = Predict.run(VitModel.load(model, config), inputs, output, k);
+        System.out.println("wrote " + k + " " + Arrays.toString(y.shape()) + " to " + output);
+        return 0;
+    }
+}

@@ -1,0 +1,36 @@
+package dev.scalenet.cli;
+
+import dev.scalenet.io.NpyArray;
+import dev.scalenet.job.Predict;
+import dev.scalenet.vit.Features;
+import dev.scalenet.vit.VitModel;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.concurrent.Callable;
+
+/** Logits for preprocessed images. */
+@Command(name = "predict", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Logits of a model for a float32 NCHW .npy of preprocessed images, as timm's model(x); writes a float32 [batch, classes] .npy.")
+final class PredictCommand implements Callable<Integer> {
+    @Option(names = "--model", paramLabel = "<file>", required = true, description = "a model zip or timm .safetensors")
+    Path model;
+
+    @Option(names = "--config", paramLabel = "<json>", description = "its JSON, for a .safetensors (default: beside it)")
+    Path config;
+
+    @Option(names = "--inputs", paramLabel = "<npy>", required = true, description = "float32 images [batch, channels, height, width]")
+    Path inputs;
+
+    @Option(names = "--output", paramLabel = "<npy>", defaultValue = "logits.npy", description = "where the logits go (default: ${DEFAULT-VALUE})")
+    Path output;
+
+    @Override
+    public Integer call() throws Exception {
+        NpyArray y = Predict.run(VitModel.load(model, config), inputs, output, Features.Kind.LOGITS);
+        System.out.println("wrote logits " + Arrays.toString(y.shape()) + " to " + output);
+        return 0;
+    }
+}

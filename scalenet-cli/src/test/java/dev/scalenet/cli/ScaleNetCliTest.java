@@ -1,0 +1,137 @@
+package dev.scalenet.cli;
+
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The command line's parsing: --help everywhere, and every malformed input an error naming its option. */
+class ScaleNetCliTest {
+    /** What a run printed and returned. */
+    private record Run(int code, String out, String err) {
+    }
+
+    private static Run run(String... args) {
+        CommandLine cli = ScaleNetCli.commandLine();
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cli.setOut(new PrintWriter(out));
+        cli.setErr(new PrintWriter(err));
+        int code = cli.execute(args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"expand", "train", "evaluate", "predict", "features", "export", "experiment"})
+    @DisplayName("every command has --help: usage, its description and its options, exit code 0")
+    void help(String command) {
+        Run r = run(command, "--help");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().startsWith("Usage: scalenet " + command), r.out());
+        assertTrue(r.out().contains("--help"), r.out());
+        assertEquals("", r.err());
+    }
+
+    @Test
+    @DisplayName("scalenet --help lists the seven commands; no command is a usage error")
+    void topLevel() {
+        Run r = run("--help");
+        assertEquals(0, r.code());
+        for (String c : new String[] {"expand", "train", "evaluate", "predict", "features", "export", "experiment"}) {
+            assertTrue(r.out().contains("  " + c), c + " in\n" + r.out());
+        }
+        Run none = run();
+        assertEquals(2, none.code());
+        assertTrue(none.err().contains("give a command"), none.err());
+    }
+
+    @Test
+    @DisplayName("recipe settings are options of train, expand and experiment, with their defaults")
+    void recipeOptionsInHelp() {
+        String help = run("expand", "--help").out();
+        assertTrue(help.contains("--learningRate=<double>") && help.contains("(default: 5.0E-4)"), help);
+        assertTrue(help.contains("--trainLimit=<int>") && help.contains("(default: 12800)"), help);
+        assertTrue(run("experiment", "--help").out().contains("--batchSize=<int>"));
+        assertTrue(run("train", "--help").out().contains("--epochs=<int>"));
+        assertFalse(run("predict", "--help").out().contains("--epochs"), "predict has no recipe");
+    }
+
+    @Test
+    @DisplayName("an unknown option is an error naming it (exit code 2)")
+    void unknownOption() {
+        Run r = run("expand", "--dept", "8");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("Unknown option") && r.err().contains("'--dept'"), r.err());
+    }
+
+    @Test
+    @DisplayName("a boolean takes true or false only: --resume yes is an error naming --resume")
+    void strictBoolean() {
+        Run r = run("train", "--arch", "a.json", "--resume", "yes");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--resume") && r.err().contains("yes"), r.err());
+    }
+
+    @Test
+    @DisplayName("a malformed number is an error naming the option and the value")
+    void malformedNumbers() {
+        Run depth = run("expand", "--depth", "8x");
+        assertEquals(2, depth.code());
+        assertTrue(depth.err().contains("--depth") && depth.err().contains("8x"), depth.err());
+        Run lr = run("train", "--arch", "a.json", "--learningRate", "fast");
+        assertEquals(2, lr.code());
+        assertTrue(lr.err().contains("--learningRate") && lr.err().contains("fast"), lr.err());
+    }
+
+    @Test
+    @DisplayName("a recipe value that cannot work fails before any work, naming the option and what is allowed")
+    void invalidRecipeValue(@TempDir Path dir) {
+        Run r = run("expand", "--epochs", "0", "--out", dir.toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("'--epochs': 0: expected at least 1"), r.err());
+        Run strategy = run("expand", "--strategy", "zigzag", "--out", dir.toString());
+        assertEquals(2, strategy.code(), strategy.err());
+        assertTrue(strategy.err().contains("zigzag"), strategy.err());
+        Run arms = run("experiment", "--arms", "base,scratch", "--out", dir.toString());
+        assertEquals(2, arms.code(), arms.err());
+        assertTrue(arms.err().contains("'--arms'") && arms.err().contains("scratch_full"), arms.err());
+        assertFalse(Files.exists(dir.resolve("base")), "nothing written");
+        Run finalTest = run("experiment", "--final", "yes", "--out", dir.toString());
+        assertEquals(2, finalTest.code(), finalTest.err());
+        assertTrue(finalTest.err().contains("--final"), finalTest.err());
+        assertFalse(Files.exists(dir.resolve("seed0")), "nothing written");
+    }
+
+    @Test
+    @DisplayName("train needs exactly one of --arch and --model; required options are named when missing")
+    void requiredOptions() {
+        Run neither = run("train");
+        assertEquals(2, neither.code());
+        assertTrue(neither.err().contains("--arch") && neither.err().contains("--model"), neither.err());
+        Run both = run("train", "--arch", "a.json", "--model", "m.zip");
+        assertEquals(2, both.code());
+        assertTrue(both.err().contains("mutually exclusive"), both.err());
+        Run predict = run("predict", "--model", "m.zip");
+        assertEquals(2, predict.code());
+        assertTrue(predict.err().contains("--inputs"), predict.err());
+    }
+
+    @Test
+    @DisplayName("a missing model file fails with exit code 1 and the file's name")
+    void missingFile(@TempDir Path dir) {
+        Run r = run("export", "--model", dir.resolve("nope.zip").toString(), "--output", dir.resolve("x.safetensors").toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("nope.zip") && r.err().contains("not found"), r.err());
+    }
+}

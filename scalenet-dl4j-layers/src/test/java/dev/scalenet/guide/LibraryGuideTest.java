@@ -1,0 +1,62 @@
+package dev.scalenet.guide;
+
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The library guide shows compiled code: every Java block of {@code library.md} is preceded by
+ * {@code <!-- snippet: name -->} and equals the region {@code name} of {@link LibraryGuideExamplesTest}
+ * (indentation removed), which compiles and runs.
+ */
+class LibraryGuideTest {
+    private static final Path GUIDE = Paths.get("../site/src/site/markdown/library.md");
+    private static final Path EXAMPLES = Paths.get("src/test/java/dev/scalenet/guide/LibraryGuideExamplesTest.java");
+    private static final Pattern BLOCK = Pattern.compile("(?:<!-- snippet: (\\w+) -->\\n)?```java\\n(.*?)```", Pattern.DOTALL);
+    private static final Pattern REGION = Pattern.compile("// tag::(\\w+)\\[]\\n(.*?)\\n\\s*// end::\\1\\[]", Pattern.DOTALL);
+
+    /** The regions of the examples, dedented by their first line's indentation. */
+    static Map<String, String> regions(String source) {
+        Map<String, String> regions = new LinkedHashMap<>();
+        Matcher m = REGION.matcher(source);
+        while (m.find()) {
+            String body = m.group(2);
+            int indent = body.length() - body.stripLeading().length();
+            StringBuilder s = new StringBuilder();
+            for (String line : body.split("\n", -1)) {
+                s.append(line.length() >= indent ? line.substring(indent) : line.strip()).append('\n');
+            }
+            regions.put(m.group(1), s.toString());
+        }
+        return regions;
+    }
+
+    @Test
+    @DisplayName("every Java block of the library guide is a region of LibraryGuideExamplesTest, verbatim")
+    void guideQuotesCompiledExamples() throws Exception {
+        String guide = Files.readString(GUIDE);
+        Map<String, String> regions = regions(Files.readString(EXAMPLES));
+        List<String> quoted = new ArrayList<>();
+        Matcher m = BLOCK.matcher(guide);
+        while (m.find()) {
+            String name = m.group(1);
+            assertTrue(name != null, "a Java block without a <!-- snippet: name --> marker:\n" + m.group(2));
+            assertTrue(regions.containsKey(name), "no region '" + name + "' in " + EXAMPLES + " (regions: " + regions.keySet() + ")");
+            assertEquals(regions.get(name), m.group(2), "the guide's block '" + name + "' differs from the compiled region");
+            quoted.add(name);
+        }
+        assertEquals(regions.keySet().stream().toList(), quoted, "each region quoted once, in order");
+    }
+}
