@@ -13,11 +13,13 @@ import java.util.concurrent.Callable;
 /** ScaleNet measured the way the paper measures it: {@link Experiment}. */
 @Command(name = "experiment", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"ScaleNet against scratch and against the base it grows from, the paper's way.",
-                "E = the base's own budget in epochs. Per seed: the base (L blocks) from scratch for E; the base trained",
-                "E/3 more; 2L from scratch for E and for E/3; grown to 2L from the base and trained E/3 (the paper's",
-                "start, function-preserving, adapters everywhere, pure sharing, untied copies). Choices on a validation",
-                "split carved from the training set; --final true adds the official test set, once per finished run.",
-                "Every run is resumable in <out>/seed<k>/<arm>/; results.md, results.json and accuracy.png aggregate",
+                "E = the base's own budget in epochs. Per seed: the base (L blocks) from",
+                "scratch for E; the base trained E/3 more; 2L from scratch for E and E/3;",
+                "grown to 2L from the base and trained E/3 (the paper's start,",
+                "function-preserving, adapters everywhere, pure sharing, untied copies).",
+                "Choices on a validation split carved from the training set; --final true",
+                "adds the official test set, once per finished run. Every run resumes in",
+                "<out>/seed<k>/<arm>/; results.md, results.json and accuracy.png aggregate",
                 "all finished runs (mean and sample standard deviation over seeds)."})
 final class ExperimentCommand implements Callable<Integer>, RecipeOptions.WithRecipe {
     @Spec

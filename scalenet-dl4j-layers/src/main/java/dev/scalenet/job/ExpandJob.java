@@ -10,7 +10,9 @@ import dev.scalenet.expand.ExpandedModel;
 import dev.scalenet.expand.ExpansionPlan;
 import dev.scalenet.expand.ScaleNet;
 import dev.scalenet.io.Fingerprints;
+import dev.scalenet.train.Charts;
 import dev.scalenet.train.EvalResult;
+import dev.scalenet.train.MetricsLog;
 import dev.scalenet.train.TrainConfig;
 import dev.scalenet.train.TrainResult;
 import dev.scalenet.train.Trainer;
@@ -21,6 +23,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -119,7 +122,8 @@ public final class ExpandJob {
 
         Report report = new Report(name);
         report.base(baseModel, Fingerprints.file(baseModel), base);
-        if (eval != null) report.baseEval(Evaluation.of(base, eval, recipe.batchSize(), recipe.evalLimit()));
+        EvalResult baseEval = eval == null ? null : Evaluation.of(base, eval, recipe.batchSize(), recipe.evalLimit());
+        if (baseEval != null) report.baseEval(baseEval);
 
         ExpandedModel expanded = ScaleNet.expand(base.graph(), plan);
         VitModel model = base.withGraph(expanded.graph());
@@ -131,6 +135,10 @@ public final class ExpandJob {
             // the trainer evaluates before its first step: that is the expansion's starting accuracy
             if (eval != null) report.expandedEval(trained.evaluations().get(0));
             report.training(trained, train, eval, outputDir.relativize(trained.metricsFile()).toString());
+            if (baseEval != null) { // redraw the curve with the model it grew from, so the chart says whether growing paid
+                Charts.trainingCurve(MetricsLog.read(trained.metricsFile(), Long.MAX_VALUE), name, trained.curveFile(),
+                        Map.of("base model", 100 * baseEval.top1()));
+            }
         } else if (eval != null) {
             report.expandedEval(Evaluation.of(model, eval, recipe.batchSize(), recipe.evalLimit()));
         }

@@ -91,6 +91,9 @@ public final class Report {
         for (int s : expanded.order()) order.add(s);
         e.put("adapterRank", plan.adapterRank());
         e.put("untiedNorms", plan.untiedNorms());
+        e.put("adapterPositions", plan.adapterPositions().name().toLowerCase(Locale.ROOT));
+        e.put("functionPreserving", plan.functionPreserving());
+        e.put("untiedBlocks", plan.untiedBlocks());
         e.put("totalParams", expanded.totalParams());
         e.put("baseParams", expanded.baseParams());
         e.put("adjustmentParams", expanded.adjustmentParams());
@@ -256,7 +259,9 @@ public final class Report {
             row(h, "held-out data", t.path("evalData").asText());
             for (Iterator<Map.Entry<String, JsonNode>> it = t.path("recipe").fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> r = it.next();
-                row(h, "recipe: " + r.getKey(), r.getValue().asText());
+                // the recipe's "steps" is 0 when epochs set the length: show the steps that ran instead
+                String value = r.getKey().equals("steps") ? t.path("steps").asText() + " (ran)" : r.getValue().asText();
+                row(h, "recipe: " + r.getKey(), value);
             }
             h.append("</table>\n");
         }

@@ -6,8 +6,11 @@ import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.NumberAxis;
 import org.jfree.chart.plot.CombinedDomainXYPlot;
+import org.jfree.chart.plot.ValueMarker;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
+import org.jfree.chart.ui.RectangleAnchor;
+import org.jfree.chart.ui.TextAnchor;
 import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
 
@@ -37,6 +40,19 @@ public final class Charts {
      * (bottom) against epochs.
      */
     public static void trainingCurve(List<JsonNode> metrics, String title, Path png) throws IOException {
+        trainingCurve(metrics, title, png, Map.of());
+    }
+
+    /**
+     * The same, with horizontal reference lines on the accuracy plot: name -> top-1 in percent (for example the
+     * model the run grew from, so a reader sees at once whether growing paid).
+     */
+    public static void trainingCurve(List<JsonNode> metrics, String title, Path png, Map<String, Double> referenceTop1)
+            throws IOException {
+        save(trainingCurveChart(metrics, title, referenceTop1), png);
+    }
+
+    static JFreeChart trainingCurveChart(List<JsonNode> metrics, String title, Map<String, Double> referenceTop1) {
         XYSeries loss = new XYSeries("training loss (smoothed)");
         XYSeries evalLoss = new XYSeries("held-out loss");
         XYSeries top1 = new XYSeries("held-out top-1 %");
@@ -53,8 +69,27 @@ public final class Charts {
         plot.add(linePlot("loss", loss, evalLoss), 1);
         XYPlot accuracy = linePlot("top-1 accuracy (%)", top1);
         ((NumberAxis) accuracy.getRangeAxis()).setAutoRangeMinimumSize(1.0); // one point, or a flat line, still gets a readable axis
+        for (Map.Entry<String, Double> r : referenceTop1.entrySet()) {
+            ValueMarker line = new ValueMarker(r.getValue(), Color.BLACK, new BasicStroke(1.5f, BasicStroke.CAP_BUTT,
+                    BasicStroke.JOIN_MITER, 10f, new float[] {6f, 4f}, 0f));
+            line.setLabel(String.format(java.util.Locale.ROOT, "%s %.2f%%", r.getKey(), r.getValue()));
+            line.setLabelAnchor(RectangleAnchor.BOTTOM_RIGHT);
+            line.setLabelTextAnchor(TextAnchor.TOP_RIGHT);
+            accuracy.addRangeMarker(line);
+        }
+        if (!referenceTop1.isEmpty()) { // markers do not widen the axis: keep the lines inside the plot
+            NumberAxis axis = (NumberAxis) accuracy.getRangeAxis();
+            double lo = referenceTop1.values().stream().mapToDouble(Double::doubleValue).min().orElseThrow();
+            double hi = referenceTop1.values().stream().mapToDouble(Double::doubleValue).max().orElseThrow();
+            if (top1.getItemCount() > 0) {
+                lo = Math.min(lo, top1.getMinY());
+                hi = Math.max(hi, top1.getMaxY());
+            }
+            double pad = Math.max(0.5, 0.1 * (hi - lo));
+            axis.setRange(lo - pad, hi + pad);
+        }
         plot.add(accuracy, 1);
-        save(new JFreeChart(title, JFreeChart.DEFAULT_TITLE_FONT, plot, true), png);
+        return new JFreeChart(title, JFreeChart.DEFAULT_TITLE_FONT, plot, true);
     }
 
     /** Several named series of {@code (x, y)} points on one pair of axes. */

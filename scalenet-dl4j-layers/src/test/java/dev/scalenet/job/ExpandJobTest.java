@@ -80,7 +80,9 @@ class ExpandJobTest {
         assertEquals(10, report.path("training").path("steps").asInt(), "320 images / batch 32");
         double top1 = report.path("training").path("final").path("top1").asDouble();
         assertTrue(top1 >= 0 && top1 <= 1);
-        assertTrue(Files.readString(out.resolve(Report.HTML_FILE)).contains("data:image/png;base64,"));
+        String html = Files.readString(out.resolve(Report.HTML_FILE));
+        assertTrue(html.contains("data:image/png;base64,"));
+        assertTrue(html.contains("recipe: steps</th><td>10 (ran)</td>"), "the recipe table shows the steps that ran, not the unset 0");
         assertTrue(Files.exists(out.resolve("run/metrics.jsonl")));
         assertEquals(String.valueOf(top1), properties().getProperty("final.top1"));
     }
