@@ -1,7 +1,6 @@
 package dev.scalenet.job;
 
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -84,8 +83,7 @@ public final class OutputLock implements AutoCloseable {
         } catch (IOException e) {
             host = "an unknown host";
         }
-        return "process " + ProcessHandle.current().pid() + " on " + host + " (" + ManagementFactory.getRuntimeMXBean().getName()
-                + "), since " + Instant.now() + "\n";
+        return "process " + ProcessHandle.current().pid() + " on " + host + ", since " + Instant.now() + "\n";
     }
 
     /** Whether this lock is still held (not yet closed). */
