@@ -234,9 +234,9 @@ public final class Report {
         };
         p.putAll(properties());
         StringWriter text = new StringWriter();
-        p.store(text, "scalenet " + root.path("name").asText());
-        // drop the timestamp comment Properties.store adds, so equal runs write equal files
-        String stable = text.toString().replaceFirst("(?m)^#(?! scalenet).*\\R", "");
+        p.store(text, null);
+        // drop the date comment, the only line Properties.store adds without a comment, so equal runs write equal files
+        String stable = "#scalenet " + root.path("name").asText() + "\n" + text.toString().replaceFirst("^#.*\\R", "");
         AtomicFiles.writeString(dir.resolve(PROPERTIES_FILE), stable);
     }
 

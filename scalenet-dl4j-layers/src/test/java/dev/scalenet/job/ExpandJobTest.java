@@ -27,7 +27,9 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Properties;
+import java.util.stream.Collectors;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -76,6 +78,8 @@ class ExpandJobTest {
         assertFalse(p.containsKey("final.top1"), "no training, no final accuracy");
         assertEquals(report.properties().get("config.sha256"), p.getProperty("config.sha256"));
         assertTrue(Files.readString(out.resolve(Report.HTML_FILE)).contains("[0,1,2,3,0,1,2,3]"));
+        assertEquals(List.of("#scalenet micro-x8"), Files.readAllLines(out.resolve(Report.PROPERTIES_FILE)).stream()
+                .filter(l -> l.startsWith("#")).collect(Collectors.toList()), "no date comment: equal runs write equal files");
     }
 
     @Test
