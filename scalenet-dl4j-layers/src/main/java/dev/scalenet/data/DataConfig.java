@@ -192,7 +192,7 @@ public final class DataConfig {
 
     /** Writes the JSON form, pretty-printed. */
     public void write(Path file) throws IOException {
-        Files.writeString(file, JSON.writeValueAsString(toJson()) + "\n", StandardCharsets.UTF_8);
+        dev.scalenet.io.AtomicFiles.writeString(file, JSON.writeValueAsString(toJson()) + "\n");
     }
 
     @Override

@@ -37,15 +37,35 @@ public final class Fingerprints {
      */
     public static String tree(Path root) throws IOException {
         MessageDigest sha = sha256();
-        List<Path> files;
-        try (Stream<Path> walk = Files.walk(root)) {
-            files = walk.filter(Files::isRegularFile).sorted().collect(Collectors.toList());
-        }
-        for (Path f : files) {
-            String line = root.relativize(f) + "\t" + Files.size(f) + "\t" + Files.getLastModifiedTime(f).toMillis() + "\n";
+        for (Path f : regularFiles(root)) {
+            String line = relative(root, f) + "\t" + Files.size(f) + "\t" + Files.getLastModifiedTime(f).toMillis() + "\n";
             sha.update(line.getBytes(StandardCharsets.UTF_8));
         }
         return hex(sha.digest());
+    }
+
+    /**
+     * The SHA-256 of a file's bytes, or of a folder's contents: every regular file's relative path (with '/') and
+     * the SHA-256 of its bytes, in path order. Independent of where the folder lies and of modification times,
+     * so it identifies data across machines; it reads every byte, so it is for provenance, not up-to-date checks.
+     */
+    public static String contents(Path path) throws IOException {
+        if (!Files.isDirectory(path)) return file(path);
+        MessageDigest sha = sha256();
+        for (Path f : regularFiles(path)) {
+            sha.update((relative(path, f) + "\t" + file(f) + "\n").getBytes(StandardCharsets.UTF_8));
+        }
+        return hex(sha.digest());
+    }
+
+    private static List<Path> regularFiles(Path root) throws IOException {
+        try (Stream<Path> walk = Files.walk(root)) {
+            return walk.filter(Files::isRegularFile).sorted().collect(Collectors.toList());
+        }
+    }
+
+    private static String relative(Path root, Path file) {
+        return root.relativize(file).toString().replace(java.io.File.separatorChar, '/');
     }
 
     /** The SHA-256 of a JSON value written with sorted keys. */

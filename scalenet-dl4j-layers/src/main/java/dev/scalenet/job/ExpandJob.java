@@ -1,6 +1,8 @@
 package dev.scalenet.job;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.scalenet.InvalidSettingException;
 import dev.scalenet.data.Datasets;
@@ -9,6 +11,7 @@ import dev.scalenet.data.Split;
 import dev.scalenet.expand.ExpandedModel;
 import dev.scalenet.expand.ExpansionPlan;
 import dev.scalenet.expand.ScaleNet;
+import dev.scalenet.io.AtomicFiles;
 import dev.scalenet.io.Fingerprints;
 import dev.scalenet.train.Charts;
 import dev.scalenet.train.EvalResult;
@@ -23,9 +26,13 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The whole ScaleNet job, as {@code mvn scalenet:expand} and the command line run it: load a base ViT, expand
@@ -33,13 +40,19 @@ import java.util.Optional;
  * <ul>
  *   <li>{@code <name>.zip}: the expanded model (DL4J {@code ModelSerializer}, with its pretrained_cfg and labels);</li>
  *   <li>{@code report.json}, {@code report.html} (with the training curve), {@code model.properties};</li>
- *   <li>{@code run/}: the training run (checkpoint, metrics, curve) when fine-tuning.</li>
+ *   <li>{@code <name>.run/}: the training run (checkpoint, metrics, curve, and {@code inputs.json}, the
+ *   inputs and settings it was started with) when fine-tuning.</li>
  * </ul>
  * Without training data it only expands. {@link #upToDate()} tells whether the outputs already match these
- * inputs and settings, so a build can skip the work.
+ * inputs and settings, so a build can skip the work. A fine-tune that was interrupted (a killed build) resumes
+ * from its last checkpoint when the inputs and settings are the ones it was started with, and starts afresh,
+ * saying which changed, when they are not. One job at a time uses an output folder ({@link OutputLock}).
  */
 public final class ExpandJob {
     private static final Logger log = LoggerFactory.getLogger(ExpandJob.class);
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    /** In the run folder: the inputs and settings (as {@link #configurationHash()} digests them) the run started with. */
+    public static final String INPUTS_FILE = "inputs.json";
 
     private final Path baseModel;
     private final Path baseModelJson;
@@ -51,6 +64,8 @@ public final class ExpandJob {
     private final String name;
     private final boolean resume;
     private final String toolVersion;
+    private final String baseModelCoordinates;
+    private OutputLock heldLock;
 
     private ExpandJob(Builder b) {
         this.baseModel = Objects.requireNonNull(b.baseModel, "baseModel");
@@ -63,6 +78,7 @@ public final class ExpandJob {
         this.name = Objects.requireNonNull(b.name, "name");
         this.resume = b.resume;
         this.toolVersion = Objects.requireNonNull(b.toolVersion, "toolVersion");
+        this.baseModelCoordinates = b.baseModelCoordinates;
         InvalidSettingException.require(name.matches("[A-Za-z0-9._-]+"), "name", name, "a file name of letters, digits, '.', '_' or '-'");
     }
 
@@ -77,6 +93,11 @@ public final class ExpandJob {
 
     public Path outputDir() {
         return outputDir;
+    }
+
+    /** The fine-tuning's run folder: checkpoint, metrics, curve and the inputs it was started with. */
+    public Path runDir() {
+        return outputDir.resolve(name + ".run");
     }
 
     /**
@@ -107,6 +128,17 @@ public final class ExpandJob {
         return o;
     }
 
+    /**
+     * Takes the output folder for this job until closed; {@link #run()} takes it itself when not already held.
+     * Hold it across {@link #upToDate()} and {@link #run()} so no other job writes in between.
+     *
+     * @throws OutputLock.OutputLockedException when another job (thread or process) holds it
+     */
+    public OutputLock lockOutput() throws IOException {
+        heldLock = OutputLock.acquire(outputDir);
+        return heldLock;
+    }
+
     /** Whether the model and report exist and {@code model.properties} records this job's configuration hash. */
     public boolean upToDate() throws IOException {
         Optional<String> recorded = Report.recordedConfigurationHash(outputDir);
@@ -114,14 +146,22 @@ public final class ExpandJob {
     }
 
     public Report run() throws IOException {
-        String configHash = configurationHash();
+        if (heldLock != null && heldLock.isHeld()) return runLocked();
+        try (OutputLock ignored = lockOutput()) {
+            return runLocked();
+        }
+    }
+
+    private Report runLocked() throws IOException {
+        ObjectNode inputs = configuration();
+        String configHash = Fingerprints.json(inputs);
         VitModel base = VitModel.load(baseModel, baseModelJson);
         ImageDataset train = trainData == null ? null : Datasets.open(trainData, Split.TRAIN);
         ImageDataset eval = heldOut();
         log.info("base model {}: {}, {} parameters", baseModel, base.config(), base.graph().numParams());
 
         Report report = new Report(name);
-        report.base(baseModel, Fingerprints.file(baseModel), base);
+        report.base(Report.source(baseModel, baseModelCoordinates), baseModelJson == null ? null : Report.source(baseModelJson, null), base);
         EvalResult baseEval = eval == null ? null : Evaluation.of(base, eval, recipe.batchSize(), recipe.evalLimit());
         if (baseEval != null) report.baseEval(baseEval);
 
@@ -130,11 +170,15 @@ public final class ExpandJob {
         log.info("{} -> {}", plan, expanded);
         report.expansion(plan, expanded);
         if (train != null) {
-            TrainResult trained = new Trainer(recipe, model.dataConfig(), outputDir.resolve("run"), resume, name)
+            boolean resumeRun = prepareRun(inputs);
+            TrainResult trained = new Trainer(recipe, model.dataConfig(), runDir(), resumeRun, name)
                     .fit(model.graph(), train, eval);
             // the trainer evaluates before its first step: that is the expansion's starting accuracy
             if (eval != null) report.expandedEval(trained.evaluations().get(0));
-            report.training(trained, train, eval, outputDir.relativize(trained.metricsFile()).toString());
+            ObjectNode trainSource = dataSource(trainData, Split.TRAIN, train.size(), null);
+            ObjectNode evalSource = eval == null ? null
+                    : dataSource(evalData != null ? evalData : trainData, Split.EVAL, eval.size(), evalData == null ? trainSource : null);
+            report.training(trained, trainSource, evalSource, outputDir.relativize(trained.metricsFile()).toString());
             if (baseEval != null) { // redraw the curve with the model it grew from, so the chart says whether growing paid
                 Charts.trainingCurve(MetricsLog.read(trained.metricsFile(), Long.MAX_VALUE), name, trained.curveFile(),
                         Map.of("base model", 100 * baseEval.top1()));
@@ -146,6 +190,64 @@ public final class ExpandJob {
         report.model(modelFile(), Fingerprints.file(modelFile()), configHash);
         report.write(outputDir);
         return report;
+    }
+
+    /**
+     * Whether the fine-tuning continues from the run folder's checkpoint: only when {@code resume} is on and the
+     * checkpoint was started with exactly these inputs and settings. Otherwise a checkpoint left there is deleted
+     * (the trainer would refuse it) and the reason is logged. Records the inputs beside the new checkpoint.
+     */
+    private boolean prepareRun(ObjectNode inputs) throws IOException {
+        Path run = runDir();
+        Path checkpoint = run.resolve(Trainer.CHECKPOINT);
+        Path recorded = run.resolve(INPUTS_FILE);
+        if (Files.exists(checkpoint)) {
+            String afresh = null;
+            if (!resume) {
+                afresh = "resume is off";
+            } else if (!Files.isRegularFile(recorded)) {
+                afresh = "the checkpoint has no record of the inputs it was started with (" + INPUTS_FILE + ")";
+            } else {
+                List<String> changed = changedInputs(recorded, inputs);
+                if (!changed.isEmpty()) afresh = String.join(", ", changed) + (changed.size() == 1 ? " has" : " have") + " changed since it was written";
+            }
+            if (afresh == null) {
+                log.info("{}: resuming the fine-tuning from its checkpoint in {}: inputs and settings are unchanged (config.sha256 {})",
+                        name, run, Fingerprints.json(inputs));
+                return true;
+            }
+            log.info("{}: starting the fine-tuning afresh, not from the checkpoint in {}: {}", name, run, afresh);
+            Files.delete(checkpoint);
+        }
+        AtomicFiles.writeString(recorded, JSON.writeValueAsString(inputs) + "\n");
+        return false;
+    }
+
+    /** The fields of {@code recorded} (an inputs file) that differ from {@code now}, or all if it is unreadable. */
+    private static List<String> changedInputs(Path recorded, ObjectNode now) {
+        JsonNode before;
+        try {
+            before = JSON.readTree(recorded.toFile());
+        } catch (IOException e) {
+            return List.of(INPUTS_FILE + " (unreadable: " + e.getMessage() + ")");
+        }
+        List<String> changed = new ArrayList<>();
+        Set<String> fields = new TreeSet<>();
+        now.fieldNames().forEachRemaining(fields::add);
+        before.fieldNames().forEachRemaining(fields::add);
+        for (String f : fields) {
+            // as text: a number read back may be another node type (int for long) than the one written
+            if (!String.valueOf(now.get(f)).equals(String.valueOf(before.get(f)))) changed.add(f);
+        }
+        return changed;
+    }
+
+    /** {@link Report#source} of a data folder with its split and image count; reuses {@code same}'s digest if given. */
+    private static ObjectNode dataSource(Path dir, Split split, int images, ObjectNode same) throws IOException {
+        ObjectNode o = same != null ? same.deepCopy() : Report.source(dir, null);
+        o.put("split", split == Split.TRAIN ? "train" : "eval");
+        o.put("images", images);
+        return o;
     }
 
     /** The held-out set: {@code evalData}, else the evaluation split beside the training data when it has one. */
@@ -170,11 +272,14 @@ public final class ExpandJob {
         private String name = "model";
         private boolean resume = true;
         private String toolVersion = "";
+        private String baseModelCoordinates;
 
         private Builder() {}
 
         /** A DL4J model zip or a timm {@code .safetensors}. */
         public Builder baseModel(Path v) { baseModel = v; return this; }
+        /** The Maven coordinates the base model was resolved from, recorded in the report; null: none. */
+        public Builder baseModelCoordinates(String v) { baseModelCoordinates = v; return this; }
         /** timm constructor arguments / pretrained_cfg / label_names for a safetensors base; null: beside it. */
         public Builder baseModelJson(Path v) { baseModelJson = v; return this; }
         public Builder plan(ExpansionPlan v) { plan = v; return this; }

@@ -5,10 +5,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.scalenet.data.ImageDataset;
 import dev.scalenet.expand.ExpandedModel;
 import dev.scalenet.expand.ExpansionPlan;
 import dev.scalenet.io.AtomicFiles;
+import dev.scalenet.io.Fingerprints;
 import dev.scalenet.train.EvalResult;
 import dev.scalenet.train.TrainResult;
 import dev.scalenet.vit.VitModel;
@@ -33,6 +33,10 @@ import java.util.TreeMap;
  * (the same for people, with the training curve embedded) and {@code model.properties} (provenance and headline
  * metrics as flat keys, for build tooling: {@code source.sha256}, {@code config.sha256}, {@code model.sha256},
  * {@code final.top1}, ...).
+ *
+ * <p>The three files are published with the model, so they name every input by what identifies it anywhere
+ * ({@link #source}: file or folder name, Maven coordinates when it came by them, SHA-256 of its contents), never
+ * by where it lay on the build machine.
  */
 public final class Report {
     public static final String JSON_FILE = "report.json";
@@ -65,14 +69,28 @@ public final class Report {
         return report;
     }
 
+    /**
+     * How the report names an input: {@code name} (the file or folder name, no path), {@code coordinates} when it
+     * was resolved from Maven coordinates (null: none), and {@code sha256} of its contents
+     * ({@link Fingerprints#contents}).
+     */
+    public static ObjectNode source(Path path, String coordinates) throws IOException {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("name", path.toAbsolutePath().normalize().getFileName().toString());
+        if (coordinates != null) o.put("coordinates", coordinates);
+        o.put("sha256", Fingerprints.contents(path));
+        return o;
+    }
+
     public ObjectNode json() {
         return root;
     }
 
-    void base(Path file, String sha256, VitModel model) {
+    /** @param source {@link #source} of the base model; @param json that of its timm JSON, or null */
+    void base(ObjectNode source, ObjectNode json, VitModel model) {
         ObjectNode b = root.putObject("base");
-        b.put("file", file.toAbsolutePath().toString());
-        b.put("sha256", sha256);
+        b.setAll(source);
+        if (json != null) b.set("json", json);
         b.set("constructor", model.config().toTimmArgs());
         b.put("params", model.graph().numParams());
         b.set("pretrained_cfg", model.dataConfig().toJson());
@@ -103,11 +121,15 @@ public final class Report {
         ((ObjectNode) root.get("expansion")).set("evalAtStart", r.toJson());
     }
 
-    /** @param metrics the metrics file as the report should name it (relative to the report's folder) */
-    void training(TrainResult t, ImageDataset train, ImageDataset eval, String metrics) {
+    /**
+     * @param train {@link #source} of the training data, with its image count
+     * @param eval that of the held-out data, or null
+     * @param metrics the metrics file as the report should name it (relative to the report's folder)
+     */
+    void training(TrainResult t, ObjectNode train, ObjectNode eval, String metrics) {
         ObjectNode n = t.toJson();
-        n.put("trainData", train.describe());
-        n.put("evalData", eval == null ? "" : eval.describe());
+        n.set("trainData", train);
+        if (eval != null) n.set("evalData", eval);
         n.put("metrics", metrics);
         curve = t.curveFile();
         // beside the metrics file: kept so a report read back (evaluate goal) still embeds the curve
@@ -122,12 +144,12 @@ public final class Report {
         m.put("configSha256", configHash);
     }
 
-    /** Adds a held-out evaluation of {@code model} on {@code data} (the evaluate goal). */
-    public void evaluation(Path model, ImageDataset data, EvalResult r) {
+    /** Adds a held-out evaluation of a model on data, each named by its {@link #source} (the evaluate goal). */
+    public void evaluation(ObjectNode model, ObjectNode data, EvalResult r) {
         ArrayNode list = root.has("evaluations") ? (ArrayNode) root.get("evaluations") : root.putArray("evaluations");
         ObjectNode e = r.toJson();
-        e.put("model", model.toAbsolutePath().toString());
-        e.put("data", data.describe());
+        e.set("model", model);
+        e.set("data", data);
         list.add(e);
     }
 
@@ -139,7 +161,7 @@ public final class Report {
         JsonNode t = root.path("training");
         if (!b.isMissingNode()) {
             lines.add(String.format(Locale.ROOT, "base model  %s: %d blocks, %,d parameters%s",
-                    Path.of(b.path("file").asText()).getFileName(), b.path("constructor").path("depth").asInt(),
+                    b.path("name").asText(), b.path("constructor").path("depth").asInt(),
                     b.path("params").asLong(), accuracy(b.path("eval"))));
         }
         if (!e.isMissingNode()) {
@@ -162,6 +184,8 @@ public final class Report {
     /** The headline metric keys of {@code model.properties}. */
     public Map<String, String> properties() {
         Map<String, String> p = new TreeMap<>();
+        put(p, "source.file", root.path("base").path("name"));
+        put(p, "source.coordinates", root.path("base").path("coordinates"));
         put(p, "source.sha256", root.path("base").path("sha256"));
         put(p, "config.sha256", root.path("model").path("configSha256"));
         put(p, "model.sha256", root.path("model").path("sha256"));
@@ -213,9 +237,9 @@ public final class Report {
         };
         p.putAll(properties());
         StringWriter text = new StringWriter();
-        p.store(text, "scalenet " + root.path("name").asText());
-        // drop the timestamp comment Properties.store adds, so equal runs write equal files
-        String stable = text.toString().replaceFirst("(?m)^#(?! scalenet).*\\R", "");
+        p.store(text, null);
+        // drop the date comment, the only line Properties.store adds without a comment, so equal runs write equal files
+        String stable = "#scalenet " + root.path("name").asText() + "\n" + text.toString().replaceFirst("^#.*\\R", "");
         AtomicFiles.writeString(dir.resolve(PROPERTIES_FILE), stable);
     }
 
@@ -232,7 +256,9 @@ public final class Report {
         evalRow(h, "base model", root.path("base").path("eval"));
         evalRow(h, "expanded, before training", root.path("expansion").path("evalAtStart"));
         evalRow(h, "expanded, after training", root.path("training").path("final"));
-        for (JsonNode e : root.path("evaluations")) evalRow(h, "evaluate: " + e.path("data").asText(), e);
+        for (JsonNode e : root.path("evaluations")) {
+            evalRow(h, "evaluate: " + e.path("model").path("name").asText() + " on " + e.path("data").path("name").asText(), e);
+        }
         h.append("</table>\n");
         if (root.has("expansion")) {
             JsonNode e = root.get("expansion");
@@ -255,8 +281,8 @@ public final class Report {
             row(h, "steps", t.path("steps").asText());
             row(h, "trainable parameters", String.format(Locale.ROOT, "%,d of %,d", t.path("trainableParams").asLong(), t.path("totalParams").asLong()));
             row(h, "training time", String.format(Locale.ROOT, "%.1f s (%.1f images/s)", t.path("trainSeconds").asDouble(), t.path("imagesPerSecond").asDouble()));
-            row(h, "training data", t.path("trainData").asText());
-            row(h, "held-out data", t.path("evalData").asText());
+            row(h, "training data", describe(t.path("trainData")));
+            row(h, "held-out data", describe(t.path("evalData")));
             for (Iterator<Map.Entry<String, JsonNode>> it = t.path("recipe").fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> r = it.next();
                 // the recipe's "steps" is 0 when epochs set the length: show the steps that ran instead
@@ -269,10 +295,20 @@ public final class Report {
         for (Map.Entry<String, String> p : properties().entrySet()) {
             if (p.getKey().endsWith("sha256") || p.getKey().equals("model.file")) row(h, p.getKey(), p.getValue());
         }
-        row(h, "base model", root.path("base").path("file").asText());
+        row(h, "base model", describe(root.path("base")));
         row(h, "tool", root.path("tool").asText());
         h.append("</table>\n</body></html>\n");
         return h.toString();
+    }
+
+    /** A source as one line: name, coordinates, split and images, SHA-256. */
+    private static String describe(JsonNode source) {
+        if (source.isMissingNode()) return "";
+        StringBuilder s = new StringBuilder(source.path("name").asText());
+        if (source.has("coordinates")) s.append(" (").append(source.get("coordinates").asText()).append(')');
+        if (source.has("split")) s.append(", ").append(source.get("split").asText()).append(" split");
+        if (source.has("images")) s.append(String.format(Locale.ROOT, ", %,d images", source.get("images").asLong()));
+        return s.append(", SHA-256 ").append(source.path("sha256").asText()).toString();
     }
 
     private static void evalRow(StringBuilder h, String label, JsonNode e) {

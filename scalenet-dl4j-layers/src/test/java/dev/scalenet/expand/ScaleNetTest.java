@@ -1,5 +1,6 @@
 package dev.scalenet.expand;
 
+import dev.scalenet.RawBits;
 import dev.scalenet.InvalidSettingException;
 import dev.scalenet.io.Checkpoint;
 import dev.scalenet.io.Tensor;
@@ -126,7 +127,8 @@ class ScaleNetTest {
 
         assertEquals(g.numParams(), restored.numParams());
         assertEquals(g.paramTable().keySet(), restored.paramTable().keySet());
-        assertEquals(g.outputSingle(images(3)), restored.outputSingle(images(3)));
+        assertArrayEquals(RawBits.of(g.params()), RawBits.of(restored.params()), "bit-identical parameters");
+        assertArrayEquals(RawBits.of(g.outputSingle(images(3))), RawBits.of(restored.outputSingle(images(3))), "bit-identical logits");
         assertArrayEquals(VisionTransformer.blocksOf(g).getOrder(), VisionTransformer.blocksOf(restored).getOrder());
 
         INDArray fresh = Nd4j.rand(DataType.FLOAT, 96, 32);

@@ -3,6 +3,8 @@ package dev.scalenet.job;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.scalenet.InvalidSettingException;
+import dev.scalenet.RawBits;
+import dev.scalenet.data.BatchLoader;
 import dev.scalenet.data.FashionMnist;
 import dev.scalenet.expand.ExpansionPlan;
 import dev.scalenet.io.Fingerprints;
@@ -13,15 +15,28 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
+import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Properties;
+import java.util.stream.Collectors;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -41,6 +56,11 @@ class ExpandJobTest {
 
     private static TrainConfig quickRecipe() {
         return TrainConfig.builder().epochs(1).batchSize(32).trainLimit(320).evalLimit(200).seed(1).build();
+    }
+
+    /** 4 steps of 16 images, 32 held out: what resuming and reporting need, in seconds. */
+    private static TrainConfig.Builder tinyRecipe() {
+        return TrainConfig.builder().epochs(1).batchSize(16).trainLimit(64).evalLimit(32).seed(1);
     }
 
     @Test
@@ -68,10 +88,12 @@ class ExpandJobTest {
         assertFalse(p.containsKey("final.top1"), "no training, no final accuracy");
         assertEquals(report.properties().get("config.sha256"), p.getProperty("config.sha256"));
         assertTrue(Files.readString(out.resolve(Report.HTML_FILE)).contains("[0,1,2,3,0,1,2,3]"));
+        assertEquals(List.of("#scalenet micro-x8"), Files.readAllLines(out.resolve(Report.PROPERTIES_FILE)).stream()
+                .filter(l -> l.startsWith("#")).collect(Collectors.toList()), "no date comment: equal runs write equal files");
     }
 
     @Test
-    @DisplayName("expand, fine-tune and evaluate: accuracy before and after, curve embedded in the HTML")
+    @DisplayName("expand, fine-tune and evaluate: the reported final top-1 is that of the written model, counted here")
     void expandAndTrain() throws Exception {
         job().recipe(quickRecipe()).trainData(FashionMnist.dir()).build().run();
         JsonNode report = new ObjectMapper().readTree(out.resolve(Report.JSON_FILE).toFile());
@@ -79,12 +101,155 @@ class ExpandJobTest {
         assertEquals(200, report.path("expansion").path("evalAtStart").path("examples").asInt());
         assertEquals(10, report.path("training").path("steps").asInt(), "320 images / batch 32");
         double top1 = report.path("training").path("final").path("top1").asDouble();
-        assertTrue(top1 >= 0 && top1 <= 1);
+        assertEquals(top1OfWrittenModel(200), top1, "the first 200 test images, batches of 32 as in training: the same count");
         String html = Files.readString(out.resolve(Report.HTML_FILE));
         assertTrue(html.contains("data:image/png;base64,"));
         assertTrue(html.contains("recipe: steps</th><td>10 (ran)</td>"), "the recipe table shows the steps that ran, not the unset 0");
-        assertTrue(Files.exists(out.resolve("run/metrics.jsonl")));
+        assertTrue(Files.exists(out.resolve("micro-x8.run/metrics.jsonl")));
         assertEquals(String.valueOf(top1), properties().getProperty("final.top1"));
+    }
+
+    /** Top-1 of the model file on the first {@code n} test images: argmax of its logits against the labels, counted here. */
+    private double top1OfWrittenModel(int n) throws IOException {
+        VitModel written = VitModel.load(out.resolve("micro-x8.zip"), null);
+        BatchLoader loader = BatchLoader.evaluation(FashionMnist.test(), written.dataConfig(), 32).limit(n).build();
+        long correct = 0;
+        long seen = 0;
+        try (BatchLoader.Batches batches = loader.epoch(0)) {
+            while (batches.hasNext()) {
+                DataSet b = batches.next();
+                INDArray predicted = written.graph().outputSingle(b.getFeatures()).argMax(1);
+                INDArray actual = b.getLabels().argMax(1);
+                for (int i = 0; i < b.numExamples(); i++) if (predicted.getLong(i) == actual.getLong(i)) correct++;
+                seen += b.numExamples();
+            }
+        }
+        assertEquals(n, seen);
+        return (double) correct / n;
+    }
+
+    @Test
+    @DisplayName("a rerun with unchanged inputs resumes from the run's checkpoint; another recipe starts afresh, naming it")
+    void resumesOnlyWithUnchangedInputs() throws Exception {
+        job().recipe(tinyRecipe().build()).trainData(FashionMnist.dir()).build().run();
+        int[] first = RawBits.of(VitModel.load(out.resolve("micro-x8.zip"), null).graph().params());
+
+        String log = stderrOf(() -> job().recipe(tinyRecipe().build()).trainData(FashionMnist.dir()).build().run());
+        assertTrue(log.contains("micro-x8: resuming the fine-tuning from its checkpoint in "), log);
+        assertTrue(log.contains("micro-x8: resuming from step 4 of 4"), log);
+        assertEquals(4, json().path("training").path("resumedFromStep").asInt());
+        assertArrayEquals(first, RawBits.of(VitModel.load(out.resolve("micro-x8.zip"), null).graph().params()),
+                "resumed at the end: the same weights, bit for bit");
+
+        TrainConfig otherRate = tinyRecipe().learningRate(1e-4).build();
+        log = stderrOf(() -> job().recipe(otherRate).trainData(FashionMnist.dir()).build().run());
+        assertTrue(log.contains("micro-x8: starting the fine-tuning afresh, not from the checkpoint in "), log);
+        assertTrue(log.contains(": recipe has changed since it was written"), log);
+        assertEquals(0, json().path("training").path("resumedFromStep").asInt());
+    }
+
+    @Test
+    @DisplayName("the published report, HTML and properties name inputs by file name and SHA-256, never by a path of this machine")
+    void outputsHoldNoPaths() throws Exception {
+        job().recipe(tinyRecipe().build()).trainData(FashionMnist.dir()).baseModelCoordinates("org.example:vit-micro:1.0:safetensors")
+                .build().run();
+        JsonNode report = json();
+        assertEquals("vit-micro-p7-d4.safetensors", report.path("base").path("name").asText());
+        assertEquals("org.example:vit-micro:1.0:safetensors", report.path("base").path("coordinates").asText());
+        assertEquals(Fingerprints.file(MICRO.weights()), report.path("base").path("sha256").asText());
+        assertEquals("fashion-mnist", report.path("training").path("trainData").path("name").asText());
+        assertEquals(Fingerprints.contents(FashionMnist.dir()), report.path("training").path("trainData").path("sha256").asText());
+        assertEquals("vit-micro-p7-d4.safetensors", properties().getProperty("source.file"));
+        assertEquals("org.example:vit-micro:1.0:safetensors", properties().getProperty("source.coordinates"));
+        for (String file : new String[] {Report.JSON_FILE, Report.HTML_FILE, Report.PROPERTIES_FILE}) {
+            String text = Files.readString(out.resolve(file)).replaceAll("data:image/png;base64,[A-Za-z0-9+/=]+", "");
+            for (Path p : new Path[] {out, MICRO.weights().getParent(), FashionMnist.dir(), Path.of(System.getProperty("user.home")),
+                    Path.of("").toAbsolutePath()}) {
+                assertFalse(text.contains(p.toAbsolutePath().normalize().toString()), file + " names " + p);
+            }
+            assertFalse(ABSOLUTE_PATH.matcher(text).find(), file + " holds an absolute path: " + firstMatch(text));
+        }
+    }
+
+    /** A '/'-rooted path of two or more parts not inside an HTML tag ("</td>") or a URL ("http://"). */
+    private static final java.util.regex.Pattern ABSOLUTE_PATH = java.util.regex.Pattern.compile("(?<![<\\w:/.])/[\\w.-]+/[\\w.-]+");
+
+    private static String firstMatch(String text) {
+        java.util.regex.Matcher m = ABSOLUTE_PATH.matcher(text);
+        return m.find() ? m.group() : "";
+    }
+
+    @Test
+    @DisplayName("two jobs on one output folder, in two threads: the second fails naming the folder and the holder")
+    void lockedBetweenThreads() throws Exception {
+        ExpandJob holder = job().build();
+        try (OutputLock ignored = holder.lockOutput()) {
+            ExecutorService other = Executors.newSingleThreadExecutor();
+            try {
+                ExecutionException e = assertThrows(ExecutionException.class, () -> other.submit(() -> job().build().run()).get());
+                OutputLock.OutputLockedException locked = assertInstanceOf(OutputLock.OutputLockedException.class, e.getCause());
+                assertEquals(out.toAbsolutePath().normalize(), locked.dir());
+                assertTrue(locked.getMessage().startsWith(out.toAbsolutePath().normalize() + " is in use by another scalenet job (process "
+                        + ProcessHandle.current().pid() + " on "), locked.getMessage());
+            } finally {
+                other.shutdownNow();
+            }
+            assertFalse(Files.exists(out.resolve("micro-x8.zip")), "the refused job wrote nothing");
+        }
+        job().build().run(); // released: the folder is usable again
+        assertTrue(Files.exists(out.resolve("micro-x8.zip")));
+    }
+
+    @Test
+    @DisplayName("two processes: a job fails while another JVM holds the folder, naming its pid; a SIGKILL frees the folder")
+    void lockedBetweenProcesses() throws Exception {
+        Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), HoldLock.class.getName(), out.toString())
+                .redirectErrorStream(true).start();
+        try {
+            BufferedReader lines = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
+            assertEquals("locked", lines.readLine(), "the child took the lock");
+            OutputLock.OutputLockedException e = assertThrows(OutputLock.OutputLockedException.class, () -> job().build().run());
+            assertTrue(e.holder().startsWith("process " + child.pid() + " on "), e.holder());
+        } finally {
+            child.destroyForcibly().waitFor();
+        }
+        job().build().run(); // the operating system dropped the killed holder's lock
+        assertTrue(Files.exists(out.resolve("micro-x8.zip")));
+    }
+
+    /** {@code HoldLock <dir>}: takes the output lock on dir, says "locked", and holds it until killed. */
+    public static final class HoldLock {
+        public static void main(String[] args) throws Exception {
+            OutputLock lock = OutputLock.acquire(Path.of(args[0]));
+            System.out.println("locked");
+            System.out.flush();
+            Thread.sleep(600_000);
+            lock.close();
+        }
+    }
+
+    private interface Action {
+        void run() throws Exception;
+    }
+
+    /** What the action logs (slf4j-simple writes to System.err). */
+    private static String stderrOf(Action action) throws Exception {
+        PrintStream original = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        try {
+            action.run();
+        } finally {
+            System.setErr(original);
+        }
+        String text = captured.toString(StandardCharsets.UTF_8);
+        original.print(text);
+        return text;
+    }
+
+    private JsonNode json() throws IOException {
+        return new ObjectMapper().readTree(out.resolve(Report.JSON_FILE).toFile());
     }
 
     @Test

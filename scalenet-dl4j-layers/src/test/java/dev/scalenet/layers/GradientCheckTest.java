@@ -9,6 +9,7 @@ import org.deeplearning4j.nn.conf.WorkspaceMode;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -32,9 +33,20 @@ class GradientCheckTest {
     private static final int DIM = 8;
     private static final int CLASSES = 4;
 
+    private static DataType previousDefault;
+    private static DataType previousFloatingDefault;
+
     @BeforeAll
     static void doublePrecision() {
+        previousDefault = Nd4j.dataType();
+        previousFloatingDefault = Nd4j.defaultFloatingPointType();
         Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE);
+    }
+
+    /** Surefire runs every test class in one JVM: the float32 tests after this one must get float32 arrays again. */
+    @AfterAll
+    static void restorePrecision() {
+        Nd4j.setDefaultDataTypes(previousDefault, previousFloatingDefault);
     }
 
     /** tokens -> stack -> average pooling -> logits; the stack is the layer under test. */

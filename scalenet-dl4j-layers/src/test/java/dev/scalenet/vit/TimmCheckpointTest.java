@@ -1,5 +1,6 @@
 package dev.scalenet.vit;
 
+import dev.scalenet.RawBits;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.scalenet.expand.ExpansionPlan;
@@ -151,7 +152,8 @@ class TimmCheckpointTest {
         ComputationGraph b = ScaleNet.expand(base, plan.withSeed(123)).graph();
         TimmCheckpoint.fill(b, ckpt);
         INDArray x = TimmFixtures.read(micro().folder.resolve(micro().name + ".inputs.npy"));
-        assertEquals(a.outputSingle(x), b.outputSingle(x));
+        assertArrayEquals(RawBits.of(a.params()), RawBits.of(b.params()), "every parameter bit-identical");
+        assertArrayEquals(RawBits.of(a.outputSingle(x)), RawBits.of(b.outputSingle(x)), "bit-identical logits");
 
         Map<String, Tensor> t = new LinkedHashMap<>(ckpt.asMap());
         float[] other = t.get("blocks.5.attn.proj.weight").values().clone();

@@ -165,10 +165,12 @@ abstract class AbstractScaleNetMojo extends AbstractMojo {
                 getLog().warn((modelConfig != null ? Parameters.describe("modelConfig") : Parameters.describe("preset"))
                         + " ignored: " + m.file().getFileName() + " is a model zip, which carries its own architecture");
             }
-            return new ModelResolver.Resolved(m.file(), null);
+            return new ModelResolver.Resolved(m.file(), null, m.coordinates());
         }
-        if (modelConfig != null) return new ModelResolver.Resolved(m.file(), ModelResolver.requireFile("modelConfig", r.file(modelConfig)));
-        if (preset != null) return new ModelResolver.Resolved(m.file(), presetFile(preset));
+        if (modelConfig != null) {
+            return new ModelResolver.Resolved(m.file(), ModelResolver.requireFile("modelConfig", r.file(modelConfig)), m.coordinates());
+        }
+        if (preset != null) return new ModelResolver.Resolved(m.file(), presetFile(preset), m.coordinates());
         return m;
     }
 

@@ -5,6 +5,7 @@ import dev.scalenet.data.Datasets;
 import dev.scalenet.data.ImageDataset;
 import dev.scalenet.data.Split;
 import dev.scalenet.job.Evaluation;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.scalenet.job.Report;
 import dev.scalenet.train.EvalResult;
 import dev.scalenet.train.TrainConfig;
@@ -73,7 +74,9 @@ public class EvaluateMojo extends AbstractScaleNetMojo {
         VitModel vit = VitModel.load(m.file(), m.sidecar());
         EvalResult result = Evaluation.of(vit, data, settings.batchSize(), settings.evalLimit());
         Report report = Report.readOrCreate(outputDirectory.toPath(), name);
-        report.evaluation(m.file(), data, result);
+        ObjectNode dataSource = Report.source(evalData.toPath(), null);
+        dataSource.put("split", "eval");
+        report.evaluation(Report.source(m.file(), m.coordinates()), dataSource, result);
         report.write(outputDirectory.toPath());
         getLog().info("Evaluated " + m.file().getFileName() + " on " + data.describe() + ": " + result
                 + "; report in " + outputDirectory.toPath().resolve(Report.HTML_FILE));

@@ -4,6 +4,7 @@ import dev.scalenet.data.DatasetException;
 import dev.scalenet.data.Datasets;
 import dev.scalenet.expand.ExpansionPlan;
 import dev.scalenet.job.ExpandJob;
+import dev.scalenet.job.OutputLock;
 import dev.scalenet.job.Report;
 import dev.scalenet.train.TrainConfig;
 import org.apache.maven.plugin.MojoFailureException;
@@ -24,7 +25,9 @@ import java.util.Map;
  * {@code report.json}, {@code report.html} and {@code model.properties} into {@code outputDirectory}, and attaches
  * the model to the project (type {@code zip}, classifier {@code classifier}) so {@code install} and {@code deploy}
  * publish it. Skips the work, and still attaches the model, when the base model, settings and data are unchanged
- * since the last run.
+ * since the last run. A fine-tune killed mid-way resumes from its last checkpoint in the next build with the same
+ * inputs. One build at a time uses an output directory: a second fails at once, naming the directory and the
+ * build that holds it.
  */
 @Mojo(name = "expand", defaultPhase = LifecyclePhase.PACKAGE, threadSafe = false)
 public class ExpandMojo extends AbstractScaleNetMojo {
@@ -172,7 +175,11 @@ public class ExpandMojo extends AbstractScaleNetMojo {
     @Parameter(property = "scalenet.evalLimit")
     Integer evalLimit;
 
-    /** Continue an interrupted fine-tuning from its checkpoint in {@code outputDirectory/run}. */
+    /**
+     * Continue an interrupted fine-tuning (a killed or failed build) from its last checkpoint in
+     * {@code outputDirectory/<name>.run/} when the base model, settings and data are the ones it was started with;
+     * when any changed, or with {@code false}, it starts afresh and the log says why.
+     */
     @Parameter(property = "scalenet.resume", defaultValue = "true")
     boolean resume;
 
@@ -206,7 +213,7 @@ public class ExpandMojo extends AbstractScaleNetMojo {
         checkData("trainData", trainData);
         checkData("evalData", evalData);
         ExpandJob job = ExpandJob.builder()
-                .baseModel(base.file()).baseModelJson(base.sidecar())
+                .baseModel(base.file()).baseModelJson(base.sidecar()).baseModelCoordinates(base.coordinates())
                 .plan(plan())
                 .recipe(recipe())
                 .trainData(trainData == null ? null : trainData.toPath())
@@ -216,15 +223,20 @@ public class ExpandMojo extends AbstractScaleNetMojo {
                 .resume(resume)
                 .toolVersion(mojoExecution.getMojoDescriptor().getPluginDescriptor().getId()) // group:artifact:version
                 .build();
-        if (job.upToDate()) {
-            getLog().info("Skipping the expansion: " + job.modelFile() + " is up to date. Its " + Report.PROPERTIES_FILE
-                    + " records config.sha256 " + job.configurationHash() + ", the digest of this base model, expansion plan,"
-                    + (trainData == null ? "" : " recipe, training data,") + " held-out data, name and plugin and library versions; nothing changed since."
-                    + " Change a setting or delete " + outputDirectory + " to run it again.");
-        } else {
-            Report report = job.run();
-            report.summary().forEach(getLog()::info);
-            getLog().info("Wrote " + job.modelFile() + "; report in " + outputDirectory.toPath().resolve(Report.HTML_FILE));
+        // held from the up-to-date check to the last output, so a concurrent build cannot write in between
+        try (OutputLock ignored = job.lockOutput()) {
+            if (job.upToDate()) {
+                getLog().info("Skipping the expansion: " + job.modelFile() + " is up to date. Its " + Report.PROPERTIES_FILE
+                        + " records config.sha256 " + job.configurationHash() + ", the digest of this base model, expansion plan,"
+                        + (trainData == null ? "" : " recipe, training data,") + " held-out data, name and plugin and library versions; nothing changed since."
+                        + " Change a setting or delete " + outputDirectory + " to run it again.");
+            } else {
+                Report report = job.run();
+                report.summary().forEach(getLog()::info);
+                getLog().info("Wrote " + job.modelFile() + "; report in " + outputDirectory.toPath().resolve(Report.HTML_FILE));
+            }
+        } catch (OutputLock.OutputLockedException e) {
+            throw new MojoFailureException("Cannot expand: " + Parameters.describe("outputDirectory") + " " + e.getMessage(), e);
         }
         if (attach) {
             projectHelper.attachArtifact(project, "zip", classifier, job.modelFile().toFile());

@@ -20,8 +20,11 @@ import java.util.stream.Collectors;
  * {@code groupId:artifactId:version[:type[:classifier]]} resolved through the build's repositories.
  */
 final class ModelResolver {
-    /** A model file and, for a {@code .safetensors} from a repository, its sidecar JSON if one was published. */
-    record Resolved(Path file, Path sidecar) {}
+    /**
+     * A model file and, for a {@code .safetensors} from a repository, its sidecar JSON if one was published;
+     * {@code coordinates} when it was resolved from Maven coordinates, else null.
+     */
+    record Resolved(Path file, Path sidecar, String coordinates) {}
 
     private final RepositorySystem system;
     private final RepositorySystemSession session;
@@ -44,7 +47,7 @@ final class ModelResolver {
         Optional<ArtifactCoordinates> coordinates = ArtifactCoordinates.parse(value.trim());
         Path asFile = file(value.trim());
         if (coordinates.isEmpty() || Files.exists(asFile)) {
-            return new Resolved(requireFile(parameter, asFile), null);
+            return new Resolved(requireFile(parameter, asFile), null, null);
         }
         ArtifactCoordinates c = coordinates.get();
         Path file = fetch(c).orElseThrow(() -> Parameters.invalid(parameter, value, "coordinates of an artifact in the build's repositories ("
@@ -57,7 +60,7 @@ final class ModelResolver {
             sidecar = fetch(c.withType("json")).orElse(null);
             if (sidecar != null) log.info("Resolved its sidecar " + c.withType("json") + " to " + sidecar);
         }
-        return new Resolved(file, sidecar);
+        return new Resolved(file, sidecar, c.toString());
     }
 
     private Optional<Path> fetch(ArtifactCoordinates c) {

@@ -2,6 +2,7 @@ package dev.scalenet.maven;
 
 import dev.scalenet.InvalidSettingException;
 import dev.scalenet.expand.ExpansionPlan;
+import dev.scalenet.job.OutputLock;
 import dev.scalenet.train.TrainConfig;
 import dev.scalenet.train.Trainable;
 import org.apache.maven.model.Build;
@@ -222,6 +223,23 @@ class ExpandMojoTest {
         info.clear();
         upgraded.execute();
         assertFalse(info.stream().anyMatch(s -> s.startsWith("Skipping the expansion")), info.toString());
+    }
+
+    @Test
+    @DisplayName("an output directory another build holds fails the build at once, naming <outputDirectory>, the directory and the holder")
+    void outputDirectoryInUse() throws Exception {
+        ExpandMojo m = mojo();
+        m.baseModel = FIXTURES.resolve("vit-micro-p7-d4.safetensors").toString();
+        m.depth = 8;
+        try (OutputLock held = OutputLock.acquire(dir.resolve("out"))) {
+            MojoFailureException e = assertThrows(MojoFailureException.class, m::execute);
+            assertTrue(e.getMessage().startsWith("Cannot expand: <outputDirectory> (-Dscalenet.outputDirectory) " + dir.resolve("out")
+                    + " is in use by another scalenet job (process " + ProcessHandle.current().pid() + " on "), e.getMessage());
+        }
+        assertEquals(List.of(), attached);
+        assertFalse(Files.exists(dir.resolve("out/vit.zip")));
+        m.execute(); // released: the same build now runs
+        assertTrue(Files.isRegularFile(dir.resolve("out/vit.zip")));
     }
 
     @Test
