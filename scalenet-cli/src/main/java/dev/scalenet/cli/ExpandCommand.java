@@ -43,6 +43,22 @@ final class ExpandCommand implements Callable<Integer>, RecipeOptions.WithRecipe
             description = "adapter rank (default: ${DEFAULT-VALUE})")
     int rank;
 
+    @Option(names = "--adapterPositions", paramLabel = "<where>", defaultValue = "inserted",
+            description = "adapters on the inserted blocks only, or on every position: inserted or all (default: ${DEFAULT-VALUE})")
+    String adapterPositions;
+
+    @Option(names = "--functionPreserving", arity = "1", paramLabel = "<true|false>", defaultValue = "false",
+            description = "inserted blocks start as the identity (zero LayerScale gates), so the grown model starts as the base (default: ${DEFAULT-VALUE})")
+    boolean functionPreserving;
+
+    @Option(names = "--untiedBlocks", arity = "1", paramLabel = "<true|false>", defaultValue = "false",
+            description = "inserted blocks get their own copies of their source's tensors instead of sharing them (default: ${DEFAULT-VALUE})")
+    boolean untiedBlocks;
+
+    @Option(names = "--untiedNorms", arity = "1", paramLabel = "<true|false>", defaultValue = "false",
+            description = "inserted blocks get their own LayerNorms (default: ${DEFAULT-VALUE})")
+    boolean untiedNorms;
+
     @Option(names = "--data", paramLabel = "<dir>", defaultValue = "data/fashion-mnist",
             description = "training + held-out data (IDX files or image folders), or 'none' to expand only (default: ${DEFAULT-VALUE})")
     String data;
@@ -62,7 +78,9 @@ final class ExpandCommand implements Callable<Integer>, RecipeOptions.WithRecipe
     @Override
     public Integer call() throws Exception {
         TrainConfig recipe = RecipeOptions.recipe(spec, SHORT);
-        ExpansionPlan plan = ExpansionPlan.of(ExpansionPlan.Strategy.parse(strategy), depth).withAdapterRank(rank);
+        ExpansionPlan plan = ExpansionPlan.of(ExpansionPlan.Strategy.parse(strategy), depth).withAdapterRank(rank)
+                .withAdapterPositions(ExpansionPlan.AdapterPositions.parse(adapterPositions))
+                .withFunctionPreserving(functionPreserving).withUntiedBlocks(untiedBlocks).withUntiedNorms(untiedNorms);
         Path base = model != null ? model : Pretrained.VIT_FMNIST_D64_L4.extract(out.resolve("base"));
         String stem = base.getFileName().toString().replaceFirst("\\.(safetensors|zip)$", "");
         String name = stem + "-" + plan.toString().replaceFirst(",.*", "");

@@ -100,6 +100,12 @@ class ScaleNetCliTest {
         Run r = run("expand", "--epochs", "0", "--out", dir.toString());
         assertEquals(2, r.code(), r.err());
         assertTrue(r.err().contains("'--epochs': 0: expected at least 1"), r.err());
+        Run positions = run("expand", "--adapterPositions", "some", "--out", dir.toString());
+        assertEquals(2, positions.code(), positions.err());
+        assertTrue(positions.err().contains("'--adapterPositions': some: expected inserted or all"), positions.err());
+        Run gates = run("expand", "--functionPreserving", "yes", "--out", dir.toString());
+        assertEquals(2, gates.code(), gates.err());
+        assertTrue(gates.err().contains("--functionPreserving"), gates.err());
         Run strategy = run("expand", "--strategy", "zigzag", "--out", dir.toString());
         assertEquals(2, strategy.code(), strategy.err());
         assertTrue(strategy.err().contains("zigzag"), strategy.err());
