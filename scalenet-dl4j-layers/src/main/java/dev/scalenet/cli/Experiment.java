@@ -233,8 +233,9 @@ public final class Experiment {
             r.set("test", Evaluation.of(start.withGraph(t.graph()), s.test, recipe.batchSize(), 0).toJson());
         }
         r.set("settings", settings);
-        AtomicFiles.writeString(resultFile, JSON.writeValueAsString(r) + "\n");
+        // the base model before its result: a finished result.json means everything of the run is there
         if (arm == Arm.BASE) start.withGraph(t.graph()).save(dir.resolve("model.zip"));
+        AtomicFiles.writeString(resultFile, JSON.writeValueAsString(r) + "\n");
     }
 
     /** The arm's starting model: a fresh L or 2L model seeded like the run, or this seed's trained base (grown). */
