@@ -5,8 +5,8 @@ import dev.scalenet.data.ImageDataset;
 import dev.scalenet.data.Split;
 import dev.scalenet.job.Evaluation;
 import dev.scalenet.train.EvalResult;
-import dev.scalenet.vit.VitModel;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -16,11 +16,8 @@ import java.util.concurrent.Callable;
 @Command(name = "evaluate", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Top-1, top-5 and loss of a model on the evaluation split of a dataset, preprocessed as the model's pretrained_cfg says.")
 final class EvaluateCommand implements Callable<Integer> {
-    @Option(names = "--model", paramLabel = "<file>", required = true, description = "a model zip or timm .safetensors")
-    Path model;
-
-    @Option(names = "--config", paramLabel = "<json>", description = "its JSON, for a .safetensors (default: beside it)")
-    Path config;
+    @Mixin
+    ModelOptions model;
 
     @Option(names = "--data", paramLabel = "<dir>", defaultValue = "data/fashion-mnist", description = "dataset folder; its evaluation split is used (default: ${DEFAULT-VALUE})")
     Path data;
@@ -36,8 +33,8 @@ final class EvaluateCommand implements Callable<Integer> {
         dev.scalenet.InvalidSettingException.require(batchSize >= 1, "batchSize", batchSize, "a positive number of images");
         dev.scalenet.InvalidSettingException.require(evalLimit >= 0, "evalLimit", evalLimit, "0 (all) or a number of images");
         ImageDataset eval = Datasets.open(data, Split.EVAL);
-        EvalResult r = Evaluation.of(VitModel.load(model, config), eval, batchSize, evalLimit);
-        System.out.println(model.getFileName() + " on " + eval.describe() + ": " + r);
+        EvalResult r = Evaluation.of(model.load(), eval, batchSize, evalLimit);
+        System.out.println(model.model.getFileName() + " on " + eval.describe() + ": " + r);
         return 0;
     }
 }

@@ -2,6 +2,7 @@ package dev.scalenet.cli;
 
 import dev.scalenet.vit.VitModel;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -11,11 +12,8 @@ import java.util.concurrent.Callable;
 @Command(name = "export", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Writes a model as a timm state dict (.safetensors) with its JSON (constructor, pretrained_cfg, label_names) beside it.")
 final class ExportCommand implements Callable<Integer> {
-    @Option(names = "--model", paramLabel = "<file>", required = true, description = "a model zip or timm .safetensors")
-    Path model;
-
-    @Option(names = "--config", paramLabel = "<json>", description = "its JSON, for a .safetensors (default: beside it)")
-    Path config;
+    @Mixin
+    ModelOptions model;
 
     @Option(names = "--output", paramLabel = "<file>", required = true, description = "a .safetensors file; the JSON goes beside it")
     Path output;
@@ -24,8 +22,8 @@ final class ExportCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         dev.scalenet.InvalidSettingException.require(output.getFileName().toString().endsWith(".safetensors"), "output",
                 output, "a file name ending in .safetensors (the JSON goes beside it)");
-        VitModel.load(model, config).exportTimm(output);
-        System.out.println("exported " + model.getFileName() + " to " + output + " and " + VitModel.sibling(output, ".json"));
+        model.load().exportTimm(output);
+        System.out.println("exported " + model.model.getFileName() + " to " + output + " and " + VitModel.sibling(output, ".json"));
         return 0;
     }
 }

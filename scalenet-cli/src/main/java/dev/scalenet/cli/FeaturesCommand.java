@@ -3,8 +3,8 @@ package dev.scalenet.cli;
 import dev.scalenet.io.NpyArray;
 import dev.scalenet.job.Predict;
 import dev.scalenet.vit.Features;
-import dev.scalenet.vit.VitModel;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -17,11 +17,8 @@ import java.util.concurrent.Callable;
                 "Inputs: float32 NCHW, preprocessed. preLogits = timm's forward_head(x, pre_logits=True), [batch, dim];",
                 "tokens = timm's forward_features(x), [batch, tokens, dim]. Writes a float32 .npy."})
 final class FeaturesCommand implements Callable<Integer> {
-    @Option(names = "--model", paramLabel = "<file>", required = true, description = "a model zip or timm .safetensors")
-    Path model;
-
-    @Option(names = "--config", paramLabel = "<json>", description = "its JSON, for a .safetensors (default: beside it)")
-    Path config;
+    @Mixin
+    ModelOptions model;
 
     @Option(names = "--inputs", paramLabel = "<npy>", required = true, description = "float32 images [batch, channels, height, width]")
     Path inputs;
@@ -36,7 +33,7 @@ final class FeaturesCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Features.Kind k = Features.Kind.parse(kind);
         dev.scalenet.InvalidSettingException.require(k != Features.Kind.LOGITS, "kind", kind, "preLogits or tokens (logits: the predict command)");
-        NpyArray y = Predict.run(VitModel.load(model, config), inputs, output, k);
+        NpyArray y = Predict.run(model.load(), inputs, output, k);
         System.out.println("wrote " + k + " " + Arrays.toString(y.shape()) + " to " + output);
         return 0;
     }

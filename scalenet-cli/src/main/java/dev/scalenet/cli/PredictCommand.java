@@ -3,8 +3,8 @@ package dev.scalenet.cli;
 import dev.scalenet.io.NpyArray;
 import dev.scalenet.job.Predict;
 import dev.scalenet.vit.Features;
-import dev.scalenet.vit.VitModel;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -15,11 +15,8 @@ import java.util.concurrent.Callable;
 @Command(name = "predict", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Logits of a model for a float32 NCHW .npy of preprocessed images, as timm's model(x); writes a float32 [batch, classes] .npy.")
 final class PredictCommand implements Callable<Integer> {
-    @Option(names = "--model", paramLabel = "<file>", required = true, description = "a model zip or timm .safetensors")
-    Path model;
-
-    @Option(names = "--config", paramLabel = "<json>", description = "its JSON, for a .safetensors (default: beside it)")
-    Path config;
+    @Mixin
+    ModelOptions model;
 
     @Option(names = "--inputs", paramLabel = "<npy>", required = true, description = "float32 images [batch, channels, height, width]")
     Path inputs;
@@ -29,7 +26,7 @@ final class PredictCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        NpyArray y = Predict.run(VitModel.load(model, config), inputs, output, Features.Kind.LOGITS);
+        NpyArray y = Predict.run(model.load(), inputs, output, Features.Kind.LOGITS);
         System.out.println("wrote logits " + Arrays.toString(y.shape()) + " to " + output);
         return 0;
     }
