@@ -172,6 +172,14 @@ public class ExpandMojo extends AbstractScaleNetMojo {
     @Parameter(property = "scalenet.evalLimit")
     Integer evalLimit;
 
+    /**
+     * Data-parallel workers on this machine (DL4J ParallelWrapper); 1 trains on the build's thread. With more, a step
+     * is one batch per worker followed by averaging of weights and Adam state, so an epoch has that many times fewer
+     * steps; emaDecay must then be 0. Default 1.
+     */
+    @Parameter(property = "scalenet.workers")
+    Integer workers;
+
     /** Continue an interrupted fine-tuning from its checkpoint in {@code outputDirectory/run}. */
     @Parameter(property = "scalenet.resume", defaultValue = "true")
     boolean resume;
@@ -270,6 +278,7 @@ public class ExpandMojo extends AbstractScaleNetMojo {
         s.put("checkpointEvery", checkpointEvery);
         s.put("trainLimit", trainLimit);
         s.put("evalLimit", evalLimit);
+        s.put("workers", workers);
         return recipe(s);
     }
 
