@@ -13,18 +13,18 @@ import dev.scalenet.layers.SoftmaxCrossEntropy;
 import dev.scalenet.layers.VitLayerConf;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.api.Model;
-import org.deeplearning4j.optimize.api.BaseTrainingListener;
-import org.deeplearning4j.optimize.api.TrainingListener;
-import org.deeplearning4j.parallelism.ParallelWrapper;
-import org.nd4j.linalg.dataset.api.DataSetPreProcessor;
-import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.updater.graph.ComputationGraphUpdater;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.deeplearning4j.optimize.api.BaseTrainingListener;
+import org.deeplearning4j.optimize.api.TrainingListener;
+import org.deeplearning4j.parallelism.ParallelWrapper;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.DataSetPreProcessor;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.slf4j.Logger;
@@ -202,9 +202,8 @@ public final class Trainer {
                     if (parallel == null) {
                         DataSet batch = batches.next();
                         double[] lossAndNorm = step(graph, batch, step, epoch, progress);
-                        if (!(Double.isFinite(lossAndNorm[0]) && Double.isFinite(lossAndNorm[1]) && lossAndNorm[0] < explodedLoss)) {
-                            throw diverged(step, epoch, lossAndNorm, checkpointFile, "this step was not applied");
-                        }
+                        String problem = problem(lossAndNorm[0], lossAndNorm[1], explodedLoss);
+                        if (problem != null) throw diverged(step, epoch, problem, checkpointFile, "this step was not applied");
                         if (ema != null) ema.muli(config.emaDecay()).addi(graph.params().mul(1 - config.emaDecay()));
                         trainSeconds += (System.nanoTime() - t0) / 1e9;
                         progress.iterationDone(graph, (int) step, epoch);
@@ -221,10 +220,12 @@ public final class Trainer {
                         replicasReady.newFit();
                         parallel.fit(new NextBatches(batches, (until - step) * workers));
                         trainSeconds += (System.nanoTime() - t0) / 1e9;
-                        double[] lossAndNorm = {graph.score(), graph.params().norm2Number().doubleValue()};
-                        if (!(Double.isFinite(lossAndNorm[0]) && Double.isFinite(lossAndNorm[1]) && lossAndNorm[0] < explodedLoss)) {
-                            throw diverged(until - 1, epoch, new double[] {lossAndNorm[0], Double.isFinite(lossAndNorm[1]) ? 0 : lossAndNorm[1]},
-                                    checkpointFile, "steps " + step + " to " + (until - 1) + " ran in parallel and are not saved");
+                        // checked once per fit: ParallelWrapper gives no say between its rounds
+                        String problem = Double.isFinite(graph.params().norm2Number().doubleValue())
+                                ? problem(graph.score(), 0, explodedLoss) : "the weights became non-finite";
+                        if (problem != null) {
+                            throw diverged(until - 1, epoch, problem, checkpointFile,
+                                    "steps " + step + " to " + (until - 1) + " ran in parallel and are not saved");
                         }
                     }
                     step = until;
@@ -469,10 +470,14 @@ public final class Trainer {
         @Override public List<String> getLabels() { return source.getLabels(); }
     }
 
-    private TrainingDivergedException diverged(long step, int epoch, double[] lossAndNorm, Path checkpoint, String applied) {
-        String what = !Double.isFinite(lossAndNorm[0]) ? "the loss became " + lossAndNorm[0]
-                : !Double.isFinite(lossAndNorm[1]) ? "the gradient norm became " + lossAndNorm[1]
-                : String.format(Locale.ROOT, "the loss exploded to %.4g", lossAndNorm[0]);
+    /** What is wrong with a step's loss and gradient norm, or null if nothing. */
+    private static String problem(double loss, double gradNorm, double explodedLoss) {
+        if (!Double.isFinite(loss)) return "the loss became " + loss;
+        if (!Double.isFinite(gradNorm)) return "the gradient norm became " + gradNorm;
+        return loss < explodedLoss ? null : String.format(Locale.ROOT, "the loss exploded to %.4g", loss);
+    }
+
+    private TrainingDivergedException diverged(long step, int epoch, String what, Path checkpoint, String applied) {
         String kept = Files.exists(checkpoint) ? "the last good checkpoint is kept in " + checkpoint
                 : "no checkpoint had been written yet";
         return new TrainingDivergedException(name + ": training stopped at step " + step + " (epoch " + (epoch + 1) + "): " + what

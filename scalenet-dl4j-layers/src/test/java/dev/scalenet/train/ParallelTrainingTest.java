@@ -122,6 +122,23 @@ class ParallelTrainingTest {
     }
 
     @Test
+    @DisplayName("a diverging parallel run stops, names the steps that ran and keeps the last good checkpoint")
+    void divergence() throws Exception {
+        TrainConfig wild = TinyRun.recipe().learningRate(1e4).warmupEpochs(0).clipGradNorm(0).checkpointEvery(1).workers(2).build();
+        TrainingDivergedException e = assertThrows(TrainingDivergedException.class,
+                () -> TinyRun.fit(TinyRun.model(), wild, dir, false));
+        assertTrue(e.getMessage().contains("ran in parallel and are not saved"), e.getMessage());
+        Path checkpoint = dir.resolve(Trainer.CHECKPOINT);
+        if (Files.exists(checkpoint)) {
+            TrainingCheckpoint kept = TrainingCheckpoint.load(checkpoint);
+            assertEquals(e.step(), kept.step(), "the checkpoint is the state before the failing step");
+            for (float v : kept.params.data().asFloat()) assertTrue(Float.isFinite(v), "the kept weights are finite");
+        } else {
+            assertEquals(0, e.step(), "no checkpoint only if the first step failed");
+        }
+    }
+
+    @Test
     @DisplayName("an EMA of the weights with several workers is refused, naming emaDecay")
     void emaNeedsOneWorker() {
         InvalidSettingException e = assertThrows(InvalidSettingException.class,
