@@ -23,6 +23,7 @@ REQUIRED = {
     "MODEL_CARD.html": "SHA-256",
     "experiment.html": "ScaleNet 2L + B/3",
     "benchmarks.html": "SGEMM",
+    "scaling-out.html": "ParallelWrapper",
     "plugin-info.html": "scalenet:expand",
 }
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")

@@ -64,6 +64,7 @@ class ScaleNetCliTest {
         assertTrue(help.contains("--trainLimit=<int>") && help.contains("(default: 12800)"), help);
         assertTrue(run("experiment", "--help").out().contains("--batchSize=<int>"));
         assertTrue(run("train", "--help").out().contains("--epochs=<int>"));
+        assertTrue(run("train", "--help").out().contains("--workers=<int>"), "data-parallel workers (ParallelWrapper)");
         assertFalse(run("predict", "--help").out().contains("--epochs"), "predict has no recipe");
     }
 
@@ -106,6 +107,9 @@ class ScaleNetCliTest {
         Run gates = run("expand", "--functionPreserving", "yes", "--out", dir.toString());
         assertEquals(2, gates.code(), gates.err());
         assertTrue(gates.err().contains("--functionPreserving"), gates.err());
+        Run ema = run("expand", "--workers", "2", "--emaDecay", "0.999", "--out", dir.toString());
+        assertEquals(2, ema.code(), ema.err());
+        assertTrue(ema.err().contains("emaDecay") && ema.err().contains("workers is 2"), ema.err());
         Run strategy = run("expand", "--strategy", "zigzag", "--out", dir.toString());
         assertEquals(2, strategy.code(), strategy.err());
         assertTrue(strategy.err().contains("zigzag"), strategy.err());

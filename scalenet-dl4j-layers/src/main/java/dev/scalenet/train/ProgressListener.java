@@ -50,6 +50,7 @@ public final class ProgressListener extends BaseTrainingListener implements Clos
     private final long totalSteps;
     private final long metricEvery;
     private final DataSetIterator evalData;
+    private final int workers;
 
     private double lossSum;
     private long lossCount;
@@ -69,6 +70,7 @@ public final class ProgressListener extends BaseTrainingListener implements Clos
         this.totalSteps = b.totalSteps;
         this.metricEvery = Math.max(1, b.stepsPerEpoch / METRIC_LINES_PER_EPOCH);
         this.evalData = b.evalData;
+        this.workers = b.workers;
     }
 
     /** Writes into {@code runDir} ({@code metrics.jsonl}, {@code curve.png}); created if missing. */
@@ -84,6 +86,7 @@ public final class ProgressListener extends BaseTrainingListener implements Clos
         private long totalSteps;
         private long resumeAfter = -1;
         private DataSetIterator evalData;
+        private int workers = 1;
 
         private Builder(Path runDir) {
             this.runDir = Objects.requireNonNull(runDir, "runDir");
@@ -99,6 +102,8 @@ public final class ProgressListener extends BaseTrainingListener implements Clos
         public Builder resumeAfter(long step) { resumeAfter = step; return this; }
         /** Evaluates on these held-out batches at every epoch end (reset before each use). */
         public Builder evaluateOn(DataSetIterator v) { evalData = v; return this; }
+        /** Each step trains one batch on each of this many parallel workers: images/s counts them all. */
+        public Builder workers(int v) { workers = v; return this; }
 
         /** Opens the metrics file. */
         public ProgressListener build() throws IOException {
@@ -130,7 +135,7 @@ public final class ProgressListener extends BaseTrainingListener implements Clos
         long now = System.nanoTime();
         trainNanos += now - lastTick;
         lastTick = now;
-        images += model.batchSize();
+        images += (long) model.batchSize() * workers;
         stepsTimed++;
         long step = iteration + 1L;
         double loss = model.score();

@@ -38,6 +38,7 @@ public final class TrainConfig {
     private final int checkpointEvery;
     private final int trainLimit;
     private final int evalLimit;
+    private final int workers;
 
     private TrainConfig(Builder b) {
         epochs = b.epochs;
@@ -58,6 +59,7 @@ public final class TrainConfig {
         checkpointEvery = b.checkpointEvery;
         trainLimit = b.trainLimit;
         evalLimit = b.evalLimit;
+        workers = b.workers;
         require(epochs >= 1, "epochs", epochs, "at least 1");
         require(steps >= 0, "steps", steps, "0 (train for whole epochs) or a positive number of optimizer steps");
         require(batchSize >= 1, "batchSize", batchSize, "a positive number of images per step");
@@ -75,6 +77,11 @@ public final class TrainConfig {
         require(checkpointEvery >= 0, "checkpointEvery", checkpointEvery, "0 (at epoch ends only) or a number of steps");
         require(trainLimit >= 0, "trainLimit", trainLimit, "0 (all) or a number of training images");
         require(evalLimit >= 0, "evalLimit", evalLimit, "0 (all) or a number of held-out images");
+        require(workers >= 1, "workers", workers, "1 (train on this thread) or the number of parallel workers");
+        // ParallelWrapper averages the workers' weights inside its fit, with no hook in between where an EMA of the
+        // averaged weights could be taken; an EMA of one worker's weights would not be the recipe's EMA
+        require(workers == 1 || emaDecay == 0, "emaDecay", emaDecay, "0 when workers is " + workers
+                + " (an EMA of the weights needs workers 1)");
     }
 
     public static Builder builder() { return new Builder(); }
@@ -100,6 +107,12 @@ public final class TrainConfig {
     public int checkpointEvery() { return checkpointEvery; }
     public int trainLimit() { return trainLimit; }
     public int evalLimit() { return evalLimit; }
+    /**
+     * Data-parallel workers on this machine. 1 trains on the calling thread; more train through DL4J's
+     * {@code ParallelWrapper}: each step is one round in which every worker trains its own replica on its own batch,
+     * after which the weights and Adam state are averaged (averaging frequency 1).
+     */
+    public int workers() { return workers; }
 
     /**
      * The training batches of this recipe, as {@link dev.scalenet.train.Trainer} uses them: batch size, random crop
@@ -146,6 +159,7 @@ public final class TrainConfig {
         o.put("checkpointEvery", checkpointEvery);
         o.put("trainLimit", trainLimit);
         o.put("evalLimit", evalLimit);
+        o.put("workers", workers);
         return o;
     }
 
@@ -174,6 +188,7 @@ public final class TrainConfig {
                 case "checkpointEvery": b.checkpointEvery((int) whole(f, v)); break;
                 case "trainLimit": b.trainLimit((int) whole(f, v)); break;
                 case "evalLimit": b.evalLimit((int) whole(f, v)); break;
+                case "workers": b.workers((int) whole(f, v)); break;
                 default: throw new InvalidSettingException(f, v, "one of the settings " + new Builder().build().toJson().properties()
                         .stream().map(java.util.Map.Entry::getKey).collect(java.util.stream.Collectors.joining(", ")));
             }
@@ -226,6 +241,7 @@ public final class TrainConfig {
         private int checkpointEvery = 200;
         private int trainLimit;
         private int evalLimit;
+        private int workers = 1;
 
         private Builder() {}
 
@@ -258,6 +274,12 @@ public final class TrainConfig {
         public Builder trainLimit(int v) { trainLimit = v; return this; }
         /** Evaluate on only the first N held-out images (0: all). */
         public Builder evalLimit(int v) { evalLimit = v; return this; }
+        /**
+         * Train with this many data-parallel workers (DL4J ParallelWrapper); 1 for none. A step is then one batch per
+         * worker, so an epoch has {@code workers} times fewer steps and the schedule, warm-up, {@code steps} and
+         * {@code checkpointEvery} count these rounds.
+         */
+        public Builder workers(int v) { workers = v; return this; }
 
         public TrainConfig build() { return new TrainConfig(this); }
     }

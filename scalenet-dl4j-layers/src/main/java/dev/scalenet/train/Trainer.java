@@ -12,13 +12,19 @@ import dev.scalenet.layers.ScaleNetBlocks;
 import dev.scalenet.layers.SoftmaxCrossEntropy;
 import dev.scalenet.layers.VitLayerConf;
 import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.updater.graph.ComputationGraphUpdater;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.deeplearning4j.optimize.api.BaseTrainingListener;
+import org.deeplearning4j.optimize.api.TrainingListener;
+import org.deeplearning4j.parallelism.ParallelWrapper;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.DataSetPreProcessor;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.slf4j.Logger;
@@ -87,7 +93,8 @@ public final class Trainer {
      * </ul>
      * Weights are not touched. To keep the original graph as it was, pass a copy: {@code prepare(graph.clone(), n)}.
      *
-     * @param stepsPerEpoch training steps per epoch ({@code trainingBatches(...).stepsPerEpoch()}): the schedule's length
+     * @param stepsPerEpoch training steps per epoch ({@code trainingBatches(...).stepsPerEpoch()}, divided by
+     *                      {@code workers} when there are several): the schedule's length
      */
     public ComputationGraph prepare(ComputationGraph graph, long stepsPerEpoch) {
         long total = config.totalSteps(stepsPerEpoch);
@@ -139,7 +146,12 @@ public final class Trainer {
         InvalidSettingException.require(config.batchSize() <= images, "batchSize", config.batchSize(),
                 "at most the " + images + " training images of " + train.describe());
         BatchLoader loader = config.trainingBatches(train, data);
-        long perEpoch = loader.stepsPerEpoch();
+        int workers = config.workers();
+        InvalidSettingException.require(workers <= loader.stepsPerEpoch(), "workers", workers,
+                "at most the " + loader.stepsPerEpoch() + " batches of an epoch of " + train.describe());
+        // with several workers a step is a round of one batch per worker; an epoch's last
+        // (stepsPerEpoch mod workers) batches are left out, as the loader leaves out an incomplete batch
+        long perEpoch = loader.stepsPerEpoch() / workers;
         long total = config.totalSteps(perEpoch);
         List<String> changes = changes(graph, perEpoch);
         prepare(graph, perEpoch);
@@ -152,7 +164,7 @@ public final class Trainer {
         double trainSeconds = 0;
         INDArray ema = config.emaDecay() > 0 ? graph.params().dup() : null;
         ProgressListener.Builder progressBuilder = ProgressListener.builder(runDir).name(name).stepsPerEpoch(perEpoch)
-                .totalSteps(total);
+                .totalSteps(total).workers(workers);
         if (resume && Files.exists(checkpointFile)) {
             TrainingCheckpoint c = TrainingCheckpoint.load(checkpointFile);
             requireSameRun(checkpointFile, c.state.get("identity"), identity);
@@ -165,8 +177,9 @@ public final class Trainer {
             log.info("{}: resuming from step {} of {} ({})", name, step, total, checkpointFile);
         }
         long resumedFrom = step;
-        log.info("{}: {} steps ({} per epoch, batch {}), {} of {} parameters train ({}), data {}", name, total, perEpoch,
-                config.batchSize(), trainable, graph.numParams(), config.trainable().spelling(), train.describe());
+        log.info("{}: {} steps ({} per epoch, batch {}{}), {} of {} parameters train ({}), data {}", name, total, perEpoch,
+                config.batchSize(), workers > 1 ? " on each of " + workers + " ParallelWrapper workers" : "", trainable,
+                graph.numParams(), config.trainable().spelling(), train.describe());
 
         double explodedLoss = EXPLODED_LOSS_FACTOR * Math.log(Math.max(2, classes));
         try (ProgressListener progress = progressBuilder.build()) {
@@ -175,22 +188,47 @@ public final class Trainer {
             }
             // the same DataSetIterator a user's own graph.fit(iterator) gets: one batch pipeline
             ImageDataSetIterator batches = loader.iterator();
-            batches.startEpoch((int) (step / perEpoch), (int) (step % perEpoch));
+            batches.startEpoch((int) (step / perEpoch), (int) (step % perEpoch) * workers);
+            ReplicasReady replicasReady = new ReplicasReady(workers);
+            ParallelWrapper parallel = workers > 1 ? parallelWrapper(graph, progress, replicasReady) : null;
             try {
                 progress.onEpochStart(graph);
                 while (step < total) {
-                    if (!batches.hasNext()) batches.reset(); // the next epoch, in its own order
+                    // the next epoch, in its own order (leaving out the batches that do not fill a round)
+                    if (!batches.hasNext() || batches.nextStep() >= perEpoch * workers) batches.reset();
                     int epoch = batches.epoch();
-                    DataSet batch = batches.next();
                     long t0 = System.nanoTime();
-                    double[] lossAndNorm = step(graph, batch, step, epoch, progress);
-                    if (!(Double.isFinite(lossAndNorm[0]) && Double.isFinite(lossAndNorm[1]) && lossAndNorm[0] < explodedLoss)) {
-                        throw diverged(step, epoch, lossAndNorm, checkpointFile);
+                    long until;
+                    if (parallel == null) {
+                        DataSet batch = batches.next();
+                        double[] lossAndNorm = step(graph, batch, step, epoch, progress);
+                        String problem = problem(lossAndNorm[0], lossAndNorm[1], explodedLoss);
+                        if (problem != null) throw diverged(step, epoch, problem, checkpointFile, "this step was not applied");
+                        if (ema != null) ema.muli(config.emaDecay()).addi(graph.params().mul(1 - config.emaDecay()));
+                        trainSeconds += (System.nanoTime() - t0) / 1e9;
+                        progress.iterationDone(graph, (int) step, epoch);
+                        until = step + 1;
+                    } else {
+                        // up to the next epoch end or checkpoint, whichever comes first: ParallelWrapper trains the
+                        // rounds in between without coming back here
+                        until = Math.min(total, (step / perEpoch + 1) * perEpoch);
+                        if (config.checkpointEvery() > 0) {
+                            until = Math.min(until, (step / config.checkpointEvery() + 1) * config.checkpointEvery());
+                        }
+                        graph.getConfiguration().setIterationCount((int) step); // the schedule's position; replicas copy it
+                        graph.getConfiguration().setEpochCount(epoch);
+                        replicasReady.newFit();
+                        parallel.fit(new NextBatches(batches, (until - step) * workers));
+                        trainSeconds += (System.nanoTime() - t0) / 1e9;
+                        // checked once per fit: ParallelWrapper gives no say between its rounds
+                        String problem = Double.isFinite(graph.params().norm2Number().doubleValue())
+                                ? problem(graph.score(), 0, explodedLoss) : "the weights became non-finite";
+                        if (problem != null) {
+                            throw diverged(until - 1, epoch, problem, checkpointFile,
+                                    "steps " + step + " to " + (until - 1) + " ran in parallel and are not saved");
+                        }
                     }
-                    if (ema != null) ema.muli(config.emaDecay()).addi(graph.params().mul(1 - config.emaDecay()));
-                    trainSeconds += (System.nanoTime() - t0) / 1e9;
-                    progress.iterationDone(graph, (int) step, epoch);
-                    step++;
+                    step = until;
                     boolean epochEnd = step % perEpoch == 0 || step == total;
                     if (epochEnd && eval != null) {
                         progress.evaluated(step, epoch, evaluate(graph, ema, eval));
@@ -203,6 +241,7 @@ public final class Trainer {
                 }
             } finally {
                 batches.close();
+                if (parallel != null) parallel.shutdown(); // stops the workers, unless its fit already has
             }
             List<EvalResult> evals = new ArrayList<>();
             for (JsonNode line : progress.metrics().lines()) {
@@ -212,8 +251,8 @@ public final class Trainer {
                 }
             }
             if (ema != null) graph.setParams(ema);
-            // every training batch is full (the loader drops an incomplete last one)
-            return new TrainResult(graph, config, step, resumedFrom, trainSeconds, step * config.batchSize(),
+            // every training batch is full (the loader drops an incomplete last one); a step trains one per worker
+            return new TrainResult(graph, config, step, resumedFrom, trainSeconds, step * config.batchSize() * workers,
                     trainable, evals, runDir.resolve(METRICS), runDir.resolve(CURVE), changes);
         }
     }
@@ -234,11 +273,8 @@ public final class Trainer {
         INDArray gradient = graph.gradient().gradient();
         int n = batch.numExamples();
         // DL4J's gradient is summed over the batch here; the updater divides by n
-        double norm = gradient.norm2Number().doubleValue() / n;
+        double norm = GradientClipping.clip(gradient, n, config.clipGradNorm());
         if (!Double.isFinite(loss) || !Double.isFinite(norm)) return new double[] {loss, norm};
-        if (config.clipGradNorm() > 0 && norm > config.clipGradNorm()) {
-            gradient.muli(config.clipGradNorm() / norm);
-        }
         graph.getUpdater().update(graph.gradient(), (int) step, epoch, n, LayerWorkspaceMgr.noWorkspaces());
         graph.params().subi(gradient);
         return new double[] {loss, norm};
@@ -335,14 +371,117 @@ public final class Trainer {
         return o;
     }
 
-    private TrainingDivergedException diverged(long step, int epoch, double[] lossAndNorm, Path checkpoint) {
-        String what = !Double.isFinite(lossAndNorm[0]) ? "the loss became " + lossAndNorm[0]
-                : !Double.isFinite(lossAndNorm[1]) ? "the gradient norm became " + lossAndNorm[1]
-                : String.format(Locale.ROOT, "the loss exploded to %.4g", lossAndNorm[0]);
+    /**
+     * A ParallelWrapper over {@code graph} (its worker 0; the others are replicas rebuilt from its JSON configuration,
+     * weights and updater state at every {@code fit}) averaging weights and Adam state after every round. Each worker
+     * runs DL4J's own step ({@code fit}): the updater, schedule and decoupled weight decay come with the configuration
+     * {@link #prepare} set; the global-norm clipping comes as a listener; progress is taken from worker 0 only.
+     */
+    private ParallelWrapper parallelWrapper(ComputationGraph graph, ProgressListener progress, ReplicasReady replicasReady) {
+        ParallelWrapper wrapper = new ParallelWrapper.Builder<>(graph).workers(config.workers()).averagingFrequency(1)
+                .averageUpdaters(true)
+                .prefetchBuffer(0) // the loader already prepares the next batches on its own thread
+                .workspaceMode(graph.getConfiguration().getTrainingWorkspaceMode())
+                .build();
+        List<TrainingListener> listeners = new ArrayList<>();
+        listeners.add(replicasReady);
+        listeners.add(new BaseTrainingListener() { // the same instance is called from every worker's thread
+            @Override
+            public void onGradientCalculation(Model model) {
+                if (model == graph) progress.onGradientCalculation(model);
+            }
+
+            @Override
+            public void iterationDone(Model model, int iteration, int epoch) {
+                if (model == graph) progress.iterationDone(model, iteration, epoch);
+            }
+        });
+        if (config.clipGradNorm() > 0) listeners.add(new GradientClipping(config.clipGradNorm()));
+        wrapper.setListeners(listeners);
+        return wrapper;
+    }
+
+    /**
+     * Holds every worker at its first gradient of a {@code ParallelWrapper.fit} until all have got there. Each
+     * {@code fit} builds new replicas, each of which copies worker 0's weights and updater state on its own thread
+     * when it starts, while worker 0 (the graph itself) may already be training on its first batch: without this
+     * wait a replica could copy weights one step ahead, or half-updated (measured: two identical 2-worker runs
+     * ended up to 0.05 apart in some weights). A worker has copied before its first gradient, and worker 0 changes
+     * nothing before its gradient is done, so after this wait all start from the same weights.
+     */
+    private static final class ReplicasReady extends BaseTrainingListener {
+        private final int workers;
+        private java.util.Set<Model> started = new java.util.HashSet<>();
+        private java.util.concurrent.CyclicBarrier barrier;
+
+        ReplicasReady(int workers) {
+            this.workers = workers;
+        }
+
+        synchronized void newFit() {
+            started = new java.util.HashSet<>();
+            barrier = new java.util.concurrent.CyclicBarrier(workers);
+        }
+
+        @Override
+        public void onGradientCalculation(Model model) {
+            java.util.concurrent.CyclicBarrier b;
+            synchronized (this) {
+                if (!started.add(model)) return;
+                b = barrier;
+            }
+            try {
+                b.await(10, java.util.concurrent.TimeUnit.MINUTES);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for the other ParallelWrapper workers", e);
+            } catch (java.util.concurrent.BrokenBarrierException | java.util.concurrent.TimeoutException e) {
+                throw new IllegalStateException("a ParallelWrapper worker did not start its first batch", e);
+            }
+        }
+    }
+
+    /** The next {@code n} batches of {@code source}, for one {@code ParallelWrapper.fit}. */
+    private static final class NextBatches implements DataSetIterator {
+        private static final long serialVersionUID = 1L;
+        private final transient ImageDataSetIterator source;
+        private long left;
+
+        NextBatches(ImageDataSetIterator source, long n) {
+            this.source = source;
+            this.left = n;
+        }
+
+        @Override public boolean hasNext() { return left > 0 && source.hasNext(); }
+        @Override public DataSet next() {
+            if (!hasNext()) throw new java.util.NoSuchElementException("no batches left in this round");
+            left--;
+            return source.next();
+        }
+        @Override public DataSet next(int num) { throw new UnsupportedOperationException("next(" + num + ")"); }
+        @Override public int inputColumns() { return source.inputColumns(); }
+        @Override public int totalOutcomes() { return source.totalOutcomes(); }
+        @Override public boolean resetSupported() { return false; }
+        @Override public boolean asyncSupported() { return false; }
+        @Override public void reset() { throw new UnsupportedOperationException("reset: a fixed share of an epoch"); }
+        @Override public int batch() { return source.batch(); }
+        @Override public void setPreProcessor(DataSetPreProcessor p) { throw new UnsupportedOperationException("setPreProcessor"); }
+        @Override public DataSetPreProcessor getPreProcessor() { return null; }
+        @Override public List<String> getLabels() { return source.getLabels(); }
+    }
+
+    /** What is wrong with a step's loss and gradient norm, or null if nothing. */
+    private static String problem(double loss, double gradNorm, double explodedLoss) {
+        if (!Double.isFinite(loss)) return "the loss became " + loss;
+        if (!Double.isFinite(gradNorm)) return "the gradient norm became " + gradNorm;
+        return loss < explodedLoss ? null : String.format(Locale.ROOT, "the loss exploded to %.4g", loss);
+    }
+
+    private TrainingDivergedException diverged(long step, int epoch, String what, Path checkpoint, String applied) {
         String kept = Files.exists(checkpoint) ? "the last good checkpoint is kept in " + checkpoint
                 : "no checkpoint had been written yet";
         return new TrainingDivergedException(name + ": training stopped at step " + step + " (epoch " + (epoch + 1) + "): " + what
-                + "; this step was not applied and " + kept + ". Lower learningRate (now " + config.learningRate()
+                + "; " + applied + " and " + kept + ". Lower learningRate (now " + config.learningRate()
                 + ") or set clipGradNorm.", step);
     }
 

@@ -39,8 +39,9 @@ public final class TinyRun {
                 .fit(graph, FashionMnist.train(), FashionMnist.test());
     }
 
-    /** {@code TinyRun <runDir> <epochs>}: trains {@link #model()} with {@link #recipe()}, resuming if it can. */
+    /** {@code TinyRun <runDir> <epochs> [workers]}: trains {@link #model()} with {@link #recipe()}, resuming if it can. */
     public static void main(String[] args) throws Exception {
-        fit(model(), recipe().epochs(Integer.parseInt(args[1])).build(), Path.of(args[0]), true);
+        fit(model(), recipe().epochs(Integer.parseInt(args[1])).workers(args.length > 2 ? Integer.parseInt(args[2]) : 1).build(),
+                Path.of(args[0]), true);
     }
 }

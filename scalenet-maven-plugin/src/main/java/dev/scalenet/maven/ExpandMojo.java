@@ -176,6 +176,14 @@ public class ExpandMojo extends AbstractScaleNetMojo {
     Integer evalLimit;
 
     /**
+     * Data-parallel workers on this machine (DL4J ParallelWrapper); 1 trains on the build's thread. With more, a step
+     * is one batch per worker followed by averaging of weights and Adam state, so an epoch has that many times fewer
+     * steps; emaDecay must then be 0. Default 1.
+     */
+    @Parameter(property = "scalenet.workers")
+    Integer workers;
+
+    /**
      * Continue an interrupted fine-tuning (a killed or failed build) from its last checkpoint in
      * {@code outputDirectory/<name>.run/} when the base model, settings and data are the ones it was started with;
      * when any changed, or with {@code false}, it starts afresh and the log says why.
@@ -282,6 +290,7 @@ public class ExpandMojo extends AbstractScaleNetMojo {
         s.put("checkpointEvery", checkpointEvery);
         s.put("trainLimit", trainLimit);
         s.put("evalLimit", evalLimit);
+        s.put("workers", workers);
         return recipe(s);
     }
 
