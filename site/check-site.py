@@ -21,7 +21,7 @@ REQUIRED = {
     "scalenet.html": "Why the sharing lives inside one layer",
     "library.html": "Fine-tuning",
     "MODEL_CARD.html": "SHA-256",
-    "experiment.html": "ScaleNet 2L + B/3",
+    "experiment.html": "ScaleNet 2L, E/3, function-preserving",
     "benchmarks.html": "SGEMM",
     "scaling-out.html": "ParallelWrapper",
     "plugin-info.html": "scalenet:expand",
