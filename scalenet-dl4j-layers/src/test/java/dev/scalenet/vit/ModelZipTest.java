@@ -121,6 +121,21 @@ class ModelZipTest {
         String truncated = rejected(entries);
         assertTrue(truncated.contains("entry coefficients.bin): truncated: ends before the " + params + " parameters"),
                 truncated);
+
+        // a configuration whose head has 5 M classes (165 M parameters, 660 MB) with coefficients that agree but stop
+        String config = new String(entries.get(ModelZip.CONFIGURATION), StandardCharsets.UTF_8);
+        entries.put(ModelZip.CONFIGURATION, config.replaceFirst("\"nout\" : 10\\b", "\"nout\" : 5000000")
+                .getBytes(StandardCharsets.UTF_8));
+        long claimed = params + (model.config().embedDim() + 1) * (5_000_000L - 10); // the head's weights and biases
+        entries.put(ModelZip.COEFFICIENTS, coefficients(new long[] {2, 1, claimed, claimed, 1, 0, 1, 99}, claimed));
+        com.sun.management.ThreadMXBean threads =
+                (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long before = threads.getCurrentThreadAllocatedBytes();
+        String big = rejected(entries);
+        long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+        assertTrue(big.contains("entry coefficients.bin): truncated: ends before the " + claimed + " parameters"), big);
+        // parsing the configuration and building the messages take a few MB; the claim is 660 MB
+        assertTrue(allocated < (64 << 20), "allocated " + allocated + " bytes");
     }
 
     @Test
