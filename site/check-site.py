@@ -24,6 +24,7 @@ REQUIRED = {
     "experiment.html": "ScaleNet 2L + B/3",
     "benchmarks.html": "SGEMM",
     "plugin-info.html": "scalenet:expand",
+    "reliability.html": "without Java deserialization",
 }
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -81,8 +81,11 @@ final class ModelZip {
         JSON.getFactory().setStreamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_JSON_DEPTH).build());
     }
 
-    /** What a model zip holds: the graph and our metadata (null in a plain DL4J zip). */
-    record Contents(ComputationGraph graph, JsonNode metadata) {
+    /**
+     * What a model zip holds: the graph and our metadata, with the entry it came from (both null in a plain DL4J
+     * zip).
+     */
+    record Contents(ComputationGraph graph, JsonNode metadata, String metadataEntry) {
     }
 
     private ModelZip() {
@@ -135,7 +138,9 @@ final class ModelZip {
                 } catch (RuntimeException e) {
                     throw fail(CONFIGURATION, "does not build a ComputationGraph: " + e.getMessage(), e);
                 }
-                return new Contents(graph, metadata(zip));
+                String entry = zip.getEntry(METADATA) != null ? METADATA
+                        : zip.getEntry(LEGACY_METADATA) != null ? LEGACY_METADATA : null;
+                return new Contents(graph, metadata(zip), entry);
             } catch (ModelZipException e) {
                 throw e;
             } catch (IOException | RuntimeException e) {

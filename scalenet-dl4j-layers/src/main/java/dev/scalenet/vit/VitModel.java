@@ -164,13 +164,12 @@ public final class VitModel {
             throw new ModelZipException(file.toAbsolutePath() + " (entry " + ModelZip.CONFIGURATION
                     + "): not a ViT built by this library: " + e.getMessage(), e);
         }
-        String entry = zip.metadata() == null ? "none" : ModelZip.METADATA + " or " + ModelZip.LEGACY_METADATA;
         try {
             return fromMetadata(zip.graph(), zip.metadata());
         } catch (RuntimeException e) {
             // DataConfig and the constructor check the metadata's fields with IllegalArgumentException; a field of
             // the wrong JSON type may surface as another runtime exception
-            throw new ModelZipException(file.toAbsolutePath() + " (entry " + entry + "): " + e.getMessage(), e);
+            throw new ModelZipException(file.toAbsolutePath() + " (entry " + zip.metadataEntry() + "): " + e.getMessage(), e);
         }
     }
 

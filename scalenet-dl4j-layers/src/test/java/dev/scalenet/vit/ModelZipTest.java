@@ -169,7 +169,8 @@ class ModelZipTest {
         Map<String, byte[]> wrongMeta = new LinkedHashMap<>(entries);
         wrongMeta.put(ModelZip.METADATA, "{\"label_names\": [\"only one\"]}".getBytes(StandardCharsets.UTF_8));
         String labels = rejected(wrongMeta);
-        assertTrue(labels.contains("label_names has 1 names but the model's head has 10 classes"), labels);
+        assertTrue(labels.contains("(entry scalenet.json): label_names has 1 names but the model's head has 10 classes"),
+                labels);
     }
 
     private Path saved() throws IOException {
