@@ -28,6 +28,7 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.LocalDateTime;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
@@ -72,6 +73,8 @@ final class ModelZip {
     private static final int VALUES_FIRST_CHUNK = 1 << 20;
     private static final int JAVA_STREAM_MAGIC = 0xaced0005;
     private static final int TC_STRING = 0x74;
+    /** The earliest time a zip entry can record (DOS time starts in 1980). */
+    private static final LocalDateTime ENTRY_TIME = LocalDateTime.of(1980, 1, 1, 0, 0);
 
     private static final ObjectMapper JSON = JsonMapper.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
@@ -91,23 +94,32 @@ final class ModelZip {
     private ModelZip() {
     }
 
-    /** Writes the graph's configuration and parameters (no updater state) and the metadata, atomically. */
+    /**
+     * Writes the graph's configuration and parameters (no updater state) and the metadata, atomically. The entries
+     * carry a fixed timestamp, so the same model gives the same bytes (reproducible builds, comparable SHA-256s).
+     */
     static void write(Path file, ComputationGraph graph, JsonNode metadata) throws IOException {
         AtomicFiles.write(file, out -> {
             ZipOutputStream zip = new ZipOutputStream(out);
-            zip.putNextEntry(new ZipEntry(CONFIGURATION));
+            zip.putNextEntry(entry(CONFIGURATION));
             zip.write(graph.getConfiguration().toJson().getBytes(StandardCharsets.UTF_8));
             zip.closeEntry();
-            zip.putNextEntry(new ZipEntry(COEFFICIENTS));
+            zip.putNextEntry(entry(COEFFICIENTS));
             DataOutputStream data = new DataOutputStream(new BufferedOutputStream(zip));
             Nd4j.write(graph.params(), data);
             data.flush();
             zip.closeEntry();
-            zip.putNextEntry(new ZipEntry(METADATA));
+            zip.putNextEntry(entry(METADATA));
             zip.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(metadata));
             zip.closeEntry();
             zip.finish();
         });
+    }
+
+    private static ZipEntry entry(String name) {
+        ZipEntry e = new ZipEntry(name);
+        e.setTimeLocal(ENTRY_TIME);
+        return e;
     }
 
     /** Reads a model zip; every failure is a {@link ModelZipException} naming the file and the entry. */
