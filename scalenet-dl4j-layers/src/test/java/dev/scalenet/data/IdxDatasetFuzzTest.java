@@ -2,6 +2,7 @@ package dev.scalenet.data;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.scalenet.fuzz.FuzzFiles;
+import org.junit.jupiter.api.Tag;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -14,6 +15,7 @@ import java.nio.file.Path;
  * else escapes. An input is: 2-byte length, images file; 2-byte length, labels file; the rest, if any, is
  * {@code classes.txt}. Without {@code JAZZER_FUZZ} this replays {@code IdxDatasetFuzzTestInputs/read/}.
  */
+@Tag("fuzz")
 class IdxDatasetFuzzTest {
 
     @FuzzTest(maxDuration = "3h", maxExecutions = 1_000_000)

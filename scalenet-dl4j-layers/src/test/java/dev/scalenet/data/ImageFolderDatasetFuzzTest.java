@@ -2,6 +2,7 @@ package dev.scalenet.data;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.scalenet.fuzz.FuzzFiles;
+import org.junit.jupiter.api.Tag;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -16,6 +17,7 @@ import java.util.Arrays;
  * the rest is the image file.
  * Without {@code JAZZER_FUZZ} this replays {@code ImageFolderDatasetFuzzTestInputs/open/}.
  */
+@Tag("fuzz")
 class ImageFolderDatasetFuzzTest {
     private static final String[] EXTENSIONS = {"png", "jpg", "bmp", "gif"};
 

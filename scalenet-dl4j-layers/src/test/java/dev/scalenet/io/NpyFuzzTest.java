@@ -2,6 +2,7 @@ package dev.scalenet.io;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.scalenet.fuzz.FuzzFiles;
+import org.junit.jupiter.api.Tag;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -10,6 +11,7 @@ import java.nio.file.Path;
  * Any bytes given to {@link Npy#read} either read or fail with an {@link NpyFormatException} naming the file;
  * nothing else escapes. Without {@code JAZZER_FUZZ} this replays {@code NpyFuzzTestInputs/read/}.
  */
+@Tag("fuzz")
 class NpyFuzzTest {
 
     @FuzzTest(maxDuration = "3h", maxExecutions = 1_000_000)

@@ -2,6 +2,7 @@ package dev.scalenet.io;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.scalenet.fuzz.FuzzFiles;
+import org.junit.jupiter.api.Tag;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -11,6 +12,7 @@ import java.nio.file.Path;
  * file; nothing else escapes (no OutOfMemoryError from a header claiming a huge tensor, no StackOverflowError
  * from nested JSON). Without {@code JAZZER_FUZZ} this replays {@code SafeTensorsFuzzTestInputs/read/}.
  */
+@Tag("fuzz")
 class SafeTensorsFuzzTest {
 
     @FuzzTest(maxDuration = "3h", maxExecutions = 1_000_000)

@@ -2,6 +2,7 @@ package dev.scalenet.vit;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.scalenet.fuzz.FuzzFiles;
+import org.junit.jupiter.api.Tag;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -20,6 +21,7 @@ import java.util.zip.ZipOutputStream;
  * fuzz the container. (Files without that header are read as safetensors, which {@code SafeTensorsFuzzTest} fuzzes.)
  * Without {@code JAZZER_FUZZ} this replays {@code ModelZipFuzzTestInputs/load/}.
  */
+@Tag("fuzz")
 class ModelZipFuzzTest {
     static final List<String> NAMES = List.of(ModelZip.CONFIGURATION, ModelZip.COEFFICIENTS, ModelZip.METADATA,
             ModelZip.LEGACY_METADATA, "updaterState.bin", "preprocessor.bin");
