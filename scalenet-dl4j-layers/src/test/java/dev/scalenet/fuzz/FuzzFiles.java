@@ -32,11 +32,14 @@ public final class FuzzFiles {
         return Files.write(SCRATCH.resolve(name), bytes);
     }
 
-    /** The reader's contract for a bad input: its error names the file (so a user can find what to fix). */
-    public static void assertNames(Exception rejection, Path file) {
+    /**
+     * The reader's contract for a bad input: its error names the file, or a file inside the folder, by its absolute
+     * path (so a user can find what to fix).
+     */
+    public static void assertNames(Exception rejection, Path fileOrFolder) {
+        String path = fileOrFolder.toAbsolutePath().toString();
         String message = String.valueOf(rejection.getMessage());
-        assertTrue(message.contains(file.getFileName().toString()),
-                () -> "the error should name " + file.getFileName() + ", was: " + message);
+        assertTrue(message.contains(path), () -> "the error should name " + path + ", was: " + message);
     }
 
     /** A length prefix for a fuzz input split into parts: the next 2 bytes, big-endian, capped at what is left. */
