@@ -145,6 +145,38 @@ class ModelZipTest {
     }
 
     @Test
+    @DisplayName("coefficients: float64 values load as float32; a NaN, a trailing byte or an old buffer format fail")
+    void coefficientValues() throws Exception {
+        Map<String, byte[]> entries = entries(saved());
+        float[] params = model.graph().params().toFloatVector();
+        long n = params.length;
+        long[] shapeInfo = {2, 1, n, n, 1, 0, 1, 99};
+        ByteArrayOutputStream doubles = new ByteArrayOutputStream();
+        try (DataOutputStream out = new DataOutputStream(doubles)) {
+            out.write(coefficients(shapeInfo, n, "DOUBLE"));
+            for (float v : params) out.writeDouble(v);
+        }
+        entries.put(ModelZip.COEFFICIENTS, doubles.toByteArray());
+        assertEquals(model.graph().params(), VitModel.load(zip("doubles.zip", entries), null).graph().params());
+
+        byte[] floats = coefficients(shapeInfo, n, "FLOAT");
+        byte[] nan = Arrays.copyOf(floats, floats.length + 4 * params.length);
+        ByteBuffer.wrap(nan, floats.length + 4 * 7, 4).putFloat(Float.NaN); // big-endian, as ND4J writes
+        entries.put(ModelZip.COEFFICIENTS, nan);
+        assertTrue(rejected(entries).contains("(entry coefficients.bin): parameter 7 is NaN: expected finite values"));
+
+        byte[] trailing = Arrays.copyOf(floats, floats.length + 4 * params.length + 1);
+        entries.put(ModelZip.COEFFICIENTS, trailing);
+        assertTrue(rejected(entries).contains("(entry coefficients.bin): trailing bytes after the " + n + " parameters"));
+
+        byte[] heap = coefficients(shapeInfo, n, "FLOAT");
+        entries.put(ModelZip.COEFFICIENTS, concat(new byte[] {0, 4}, "HEAP".getBytes(StandardCharsets.UTF_8),
+                Arrays.copyOfRange(heap, 2 + "MIXED_DATA_TYPES".length(), heap.length)));
+        assertTrue(rejected(entries).contains("shape buffer has allocation mode 'HEAP': expected one of"
+                + " [MIXED_DATA_TYPES, LONG_SHAPE] (older ND4J formats are not read; re-save the model)"));
+    }
+
+    @Test
     @DisplayName("a truncated zip, missing entries, foreign classes and deep JSON each get a named error")
     void malformed() throws Exception {
         byte[] whole = Files.readAllBytes(saved());
@@ -232,6 +264,11 @@ class ModelZipTest {
 
     /** ND4J's layout: a LONG shape buffer holding {@code shapeInfo}, then a FLOAT data buffer header and no values. */
     private static byte[] coefficients(long[] shapeInfo, long dataLength) throws IOException {
+        return coefficients(shapeInfo, dataLength, "FLOAT");
+    }
+
+    /** ND4J's layout up to the values: a LONG shape buffer holding {@code shapeInfo}, then a data buffer header. */
+    private static byte[] coefficients(long[] shapeInfo, long dataLength, String dataType) throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (DataOutputStream out = new DataOutputStream(bytes)) {
             out.writeUTF("MIXED_DATA_TYPES");
@@ -240,7 +277,7 @@ class ModelZipTest {
             for (long v : shapeInfo) out.writeLong(v);
             out.writeUTF("MIXED_DATA_TYPES");
             out.writeLong(dataLength);
-            out.writeUTF("FLOAT");
+            out.writeUTF(dataType);
         }
         return bytes.toByteArray();
     }
@@ -262,6 +299,12 @@ class ModelZipTest {
             b = b2;
         }
         return root;
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (byte[] p : parts) out.writeBytes(p);
+        return out.toByteArray();
     }
 
     private static byte[] serialized(Object o) throws IOException {
