@@ -145,7 +145,7 @@ class ModelZipTest {
     }
 
     @Test
-    @DisplayName("coefficients: float64 values load as float32; a NaN, a trailing byte or an old buffer format fail")
+    @DisplayName("coefficients: float64 values load as float32; a NaN, a trailing byte or an older buffer format fail")
     void coefficientValues() throws Exception {
         Map<String, byte[]> entries = entries(saved());
         float[] params = model.graph().params().toFloatVector();
