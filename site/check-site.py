@@ -25,6 +25,7 @@ REQUIRED = {
     "benchmarks.html": "SGEMM",
     "scaling-out.html": "ParallelWrapper",
     "plugin-info.html": "scalenet:expand",
+    "reliability.html": "without Java deserialization",
 }
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -182,11 +182,11 @@ public final class IdxDataset implements ImageDataset {
                             + " bytes, more than a Java array holds");
                 }
             }
-            byte[] data = new byte[(int) count];
-            int read = in.readNBytes(data, 0, data.length);
-            if (read < data.length) {
+            // grows with the bytes actually there, so a header claiming 2 GB in a small file allocates nothing big
+            byte[] data = in.readNBytes((int) count);
+            if (data.length < count) {
                 throw fail(where, "truncated: expected " + count + " data bytes for sizes " + shape(sizes, rank)
-                        + ", found " + read);
+                        + ", found " + data.length);
             }
             if (in.read() >= 0) {
                 throw fail(where, "trailing bytes after the " + count + " data bytes for sizes "

@@ -10,13 +10,17 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.Predicate;
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
 
 /**
  * An ImageNet-style folder of images: {@code root/<class>/<image>}, one subdirectory per class.
@@ -34,6 +38,8 @@ import javax.imageio.ImageIO;
 public final class ImageFolderDataset implements ImageDataset {
     /** The recognised file name endings, lower case. */
     static final Set<String> EXTENSIONS = Set.of(".png", ".jpg", ".jpeg", ".bmp", ".gif");
+    /** 32 Mpixels (e.g. 5792 x 5792): far above any training image, and decodable within a modest heap. */
+    static final long MAX_PIXELS = 1L << 25;
     private static final String EXPECTED_IMAGES = "files ending in .png, .jpg, .jpeg, .bmp or .gif (any case)";
 
     private final Path root;
@@ -136,16 +142,31 @@ public final class ImageFolderDataset implements ImageDataset {
     /** Decodes one image file to CHW floats in [0, 1]: 1 channel if grey, else 3 (RGB). */
     static Image decode(Path file) throws DatasetException {
         BufferedImage image;
-        try {
-            image = ImageIO.read(file.toFile());
+        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+            Iterator<ImageReader> readers = in == null ? Collections.emptyIterator() : ImageIO.getImageReaders(in);
+            if (!readers.hasNext()) {
+                throw new DatasetException(file + ": not a decodable image: no ImageIO reader recognises it (expected"
+                        + " PNG, JPEG, BMP or GIF)");
+            }
+            ImageReader reader = readers.next();
+            try {
+                reader.setInput(in, true, true);
+                // the header's size, checked before the decoder allocates a raster that large
+                long pixels = (long) reader.getWidth(0) * reader.getHeight(0);
+                if (pixels > MAX_PIXELS) {
+                    throw new DatasetException(file + ": the image claims " + reader.getWidth(0) + "x"
+                            + reader.getHeight(0) + " pixels: expected at most " + MAX_PIXELS + " pixels");
+                }
+                image = reader.read(0);
+            } finally {
+                reader.dispose();
+            }
+        } catch (DatasetException e) {
+            throw e;
         } catch (IOException | RuntimeException e) {
             // ImageIO reports corrupt data as IIOException and, for some truncated files, as runtime exceptions
             throw new DatasetException(file + ": cannot decode the image (expected a valid PNG, JPEG, BMP or GIF): "
                     + e.getMessage(), e);
-        }
-        if (image == null) {
-            throw new DatasetException(file + ": not a decodable image: no ImageIO reader recognises it (expected PNG,"
-                    + " JPEG, BMP or GIF)");
         }
         return isGrey(image.getColorModel()) ? grey(image) : rgb(image);
     }

@@ -11,7 +11,6 @@ import dev.scalenet.io.Checkpoint;
 import dev.scalenet.io.SafeTensors;
 import dev.scalenet.layers.ScaleNetBlocks;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.util.ModelSerializer;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -29,14 +28,15 @@ import java.util.Objects;
  * {@code pretrained_cfg}) and its class names. Two file forms:
  * <ul>
  *   <li>a DL4J {@code ModelSerializer} zip, loadable by plain DL4J code with this library on the class path,
- *       carrying the metadata as the extra entry {@value #METADATA};</li>
+ *       carrying the metadata as the extra JSON entry {@value #METADATA}; read without Java deserialization and
+ *       with bounded sizes ({@link ModelZip});</li>
  *   <li>a timm {@code .safetensors} state dict with a JSON beside it (same name, {@code .json}) holding
  *       {@code constructor} (timm's arguments), {@code pretrained_cfg} and {@code label_names}.</li>
  * </ul>
  */
 public final class VitModel {
-    /** The zip entry key of the metadata (a JSON string) in a saved model. */
-    public static final String METADATA = "scalenet-metadata";
+    /** The zip entry of the metadata (JSON) in a saved model. */
+    public static final String METADATA = ModelZip.METADATA;
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private final ComputationGraph graph;
@@ -163,29 +163,20 @@ public final class VitModel {
         return fromMetadata(VisionTransformer.builder().config(config).seed(seed).build().init(), metadata);
     }
 
-    private static VitModel loadZip(Path file) throws IOException {
-        ComputationGraph graph;
+    private static VitModel loadZip(Path file) throws ModelZipException {
+        ModelZip.Contents zip = ModelZip.read(file);
         try {
-            graph = ModelSerializer.restoreComputationGraph(file.toFile(), false);
-        } catch (Exception e) {
-            throw new IOException(file.toAbsolutePath() + ": not a readable DL4J ComputationGraph zip: " + e.getMessage(), e);
+            VisionTransformer.configOf(zip.graph());
+        } catch (RuntimeException e) {
+            throw new ModelZipException(file.toAbsolutePath() + " (entry " + ModelZip.CONFIGURATION
+                    + "): not a ViT built by this library: " + e.getMessage(), e);
         }
         try {
-            VisionTransformer.configOf(graph);
-        } catch (IllegalArgumentException e) {
-            throw new IOException(file.toAbsolutePath() + ": " + e.getMessage(), e);
-        }
-        JsonNode meta = null;
-        try {
-            String text = ModelSerializer.getObjectFromFile(file.toFile(), METADATA);
-            meta = JSON.readTree(text);
-        } catch (RuntimeException | IOException noMetadata) {
-            // a plain DL4J zip of one of our graphs: defaults apply
-        }
-        try {
-            return fromMetadata(graph, meta);
-        } catch (IllegalArgumentException e) {
-            throw new IOException(file.toAbsolutePath() + " (entry " + METADATA + "): " + e.getMessage(), e);
+            return fromMetadata(zip.graph(), zip.metadata());
+        } catch (RuntimeException e) {
+            // DataConfig and the constructor check the metadata's fields with IllegalArgumentException; a field of
+            // the wrong JSON type may surface as another runtime exception
+            throw new ModelZipException(file.toAbsolutePath() + " (entry " + zip.metadataEntry() + "): " + e.getMessage(), e);
         }
     }
 
@@ -227,18 +218,12 @@ public final class VitModel {
         return o;
     }
 
-    /** Writes a DL4J model zip (no optimizer state) with the metadata entry, atomically. */
+    /**
+     * Writes a model zip (no optimizer state) through the project's atomic writer: DL4J's {@code ModelSerializer}
+     * entries, so plain DL4J restores the graph, and the metadata as the JSON entry {@value #METADATA}.
+     */
     public void save(Path zip) throws IOException {
-        Path abs = zip.toAbsolutePath();
-        Files.createDirectories(abs.getParent());
-        Path temp = Files.createTempFile(abs.getParent(), "." + abs.getFileName(), ".tmp");
-        try {
-            ModelSerializer.writeModel(graph, temp.toFile(), false);
-            ModelSerializer.addObjectToFile(temp.toFile(), METADATA, JSON.writeValueAsString(metadata()));
-            Files.move(temp, abs, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(temp);
-        }
+        ModelZip.write(zip, graph, metadata());
     }
 
     /**

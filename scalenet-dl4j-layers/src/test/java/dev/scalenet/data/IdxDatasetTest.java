@@ -338,4 +338,18 @@ class IdxDatasetTest {
         Path missing = dir.resolve("missing");
         rejects(missing, labels, missing, "does not exist");
     }
+
+    @Test
+    @DisplayName("a header claiming 2 GB of pixels in a 20-byte file fails as truncated without allocating the 2 GB")
+    void hugeClaim() throws IOException {
+        Path claim = write("claim", idx(IdxDataset.IMAGES_MAGIC, new int[] {1, 46_340, 46_340}, new byte[4]));
+        Path labels = write("l", labels(0));
+        com.sun.management.ThreadMXBean threads =
+                (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long before = threads.getCurrentThreadAllocatedBytes();
+        rejects(claim, labels, claim, "truncated", "expected 2147395600 data bytes", "found 4");
+        long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+        // reading, the message and the assertion take well under a megabyte; the claim alone is 2 GB
+        assertTrue(allocated < (64 << 20), "allocated " + allocated + " bytes");
+    }
 }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.awt.image.BufferedImage;
 import java.awt.image.IndexColorModel;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -255,5 +256,16 @@ class ImageFolderDatasetTest {
         fails(() -> d.image(0), garbage, "not a decodable image", "expected PNG, JPEG, BMP or GIF");
         assertEquals(3, d.image(1).channels());
         fails(() -> d.image(2), cut, "cannot decode the image");
+    }
+
+    @Test
+    @DisplayName("an image whose header claims 100000 x 100000 pixels fails naming the size, before decoding")
+    void hugeDimensions() throws IOException {
+        Path png = colour(root.resolve("c"), "huge.png", "png", BufferedImage.TYPE_INT_RGB);
+        byte[] bytes = Files.readAllBytes(png);
+        ByteBuffer.wrap(bytes).putInt(16, 100_000).putInt(20, 100_000); // IHDR width and height (big-endian)
+        Files.write(png, bytes);
+        ImageFolderDataset d = ImageFolderDataset.open(root);
+        fails(() -> d.image(0), png, "claims 100000x100000 pixels: expected at most " + ImageFolderDataset.MAX_PIXELS);
     }
 }

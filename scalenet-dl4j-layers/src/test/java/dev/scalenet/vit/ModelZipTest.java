@@ -1,0 +1,317 @@
+package dev.scalenet.vit;
+
+import dev.scalenet.data.DataConfig;
+import org.deeplearning4j.util.ModelSerializer;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.ObjectOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
+import java.util.zip.ZipOutputStream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A model zip is untrusted input (it arrives by Maven coordinates): it is read without Java deserialization, with
+ * bounded sizes, and every bad one fails with a {@link ModelZipException} naming the file, the entry and what was
+ * expected.
+ */
+class ModelZipTest {
+    private static final List<String> LABELS = List.of("a", "b", "c", "d", "e", "f", "g", "h", "i", "j");
+    private static VitModel model;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void micro() throws IOException {
+        TimmFixtures.Model micro = TimmFixtures.models().stream()
+                .filter(m -> m.name.equals("vit-micro-p7-d4")).findFirst().orElseThrow();
+        model = new VitModel(VitModel.load(micro.weights(), micro.constructorJson()).graph(), DataConfig.fashionMnist(),
+                LABELS);
+    }
+
+    @Test
+    @DisplayName("save writes exactly configuration.json, coefficients.bin and scalenet.json, with a normal file's mode,"
+            + " and the same bytes for the same model")
+    void layout() throws Exception {
+        Path zip = dir.resolve("m.zip");
+        model.save(zip);
+        assertEquals(List.of(ModelZip.CONFIGURATION, ModelZip.COEFFICIENTS, ModelZip.METADATA),
+                List.copyOf(entries(zip).keySet()));
+        Path plain = Files.createFile(dir.resolve("plain"));
+        assertEquals(Files.getPosixFilePermissions(plain), Files.getPosixFilePermissions(zip));
+        VitModel back = VitModel.load(zip, null);
+        assertEquals(model.graph().params(), back.graph().params());
+        assertEquals(LABELS, back.classNames());
+        Path again = dir.resolve("again.zip");
+        Thread.sleep(2100); // past the 2-second resolution of zip timestamps
+        back.save(again);
+        assertArrayEquals(Files.readAllBytes(zip), Files.readAllBytes(again), "the same model gives the same bytes");
+    }
+
+    @Test
+    @DisplayName("a version 0.1 zip (metadata as a serialized String) still loads, decoded by hand")
+    void legacyMetadata() throws Exception {
+        Path zip = dir.resolve("old.zip");
+        ModelSerializer.writeModel(model.graph(), zip.toFile(), false);
+        // exactly what version 0.1's save did; DL4J stores it as objects/<key>
+        ModelSerializer.addObjectToFile(zip.toFile(), "scalenet-metadata", model.metadata().toString());
+        VitModel back = VitModel.load(zip, null);
+        assertEquals(LABELS, back.classNames());
+        assertEquals(DataConfig.fashionMnist(), back.dataConfig());
+    }
+
+    @Test
+    @Timeout(20)
+    @DisplayName("a nested-HashSet payload in the old metadata entry is rejected at once, never deserialized")
+    void deserializationBomb() throws Exception {
+        Map<String, byte[]> entries = entries(saved());
+        entries.remove(ModelZip.METADATA);
+        entries.put(ModelZip.LEGACY_METADATA, serialized(nestedSets(100)));
+        String message = rejected(entries);
+        assertTrue(message.contains("entry " + ModelZip.LEGACY_METADATA) && message.contains("re-export"), message);
+    }
+
+    @Test
+    @DisplayName("an entry that inflates past its bound stops there, whether or not the zip declares its real size")
+    void zipBomb() throws Exception {
+        Map<String, byte[]> entries = entries(saved());
+        entries.put(ModelZip.METADATA, new byte[64 << 20]); // 64 MiB of zeros deflate to about 64 KB
+        Path honest = zip("honest.zip", entries);
+        String declared = assertThrows(ModelZipException.class, () -> VitModel.load(honest, null)).getMessage();
+        assertTrue(declared.contains("honest.zip (entry scalenet.json): declares 67108864 bytes uncompressed: expected"
+                + " at most " + ModelZip.MAX_METADATA_BYTES), declared);
+        Path lying = declareSize(zip("lying.zip", entries), ModelZip.METADATA, 100);
+        String inflated = assertThrows(ModelZipException.class, () -> VitModel.load(lying, null)).getMessage();
+        assertTrue(inflated.contains("lying.zip (entry scalenet.json): inflates to more than "
+                + ModelZip.MAX_METADATA_BYTES + " bytes"), inflated);
+    }
+
+    @Test
+    @Timeout(20)
+    @DisplayName("coefficients whose header claims a huge array are rejected before anything that size is allocated")
+    void hugeArrayClaims() throws Exception {
+        long params = model.graph().numParams();
+        Map<String, byte[]> entries = entries(saved());
+        entries.put(ModelZip.COEFFICIENTS, coefficients(new long[] {2, 1L << 40, 1L << 40, 1L << 40, 1, 0, 1, 99}, 1L << 40));
+        String shape = rejected(entries);
+        assertTrue(shape.contains("entry coefficients.bin") && shape.contains("the shape's size overflows"), shape);
+        entries.put(ModelZip.COEFFICIENTS, coefficients(new long[] {2, 1, params, params, 1, 0, 1, 99}, Long.MAX_VALUE));
+        String data = rejected(entries);
+        assertTrue(data.contains("entry coefficients.bin): data buffer of " + Long.MAX_VALUE + " values: expected the "
+                + params + " parameters"), data);
+        entries.put(ModelZip.COEFFICIENTS, coefficients(new long[] {2, 1, params, params, 1, 0, 1, 99}, params));
+        String truncated = rejected(entries);
+        assertTrue(truncated.contains("entry coefficients.bin): truncated: ends before the " + params + " parameters"),
+                truncated);
+
+        // a configuration whose head has 5 M classes (165 M parameters, 660 MB) with coefficients that agree but stop
+        String config = new String(entries.get(ModelZip.CONFIGURATION), StandardCharsets.UTF_8);
+        entries.put(ModelZip.CONFIGURATION, config.replaceFirst("\"nout\" : 10\\b", "\"nout\" : 5000000")
+                .getBytes(StandardCharsets.UTF_8));
+        long claimed = params + (model.config().embedDim() + 1) * (5_000_000L - 10); // the head's weights and biases
+        entries.put(ModelZip.COEFFICIENTS, coefficients(new long[] {2, 1, claimed, claimed, 1, 0, 1, 99}, claimed));
+        com.sun.management.ThreadMXBean threads =
+                (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long before = threads.getCurrentThreadAllocatedBytes();
+        String big = rejected(entries);
+        long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+        assertTrue(big.contains("entry coefficients.bin): truncated: ends before the " + claimed + " parameters"), big);
+        // parsing the configuration and building the messages take a few MB; the claim is 660 MB
+        assertTrue(allocated < (64 << 20), "allocated " + allocated + " bytes");
+    }
+
+    @Test
+    @DisplayName("coefficients: float64 values load as float32; a NaN, a trailing byte or an older buffer format fail")
+    void coefficientValues() throws Exception {
+        Map<String, byte[]> entries = entries(saved());
+        float[] params = model.graph().params().toFloatVector();
+        long n = params.length;
+        long[] shapeInfo = {2, 1, n, n, 1, 0, 1, 99};
+        ByteArrayOutputStream doubles = new ByteArrayOutputStream();
+        try (DataOutputStream out = new DataOutputStream(doubles)) {
+            out.write(coefficients(shapeInfo, n, "DOUBLE"));
+            for (float v : params) out.writeDouble(v);
+        }
+        entries.put(ModelZip.COEFFICIENTS, doubles.toByteArray());
+        assertEquals(model.graph().params(), VitModel.load(zip("doubles.zip", entries), null).graph().params());
+
+        byte[] floats = coefficients(shapeInfo, n, "FLOAT");
+        byte[] nan = Arrays.copyOf(floats, floats.length + 4 * params.length);
+        ByteBuffer.wrap(nan, floats.length + 4 * 7, 4).putFloat(Float.NaN); // big-endian, as ND4J writes
+        entries.put(ModelZip.COEFFICIENTS, nan);
+        assertTrue(rejected(entries).contains("(entry coefficients.bin): parameter 7 is NaN: expected finite values"));
+
+        byte[] trailing = Arrays.copyOf(floats, floats.length + 4 * params.length + 1);
+        entries.put(ModelZip.COEFFICIENTS, trailing);
+        assertTrue(rejected(entries).contains("(entry coefficients.bin): trailing bytes after the " + n + " parameters"));
+
+        byte[] heap = coefficients(shapeInfo, n, "FLOAT");
+        entries.put(ModelZip.COEFFICIENTS, concat(new byte[] {0, 4}, "HEAP".getBytes(StandardCharsets.UTF_8),
+                Arrays.copyOfRange(heap, 2 + "MIXED_DATA_TYPES".length(), heap.length)));
+        assertTrue(rejected(entries).contains("shape buffer has allocation mode 'HEAP': expected one of"
+                + " [MIXED_DATA_TYPES, LONG_SHAPE] (older ND4J formats are not read; re-save the model)"));
+    }
+
+    @Test
+    @DisplayName("a truncated zip, missing entries, foreign classes and deep JSON each get a named error")
+    void malformed() throws Exception {
+        byte[] whole = Files.readAllBytes(saved());
+        Path cut = Files.write(dir.resolve("cut.zip"), Arrays.copyOf(whole, whole.length / 2));
+        String truncated = assertThrows(ModelZipException.class, () -> VitModel.load(cut, null)).getMessage();
+        assertTrue(truncated.contains("cut.zip: not a readable zip"), truncated);
+
+        Map<String, byte[]> entries = entries(saved());
+        Map<String, byte[]> noConfig = new LinkedHashMap<>(entries);
+        noConfig.remove(ModelZip.CONFIGURATION);
+        assertTrue(rejected(noConfig).contains(": no entry configuration.json: expected a model zip with"));
+        Map<String, byte[]> noParams = new LinkedHashMap<>(entries);
+        noParams.remove(ModelZip.COEFFICIENTS);
+        assertTrue(rejected(noParams).contains(": no entry coefficients.bin: expected a model zip with"));
+
+        Map<String, byte[]> foreign = new LinkedHashMap<>(entries);
+        foreign.put(ModelZip.CONFIGURATION, new String(entries.get(ModelZip.CONFIGURATION), StandardCharsets.UTF_8)
+                .replaceFirst("\"@class\" *: *\"[^\"]*\"", "\"@class\":\"javax.script.ScriptEngineManager\"")
+                .getBytes(StandardCharsets.UTF_8));
+        String type = rejected(foreign);
+        assertTrue(type.contains("(entry configuration.json): names the class 'javax.script.ScriptEngineManager'"), type);
+
+        Map<String, byte[]> deep = new LinkedHashMap<>(entries);
+        deep.put(ModelZip.METADATA, ("[".repeat(100_000) + "]".repeat(100_000)).getBytes(StandardCharsets.UTF_8));
+        String nesting = rejected(deep);
+        assertTrue(nesting.contains("(entry scalenet.json): not valid JSON (nesting at most 64 deep)"), nesting);
+
+        Map<String, byte[]> wrongMeta = new LinkedHashMap<>(entries);
+        wrongMeta.put(ModelZip.METADATA, "{\"label_names\": [\"only one\"]}".getBytes(StandardCharsets.UTF_8));
+        String labels = rejected(wrongMeta);
+        assertTrue(labels.contains("(entry scalenet.json): label_names has 1 names but the model's head has 10 classes"),
+                labels);
+    }
+
+    private Path saved() throws IOException {
+        Path zip = dir.resolve("saved.zip");
+        if (!Files.exists(zip)) model.save(zip);
+        return zip;
+    }
+
+    private String rejected(Map<String, byte[]> entries) throws IOException {
+        Path zip = zip("bad.zip", entries);
+        String message = assertThrows(ModelZipException.class, () -> VitModel.load(zip, null)).getMessage();
+        assertTrue(message.contains(zip.toAbsolutePath().toString()), message);
+        return message;
+    }
+
+    private static Map<String, byte[]> entries(Path zip) throws IOException {
+        Map<String, byte[]> entries = new LinkedHashMap<>();
+        try (ZipFile z = new ZipFile(zip.toFile())) {
+            for (ZipEntry e : java.util.Collections.list(z.entries())) {
+                try (InputStream in = z.getInputStream(e)) {
+                    entries.put(e.getName(), in.readAllBytes());
+                }
+            }
+        }
+        return entries;
+    }
+
+    private Path zip(String name, Map<String, byte[]> entries) throws IOException {
+        Path file = dir.resolve(name);
+        try (ZipOutputStream out = new ZipOutputStream(Files.newOutputStream(file))) {
+            for (Map.Entry<String, byte[]> e : entries.entrySet()) {
+                out.putNextEntry(new ZipEntry(e.getKey()));
+                out.write(e.getValue());
+                out.closeEntry();
+            }
+        }
+        return file;
+    }
+
+    /** Rewrites the uncompressed size that the central directory declares for {@code entry}. */
+    private static Path declareSize(Path zip, String entry, int size) throws IOException {
+        ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(zip)).order(ByteOrder.LITTLE_ENDIAN);
+        byte[] name = entry.getBytes(StandardCharsets.UTF_8);
+        for (int i = 0; i + 46 + name.length <= b.limit(); i++) {
+            if (b.getInt(i) == 0x02014b50 && b.getShort(i + 28) == name.length
+                    && Arrays.equals(Arrays.copyOfRange(b.array(), i + 46, i + 46 + name.length), name)) {
+                b.putInt(i + 24, size);
+                return Files.write(zip, b.array());
+            }
+        }
+        throw new IllegalStateException("no central directory record for " + entry);
+    }
+
+    /** ND4J's layout: a LONG shape buffer holding {@code shapeInfo}, then a FLOAT data buffer header and no values. */
+    private static byte[] coefficients(long[] shapeInfo, long dataLength) throws IOException {
+        return coefficients(shapeInfo, dataLength, "FLOAT");
+    }
+
+    /** ND4J's layout up to the values: a LONG shape buffer holding {@code shapeInfo}, then a data buffer header. */
+    private static byte[] coefficients(long[] shapeInfo, long dataLength, String dataType) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            out.writeUTF("MIXED_DATA_TYPES");
+            out.writeLong(shapeInfo.length);
+            out.writeUTF("LONG");
+            for (long v : shapeInfo) out.writeLong(v);
+            out.writeUTF("MIXED_DATA_TYPES");
+            out.writeLong(dataLength);
+            out.writeUTF(dataType);
+        }
+        return bytes.toByteArray();
+    }
+
+    /** The classic deserialization bomb: 2^depth set hash computations when deserialized. */
+    private static Set<Object> nestedSets(int depth) {
+        Set<Object> root = new HashSet<>();
+        Set<Object> a = root;
+        Set<Object> b = new HashSet<>();
+        for (int i = 0; i < depth; i++) {
+            Set<Object> a2 = new HashSet<>();
+            Set<Object> b2 = new HashSet<>();
+            a2.add("x");
+            a.add(a2);
+            a.add(b2);
+            b.add(a2);
+            b.add(b2);
+            a = a2;
+            b = b2;
+        }
+        return root;
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (byte[] p : parts) out.writeBytes(p);
+        return out.toByteArray();
+    }
+
+    private static byte[] serialized(Object o) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
+            out.writeObject(o);
+        }
+        return bytes.toByteArray();
+    }
+}
