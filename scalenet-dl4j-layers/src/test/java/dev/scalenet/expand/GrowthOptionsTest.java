@@ -1,6 +1,7 @@
 package dev.scalenet.expand;
 
 import dev.scalenet.InvalidSettingException;
+import dev.scalenet.RawBits;
 import dev.scalenet.data.DataConfig;
 import dev.scalenet.vit.TimmFixtures;
 import dev.scalenet.vit.VisionTransformer;
@@ -137,11 +138,11 @@ class GrowthOptionsTest {
 
         model.save(dir.resolve("m.zip"));
         VitModel zip = VitModel.load(dir.resolve("m.zip"), null);
-        assertEquals(expected, zip.graph().outputSingle(MICRO.inputs()));
+        assertArrayEquals(RawBits.of(expected), RawBits.of(zip.graph().outputSingle(MICRO.inputs())));
 
         model.exportTimm(dir.resolve("m.safetensors"));
         VitModel timm = VitModel.load(dir.resolve("m.safetensors"), null);
-        assertEquals(expected, timm.graph().outputSingle(MICRO.inputs()));
+        assertArrayEquals(RawBits.of(expected), RawBits.of(timm.graph().outputSingle(MICRO.inputs())));
         var blocks = VisionTransformer.blocksOf(timm.graph());
         assertTrue(blocks.isGates() && blocks.isAdaptersEverywhere());
         assertArrayEquals(new int[] {4, 5, 6, 7}, blocks.getInsertedPositions());
