@@ -15,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -91,16 +90,7 @@ class ParallelTrainingTest {
                 dir.resolve("straight"), false);
 
         Path killed = dir.resolve("killed");
-        Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), TinyRun.class.getName(), killed.toString(), "2", "2")
-                .redirectErrorStream(true).redirectOutput(dir.resolve("child.log").toFile()).start();
-        Path checkpoint = killed.resolve(Trainer.CHECKPOINT);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        while (!Files.exists(checkpoint) && child.isAlive() && System.nanoTime() < deadline) Thread.sleep(5);
-        child.destroyForcibly().waitFor();
-        assertTrue(Files.exists(checkpoint), "the child wrote a checkpoint before it was killed; log:\n"
-                + Files.readString(dir.resolve("child.log")));
-        long at = TrainingCheckpoint.load(checkpoint).step();
+        long at = TinyRun.killAfterFirstCheckpoint(dir.resolve("child.log"), killed.toString(), "2", "2");
         assertTrue(at < 20, "killed mid-run, at step " + at + " of 20");
 
         TrainResult resumed = TinyRun.fit(TinyRun.model(), TinyRun.recipe().epochs(2).workers(2).build(), killed, true);

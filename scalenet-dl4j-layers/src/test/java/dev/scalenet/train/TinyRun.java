@@ -8,7 +8,13 @@ import dev.scalenet.vit.VisionTransformer;
 import dev.scalenet.vit.VitConfig;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A tiny ViT and a short recipe on the bundled Fashion-MNIST, small enough for tests to train in seconds; also a
@@ -37,6 +43,26 @@ public final class TinyRun {
     static TrainResult fit(ComputationGraph graph, TrainConfig recipe, Path runDir, boolean resume) throws Exception {
         return new Trainer(recipe, DataConfig.fashionMnist(), runDir, resume, "tiny")
                 .fit(graph, FashionMnist.train(), FashionMnist.test());
+    }
+
+    /**
+     * Starts {@link #main} in another JVM with {@code args}, SIGKILLs it as soon as its first checkpoint exists in
+     * {@code runDir} (the first argument), and returns the step that checkpoint holds. The child's output goes to
+     * {@code log}; it is quoted in the failure when no checkpoint appears within two minutes.
+     */
+    static long killAfterFirstCheckpoint(Path log, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), TinyRun.class.getName()));
+        command.addAll(List.of(args));
+        Process child = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Path checkpoint = Path.of(args[0]).resolve(Trainer.CHECKPOINT);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (!Files.exists(checkpoint) && child.isAlive() && System.nanoTime() < deadline) Thread.sleep(5);
+        child.destroyForcibly().waitFor();
+        assertTrue(Files.exists(checkpoint),
+                "the child wrote a checkpoint before it was killed; log:\n" + Files.readString(log));
+        return TrainingCheckpoint.load(checkpoint).step();
     }
 
     /** {@code TinyRun <runDir> <epochs> [workers]}: trains {@link #model()} with {@link #recipe()}, resuming if it can. */
