@@ -19,7 +19,7 @@ import zlib
 REQUIRED = {
     "index.html": "ScaleNet",
     "scalenet.html": "Why the sharing lives inside one layer",
-    "library.html": "Fine-tuning",
+    "library.html": "Training in a plain DL4J loop",
     "MODEL_CARD.html": "SHA-256",
     "experiment.html": "ScaleNet 2L, E/3, function-preserving",
     "benchmarks.html": "SGEMM",
