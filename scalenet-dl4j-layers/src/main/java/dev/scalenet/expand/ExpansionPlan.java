@@ -63,38 +63,57 @@ public final class ExpansionPlan {
     /** Default adapter rank: small next to the width, as the paper's "incremental parameters". */
     public static final int DEFAULT_ADAPTER_RANK = 8;
 
-    private final Strategy strategy;
-    private final int depth;
-    private final int[] order;
-    private final int adapterRank;
-    private final double adapterScale;
-    private final boolean untiedNorms;
-    private final AdapterPositions adapterPositions;
-    private final boolean functionPreserving;
-    private final boolean untiedBlocks;
-    private final long seed;
+    /** A plan's settings; the {@code with...} methods copy them, change one and build a new plan. */
+    private static final class Settings {
+        Strategy strategy;
+        int depth;
+        int[] order;
+        int adapterRank = DEFAULT_ADAPTER_RANK;
+        double adapterScale = 1.0;
+        boolean untiedNorms;
+        AdapterPositions adapterPositions = AdapterPositions.INSERTED;
+        boolean functionPreserving;
+        boolean untiedBlocks;
+        long seed = 42;
 
-    private ExpansionPlan(Strategy strategy, int depth, int[] order, int adapterRank, double adapterScale,
-                          boolean untiedNorms, AdapterPositions adapterPositions, boolean functionPreserving,
-                          boolean untiedBlocks, long seed) {
-        if (adapterRank < 0) {
-            throw new InvalidSettingException("adapterRank", adapterRank, "0 (no adapters) or a positive rank");
+        Settings copy() {
+            Settings c = new Settings();
+            c.strategy = strategy;
+            c.depth = depth;
+            c.order = order;
+            c.adapterRank = adapterRank;
+            c.adapterScale = adapterScale;
+            c.untiedNorms = untiedNorms;
+            c.adapterPositions = adapterPositions;
+            c.functionPreserving = functionPreserving;
+            c.untiedBlocks = untiedBlocks;
+            c.seed = seed;
+            return c;
         }
-        this.strategy = strategy;
-        this.depth = depth;
-        this.order = order;
-        this.adapterRank = adapterRank;
-        this.adapterScale = adapterScale;
-        this.untiedNorms = untiedNorms;
-        this.adapterPositions = java.util.Objects.requireNonNull(adapterPositions, "adapterPositions");
-        this.functionPreserving = functionPreserving;
-        this.untiedBlocks = untiedBlocks;
-        this.seed = seed;
+    }
+
+    private final Settings s;
+
+    private ExpansionPlan(Settings settings) {
+        if (settings.adapterRank < 0) {
+            throw new InvalidSettingException("adapterRank", settings.adapterRank, "0 (no adapters) or a positive rank");
+        }
+        java.util.Objects.requireNonNull(settings.adapterPositions, "adapterPositions");
+        this.s = settings;
     }
 
     private static ExpansionPlan defaults(Strategy strategy, int depth, int[] order) {
-        return new ExpansionPlan(strategy, depth, order, DEFAULT_ADAPTER_RANK, 1.0, false, AdapterPositions.INSERTED,
-                false, false, 42);
+        Settings d = new Settings();
+        d.strategy = strategy;
+        d.depth = depth;
+        d.order = order;
+        return new ExpansionPlan(d);
+    }
+
+    private ExpansionPlan with(java.util.function.Consumer<Settings> change) {
+        Settings c = s.copy();
+        change.accept(c);
+        return new ExpansionPlan(c);
     }
 
     /** A {@code depth} meaning "twice the base model's depth", ScaleNet's usual 2x growth. */
@@ -121,25 +140,21 @@ public final class ExpansionPlan {
 
     /** Rank of the two parallel adapters per adapted position; 0 for pure weight sharing. */
     public ExpansionPlan withAdapterRank(int rank) {
-        return new ExpansionPlan(strategy, depth, order, rank, adapterScale, untiedNorms, adapterPositions,
-                functionPreserving, untiedBlocks, seed);
+        return with(c -> c.adapterRank = rank);
     }
 
     public ExpansionPlan withAdapterScale(double scale) {
-        return new ExpansionPlan(strategy, depth, order, adapterRank, scale, untiedNorms, adapterPositions,
-                functionPreserving, untiedBlocks, seed);
+        return with(c -> c.adapterScale = scale);
     }
 
     /** Give each inserted block its own LayerNorms, initialised from its source's. */
     public ExpansionPlan withUntiedNorms(boolean untied) {
-        return new ExpansionPlan(strategy, depth, order, adapterRank, adapterScale, untied, adapterPositions,
-                functionPreserving, untiedBlocks, seed);
+        return with(c -> c.untiedNorms = untied);
     }
 
     /** Adapters on inserted blocks only (default) or on every position. */
     public ExpansionPlan withAdapterPositions(AdapterPositions positions) {
-        return new ExpansionPlan(strategy, depth, order, adapterRank, adapterScale, untiedNorms, positions,
-                functionPreserving, untiedBlocks, seed);
+        return with(c -> c.adapterPositions = positions);
     }
 
     /**
@@ -147,37 +162,34 @@ public final class ExpansionPlan {
      * grown model computes exactly the base model's function until the gates learn to open.
      */
     public ExpansionPlan withFunctionPreserving(boolean preserving) {
-        return new ExpansionPlan(strategy, depth, order, adapterRank, adapterScale, untiedNorms, adapterPositions,
-                preserving, untiedBlocks, seed);
+        return with(c -> c.functionPreserving = preserving);
     }
 
     /** Give inserted blocks their own copies of their source's tensors instead of sharing them. */
     public ExpansionPlan withUntiedBlocks(boolean untied) {
-        return new ExpansionPlan(strategy, depth, order, adapterRank, adapterScale, untiedNorms, adapterPositions,
-                functionPreserving, untied, seed);
+        return with(c -> c.untiedBlocks = untied);
     }
 
     /** Seed of the adapters' random down-projections. */
     public ExpansionPlan withSeed(long newSeed) {
-        return new ExpansionPlan(strategy, depth, order, adapterRank, adapterScale, untiedNorms, adapterPositions,
-                functionPreserving, untiedBlocks, newSeed);
+        return with(c -> c.seed = newSeed);
     }
 
-    public Strategy strategy() { return strategy; }
+    public Strategy strategy() { return s.strategy; }
     /** The target depth, or {@link #DOUBLE_DEPTH}. */
-    public int depth() { return depth; }
+    public int depth() { return s.depth; }
 
     /** The depth this plan gives a base of {@code baseDepth} blocks. */
     public int depthFor(int baseDepth) {
-        return strategy == Strategy.EXPLICIT ? order.length : depth == DOUBLE_DEPTH ? 2 * baseDepth : depth;
+        return s.strategy == Strategy.EXPLICIT ? s.order.length : s.depth == DOUBLE_DEPTH ? 2 * baseDepth : s.depth;
     }
-    public int adapterRank() { return adapterRank; }
-    public double adapterScale() { return adapterScale; }
-    public boolean untiedNorms() { return untiedNorms; }
-    public AdapterPositions adapterPositions() { return adapterPositions; }
-    public boolean functionPreserving() { return functionPreserving; }
-    public boolean untiedBlocks() { return untiedBlocks; }
-    public long seed() { return seed; }
+    public int adapterRank() { return s.adapterRank; }
+    public double adapterScale() { return s.adapterScale; }
+    public boolean untiedNorms() { return s.untiedNorms; }
+    public AdapterPositions adapterPositions() { return s.adapterPositions; }
+    public boolean functionPreserving() { return s.functionPreserving; }
+    public boolean untiedBlocks() { return s.untiedBlocks; }
+    public long seed() { return s.seed; }
 
     /** The source block of each position for a base of {@code baseDepth} blocks; validates the plan. */
     public int[] resolveOrder(int baseDepth) {
@@ -187,7 +199,7 @@ public final class ExpansionPlan {
                     + " (an expansion only adds blocks)");
         }
         int[] o = new int[depth];
-        switch (strategy) {
+        switch (s.strategy) {
             case CYCLIC:
                 for (int j = 0; j < depth; j++) o[j] = j % baseDepth;
                 return o;
@@ -197,29 +209,29 @@ public final class ExpansionPlan {
             default:
                 boolean[] used = new boolean[baseDepth];
                 for (int j = 0; j < depth; j++) {
-                    if (order[j] < 0 || order[j] >= baseDepth) {
-                        throw new InvalidSettingException("order", Arrays.toString(order), "source block indices 0.."
-                                + (baseDepth - 1) + " of the base model (order[" + j + "] = " + order[j] + ")");
+                    if (s.order[j] < 0 || s.order[j] >= baseDepth) {
+                        throw new InvalidSettingException("order", Arrays.toString(s.order), "source block indices 0.."
+                                + (baseDepth - 1) + " of the base model (order[" + j + "] = " + s.order[j] + ")");
                     }
-                    used[order[j]] = true;
+                    used[s.order[j]] = true;
                 }
                 for (int k = 0; k < baseDepth; k++) {
                     if (!used[k]) {
-                        throw new InvalidSettingException("order", Arrays.toString(order), "every base block 0.."
+                        throw new InvalidSettingException("order", Arrays.toString(s.order), "every base block 0.."
                                 + (baseDepth - 1) + " at least once (block " + k + " is missing)");
                     }
                 }
-                return order.clone();
+                return s.order.clone();
         }
     }
 
     @Override
     public String toString() {
-        return (strategy == Strategy.EXPLICIT ? "order" + Arrays.toString(order) : strategy.name().toLowerCase(Locale.ROOT) + "-" + (depth == DOUBLE_DEPTH ? "2x" : String.valueOf(depth)))
-                + ", adapter rank " + adapterRank
-                + (adapterRank > 0 && adapterPositions == AdapterPositions.ALL ? " on every position" : "")
-                + (functionPreserving ? ", function-preserving" : "")
-                + (untiedBlocks ? ", untied blocks" : "")
-                + (untiedNorms ? ", untied norms" : "");
+        return (s.strategy == Strategy.EXPLICIT ? "order" + Arrays.toString(s.order) : s.strategy.name().toLowerCase(Locale.ROOT) + "-" + (s.depth == DOUBLE_DEPTH ? "2x" : String.valueOf(s.depth)))
+                + ", adapter rank " + s.adapterRank
+                + (s.adapterRank > 0 && s.adapterPositions == AdapterPositions.ALL ? " on every position" : "")
+                + (s.functionPreserving ? ", function-preserving" : "")
+                + (s.untiedBlocks ? ", untied blocks" : "")
+                + (s.untiedNorms ? ", untied norms" : "");
     }
 }
