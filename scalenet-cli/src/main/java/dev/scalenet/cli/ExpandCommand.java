@@ -14,7 +14,11 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
-/** The README's main job from the command line: expand a base ViT, fine-tune it briefly, report before and after. */
+/**
+ * Expand a base ViT, fine-tune it briefly, report before and after: the plugin's expand goal from the command line. Its
+ * defaults are the library's (the paper's start, a short recipe at 5e-4); the README's main job sets its own recipe in
+ * examples/quickstart/pom.xml.
+ */
 @Command(name = "expand", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Expands a base ViT with ScaleNet, fine-tunes it briefly and reports held-out accuracy before and after.",
                 "Writes <out>/<name>.zip, report.json, report.html and model.properties."})

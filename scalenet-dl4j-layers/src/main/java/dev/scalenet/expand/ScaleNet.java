@@ -35,11 +35,12 @@ public final class ScaleNet {
         }
         int[] order = plan.resolveOrder(config.depth());
         // the source block each position runs: shared growth re-uses the base block, untied growth its own copy
-        int[] stack = plan.untiedBlocks() ? identity(order.length) : order;
+        int[] stack = plan.untiedBlocks() ? java.util.stream.IntStream.range(0, order.length).toArray() : order;
         ComputationGraph expanded = VisionTransformer.builder()
                 .config(plan.untiedBlocks() ? config.withDepth(order.length) : config)
                 .order(stack)
-                .insertedPositions(insertedPositions(order))
+                // shared growth: the stack's order says which positions are inserted; untied growth must say it
+                .insertedPositions(plan.untiedBlocks() ? ScaleNetBlocks.repeatedPositions(order) : null)
                 .adapterRank(plan.adapterRank())
                 .adapterScale(plan.adapterScale())
                 .adaptersEverywhere(plan.adapterPositions() == ExpansionPlan.AdapterPositions.ALL)
@@ -71,17 +72,5 @@ public final class ScaleNet {
             }
         }
         return new ExpandedModel(expanded, order, base.numParams());
-    }
-
-    private static int[] identity(int n) {
-        int[] o = new int[n];
-        for (int i = 0; i < n; i++) o[i] = i;
-        return o;
-    }
-
-    /** The positions of {@code order} whose source block already ran earlier: the inserted blocks. */
-    private static int[] insertedPositions(int[] order) {
-        return java.util.stream.IntStream.range(0, order.length)
-                .filter(j -> java.util.stream.IntStream.range(0, j).anyMatch(i -> order[i] == order[j])).toArray();
     }
 }

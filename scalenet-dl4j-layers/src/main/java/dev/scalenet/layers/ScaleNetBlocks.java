@@ -130,6 +130,15 @@ public class ScaleNetBlocks extends VitLayerConf {
             }
             return false;
         }
+        return isRepeat(order, j);
+    }
+
+    /** The positions of {@code order} whose source block already ran earlier in it: a shared stack's inserted blocks. */
+    public static int[] repeatedPositions(int[] order) {
+        return java.util.stream.IntStream.range(0, order.length).filter(j -> isRepeat(order, j)).toArray();
+    }
+
+    private static boolean isRepeat(int[] order, int j) {
         for (int i = 0; i < j; i++) {
             if (order[i] == order[j]) return true;
         }
