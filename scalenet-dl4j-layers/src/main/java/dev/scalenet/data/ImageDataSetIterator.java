@@ -64,6 +64,21 @@ public final class ImageDataSetIterator implements DataSetIterator {
         this.started = false;
     }
 
+    /**
+     * Passes over the next {@code n} batches of this epoch without building them, as if {@link #next()} had given them:
+     * for batches another process builds from the same data (a cluster's executors).
+     */
+    public void skip(int n) {
+        int step = nextStep();
+        if (n < 0 || step + n > loader.stepsPerEpoch()) {
+            throw new IllegalArgumentException("skip(" + n + ") at step " + step + ": epoch " + epoch + " has "
+                    + loader.stepsPerEpoch() + " steps");
+        }
+        close();
+        fromStep = step + n;
+        started |= n > 0;
+    }
+
     private BatchLoader.Batches batches() {
         if (current == null) current = loader.epoch(epoch, fromStep);
         return current;

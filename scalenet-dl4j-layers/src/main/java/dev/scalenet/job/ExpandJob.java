@@ -16,6 +16,7 @@ import dev.scalenet.io.Fingerprints;
 import dev.scalenet.train.Charts;
 import dev.scalenet.train.EvalResult;
 import dev.scalenet.train.MetricsLog;
+import dev.scalenet.train.ParallelEngine;
 import dev.scalenet.train.TrainConfig;
 import dev.scalenet.train.TrainResult;
 import dev.scalenet.train.Trainer;
@@ -65,6 +66,7 @@ public final class ExpandJob {
     private final boolean resume;
     private final String toolVersion;
     private final String baseModelCoordinates;
+    private final ParallelEngine.Factory parallelEngine;
     private OutputLock heldLock;
 
     private ExpandJob(Builder b) {
@@ -79,6 +81,7 @@ public final class ExpandJob {
         this.resume = b.resume;
         this.toolVersion = Objects.requireNonNull(b.toolVersion, "toolVersion");
         this.baseModelCoordinates = b.baseModelCoordinates;
+        this.parallelEngine = b.parallelEngine;
         InvalidSettingException.require(name.matches("[A-Za-z0-9._-]+"), "name", name, "a file name of letters, digits, '.', '_' or '-'");
     }
 
@@ -171,8 +174,9 @@ public final class ExpandJob {
         report.expansion(plan, expanded);
         if (train != null) {
             boolean resumeRun = prepareRun(inputs);
-            TrainResult trained = new Trainer(recipe, model.dataConfig(), runDir(), resumeRun, name)
-                    .fit(model.graph(), train, eval);
+            Trainer trainer = new Trainer(recipe, model.dataConfig(), runDir(), resumeRun, name);
+            if (parallelEngine != null) trainer = trainer.withParallelEngine(parallelEngine);
+            TrainResult trained = trainer.fit(model.graph(), train, eval);
             // the trainer evaluates before its first step: that is the expansion's starting accuracy
             if (eval != null) report.expandedEval(trained.evaluations().get(0));
             ObjectNode trainSource = dataSource(trainData, Split.TRAIN, train.size(), null);
@@ -273,6 +277,7 @@ public final class ExpandJob {
         private boolean resume = true;
         private String toolVersion = "";
         private String baseModelCoordinates;
+        private ParallelEngine.Factory parallelEngine;
 
         private Builder() {}
 
@@ -297,6 +302,12 @@ public final class ExpandJob {
 
         /** The running tool and its version (e.g. the Maven plugin's), part of the up-to-date check. */
         public Builder toolVersion(String v) { toolVersion = v; return this; }
+
+        /**
+         * What trains the rounds when the recipe has {@code workers > 1} ({@link Trainer#withParallelEngine}); null:
+         * DL4J's ParallelWrapper on this machine.
+         */
+        public Builder parallelEngine(ParallelEngine.Factory v) { parallelEngine = v; return this; }
 
         public ExpandJob build() { return new ExpandJob(this); }
     }

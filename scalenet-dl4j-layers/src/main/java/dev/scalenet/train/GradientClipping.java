@@ -9,12 +9,15 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * the step, as in ParallelWrapper's workers. DL4J calls {@link #onGradientCalculation} after the backward pass and
  * before the updater, so scaling the gradient there is exactly the clipping {@link Trainer}'s own step does. DL4J's
  * {@code GradientNormalization} clips per layer or per parameter only, never the norm of all gradients together.
- * Stateless, so one instance can serve every worker.
+ * Stateless, so one instance can serve every worker; serializable, so a cluster's training master can ship it to its
+ * executors.
  */
-final class GradientClipping extends BaseTrainingListener {
+public final class GradientClipping extends BaseTrainingListener implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
     private final double maxNorm;
 
-    GradientClipping(double maxNorm) {
+    /** @param maxNorm the largest L2 norm of the batch-mean gradient ({@link TrainConfig#clipGradNorm()}) */
+    public GradientClipping(double maxNorm) {
         this.maxNorm = maxNorm;
     }
 

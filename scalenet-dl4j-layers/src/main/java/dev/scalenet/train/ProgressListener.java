@@ -132,13 +132,21 @@ public final class ProgressListener extends BaseTrainingListener implements Clos
 
     @Override
     public void iterationDone(Model model, int iteration, int epoch) {
+        stepDone(model, iteration, epoch, model.batchSize(), model.score());
+    }
+
+    /**
+     * A step trained away from {@code model} (a cluster's executors), with its batch size per worker and its loss (the
+     * mean over the workers); {@code model} gives the learning rate. Its gradient norm is not known here: the
+     * metrics lines leave it out.
+     */
+    public void stepDone(Model model, int iteration, int epoch, int batchSize, double loss) {
         long now = System.nanoTime();
         trainNanos += now - lastTick;
         lastTick = now;
-        images += (long) model.batchSize() * workers;
+        images += (long) batchSize * workers;
         stepsTimed++;
         long step = iteration + 1L;
-        double loss = model.score();
         lossSum += loss;
         lossCount++;
         double imagesPerSecond = images / Math.max(trainNanos / 1e9, 1e-9);
@@ -148,7 +156,7 @@ public final class ProgressListener extends BaseTrainingListener implements Clos
             o.put("step", step);
             o.put("epoch", epochOf(step, epoch));
             o.put("loss", lossSum / lossCount);
-            o.put("gradNorm", gradNorm);
+            if (!Double.isNaN(gradNorm)) o.put("gradNorm", gradNorm); // unknown where steps train elsewhere
             o.put("imagesPerSecond", imagesPerSecond);
             write(o);
             lossSum = 0;

@@ -65,6 +65,7 @@ public final class Trainer {
     private final Path runDir;
     private final boolean resume;
     private final String name;
+    private final ParallelEngine.Factory engine;
 
     /**
      * @param runDir where the checkpoint, metrics and curve go
@@ -72,11 +73,24 @@ public final class Trainer {
      *               recipe, data and starting model); otherwise start afresh, replacing it
      */
     public Trainer(TrainConfig config, DataConfig data, Path runDir, boolean resume, String name) {
+        this(config, data, runDir, resume, name, Trainer::parallelWrapper);
+    }
+
+    private Trainer(TrainConfig config, DataConfig data, Path runDir, boolean resume, String name, ParallelEngine.Factory engine) {
         this.config = config;
         this.data = data;
         this.runDir = runDir;
         this.resume = resume;
         this.name = name;
+        this.engine = engine;
+    }
+
+    /**
+     * This trainer with another engine for the rounds of {@code workers > 1} (DL4J's ParallelWrapper on this machine
+     * by default); everything else (schedule, checkpoints, resume, evaluations, metrics) stays the trainer's.
+     */
+    public Trainer withParallelEngine(ParallelEngine.Factory parallelEngine) {
+        return new Trainer(config, data, runDir, resume, name, java.util.Objects.requireNonNull(parallelEngine, "parallelEngine"));
     }
 
     /**
@@ -178,7 +192,7 @@ public final class Trainer {
         }
         long resumedFrom = step;
         log.info("{}: {} steps ({} per epoch, batch {}{}), {} of {} parameters train ({}), data {}", name, total, perEpoch,
-                config.batchSize(), workers > 1 ? " on each of " + workers + " ParallelWrapper workers" : "", trainable,
+                config.batchSize(), workers > 1 ? " on each of " + workers + " data-parallel workers" : "", trainable,
                 graph.numParams(), config.trainable().spelling(), train.describe());
 
         double explodedLoss = EXPLODED_LOSS_FACTOR * Math.log(Math.max(2, classes));
@@ -189,8 +203,8 @@ public final class Trainer {
             // the same DataSetIterator a user's own graph.fit(iterator) gets: one batch pipeline
             ImageDataSetIterator batches = loader.iterator();
             batches.startEpoch((int) (step / perEpoch), (int) (step % perEpoch) * workers);
-            ReplicasReady replicasReady = new ReplicasReady(workers);
-            ParallelWrapper parallel = workers > 1 ? parallelWrapper(graph, progress, replicasReady) : null;
+            ParallelEngine parallel = workers > 1 ? engine.start(graph, config, progress) : null;
+            if (parallel != null) log.info("{}: rounds train on {}", name, parallel.describe());
             try {
                 progress.onEpochStart(graph);
                 while (step < total) {
@@ -209,7 +223,7 @@ public final class Trainer {
                         progress.iterationDone(graph, (int) step, epoch);
                         until = step + 1;
                     } else {
-                        // up to the next epoch end or checkpoint, whichever comes first: ParallelWrapper trains the
+                        // up to the next epoch end or checkpoint, whichever comes first: the engine trains the
                         // rounds in between without coming back here
                         until = Math.min(total, (step / perEpoch + 1) * perEpoch);
                         if (config.checkpointEvery() > 0) {
@@ -217,10 +231,9 @@ public final class Trainer {
                         }
                         graph.getConfiguration().setIterationCount((int) step); // the schedule's position; replicas copy it
                         graph.getConfiguration().setEpochCount(epoch);
-                        replicasReady.newFit();
-                        parallel.fit(new NextBatches(batches, (until - step) * workers));
+                        parallel.fit(graph, batches, until - step);
                         trainSeconds += (System.nanoTime() - t0) / 1e9;
-                        // checked once per fit: ParallelWrapper gives no say between its rounds
+                        // checked once per fit: the engine gives no say between its rounds
                         String problem = Double.isFinite(graph.params().norm2Number().doubleValue())
                                 ? problem(graph.score(), 0, explodedLoss) : "the weights became non-finite";
                         if (problem != null) {
@@ -241,7 +254,7 @@ public final class Trainer {
                 }
             } finally {
                 batches.close();
-                if (parallel != null) parallel.shutdown(); // stops the workers, unless its fit already has
+                if (parallel != null) parallel.close(); // stops the workers
             }
             List<EvalResult> evals = new ArrayList<>();
             for (JsonNode line : progress.metrics().lines()) {
@@ -372,17 +385,17 @@ public final class Trainer {
     }
 
     /**
-     * A ParallelWrapper over {@code graph} (its worker 0; the others are replicas rebuilt from its JSON configuration,
-     * weights and updater state at every {@code fit}) averaging weights and Adam state after every round. Each worker
-     * runs DL4J's own step ({@code fit}): the updater, schedule and decoupled weight decay come with the configuration
-     * {@link #prepare} set; the global-norm clipping comes as a listener; progress is taken from worker 0 only.
+     * DL4J's ParallelWrapper over {@code graph} (its worker 0; the others are replicas rebuilt from its JSON
+     * configuration, weights and updater state at every {@code fit}) averaging weights and Adam state after every round.
+     * The global-norm clipping comes as a listener; progress is taken from worker 0 only.
      */
-    private ParallelWrapper parallelWrapper(ComputationGraph graph, ProgressListener progress, ReplicasReady replicasReady) {
+    private static ParallelEngine parallelWrapper(ComputationGraph graph, TrainConfig config, ProgressListener progress) {
         ParallelWrapper wrapper = new ParallelWrapper.Builder<>(graph).workers(config.workers()).averagingFrequency(1)
                 .averageUpdaters(true)
                 .prefetchBuffer(0) // the loader already prepares the next batches on its own thread
                 .workspaceMode(graph.getConfiguration().getTrainingWorkspaceMode())
                 .build();
+        ReplicasReady replicasReady = new ReplicasReady(config.workers());
         List<TrainingListener> listeners = new ArrayList<>();
         listeners.add(replicasReady);
         listeners.add(new BaseTrainingListener() { // the same instance is called from every worker's thread
@@ -398,7 +411,23 @@ public final class Trainer {
         });
         if (config.clipGradNorm() > 0) listeners.add(new GradientClipping(config.clipGradNorm()));
         wrapper.setListeners(listeners);
-        return wrapper;
+        return new ParallelEngine() {
+            @Override
+            public void fit(ComputationGraph g, ImageDataSetIterator batches, long rounds) {
+                replicasReady.newFit();
+                wrapper.fit(new NextBatches(batches, rounds * config.workers()));
+            }
+
+            @Override
+            public String describe() {
+                return "DL4J ParallelWrapper, " + config.workers() + " worker threads";
+            }
+
+            @Override
+            public void close() {
+                wrapper.shutdown(); // stops the workers, unless its fit already has
+            }
+        };
     }
 
     /**

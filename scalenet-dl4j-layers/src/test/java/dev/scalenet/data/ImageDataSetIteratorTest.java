@@ -67,6 +67,24 @@ class ImageDataSetIteratorTest {
     }
 
     @Test
+    @DisplayName("skip(n) passes over n batches as if next() had given them: the rest of the epoch, then reset() moves to the next epoch")
+    void skip() throws Exception {
+        BatchLoader loader = loader();
+        ImageDataSetIterator it = loader.iterator();
+        it.next();
+        it.skip(2);
+        assertEquals(3, it.nextStep());
+        assertEquals(epoch(loader, 0, 3), rest(it));
+        ImageDataSetIterator skipped = loader.iterator();
+        skipped.skip(6); // a whole epoch built elsewhere
+        assertFalse(skipped.hasNext());
+        skipped.reset();
+        assertEquals(1, skipped.epoch(), "the skipped epoch counts as started");
+        assertThrows(IllegalArgumentException.class, () -> skipped.skip(7), "6 steps an epoch");
+        skipped.close();
+    }
+
+    @Test
     @DisplayName("DL4J's AsyncDataSetIterator (what fit() wraps it in, asyncSupported being true) gives the same batches in order")
     void async() throws Exception {
         ImageDataSetIterator plain = loader().iterator();
