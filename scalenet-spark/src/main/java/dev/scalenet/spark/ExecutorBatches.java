@@ -1,0 +1,98 @@
+package dev.scalenet.spark;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.scalenet.data.BatchLoader;
+import dev.scalenet.data.DataConfig;
+import dev.scalenet.data.Datasets;
+import dev.scalenet.data.Split;
+import dev.scalenet.train.TrainConfig;
+import org.apache.spark.api.java.function.Function;
+import org.nd4j.linalg.dataset.DataSet;
+
+import java.io.IOException;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Builds a training batch on an executor: step {@code s} of epoch {@code e} of the recipe's batches of the training
+ * data, read from a path every executor can read. The batches are the driver's own ({@link TrainConfig#trainingBatches}
+ * over the same data, normalisation, seed and augmentation), so a batch is the same wherever it is built. Each JVM
+ * opens the data once.
+ */
+final class ExecutorBatches implements Serializable {
+    private static final long serialVersionUID = 1L;
+    /** The loaders this JVM has opened, by {@link #key()}. */
+    private static final Map<String, BatchLoader> OPEN = new ConcurrentHashMap<>();
+
+    private final String trainData;
+    private final String recipe;
+    private final String dataConfig;
+    /** The driver's loader as {@link BatchLoader#toString()} gives it: names the data, its size and the transform. */
+    private final String driverLoader;
+
+    /** The batches of {@code driver} (the trainer's loader), rebuilt on the executors from {@code trainData}. */
+    ExecutorBatches(Path trainData, TrainConfig recipe, BatchLoader driver) {
+        this.trainData = trainData.toAbsolutePath().normalize().toString();
+        this.recipe = recipe.toJson().toString();
+        this.dataConfig = driver.transform().config().toJson().toString();
+        this.driverLoader = driver.toString();
+    }
+
+    /** Step {@code step} of epoch {@code epoch}, as the driver's loader gives it. */
+    DataSet batch(int epoch, int step) {
+        try (BatchLoader.Batches b = loader().epoch(epoch, step)) {
+            return b.next();
+        }
+    }
+
+    /** A Spark function from step to batch, for one epoch. */
+    Function<Integer, DataSet> ofEpoch(int epoch) {
+        return new OfEpoch(this, epoch);
+    }
+
+    private BatchLoader loader() {
+        BatchLoader loader = OPEN.computeIfAbsent(key(), k -> open());
+        if (!loader.toString().equals(driverLoader)) {
+            throw new IllegalStateException("the training data at " + trainData + " differs on this executor: it gives "
+                    + loader + " where the driver has " + driverLoader + "; the data path must hold the same data on"
+                    + " every executor (a shared file system)");
+        }
+        return loader;
+    }
+
+    private BatchLoader open() {
+        try {
+            ObjectMapper json = new ObjectMapper();
+            TrainConfig config = TrainConfig.fromJson(json.readTree(recipe)).build();
+            return config.trainingBatches(Datasets.open(Path.of(trainData), Split.TRAIN),
+                    DataConfig.fromJson(json.readTree(dataConfig)));
+        } catch (IOException e) {
+            throw new UncheckedIOException("the training data at " + trainData + " could not be read on this executor: "
+                    + e.getMessage(), e);
+        }
+    }
+
+    private String key() {
+        return trainData + '\n' + recipe + '\n' + dataConfig;
+    }
+
+    /** Not a lambda: a named, serializable class travels to the executors without lambda deserialisation. */
+    private static final class OfEpoch implements Function<Integer, DataSet> {
+        private static final long serialVersionUID = 1L;
+        private final ExecutorBatches batches;
+        private final int epoch;
+
+        OfEpoch(ExecutorBatches batches, int epoch) {
+            this.batches = batches;
+            this.epoch = epoch;
+        }
+
+        @Override
+        public DataSet call(Integer step) {
+            return batches.batch(epoch, step);
+        }
+    }
+}
