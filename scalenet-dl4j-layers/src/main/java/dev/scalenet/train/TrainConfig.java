@@ -108,9 +108,10 @@ public final class TrainConfig {
     public int trainLimit() { return trainLimit; }
     public int evalLimit() { return evalLimit; }
     /**
-     * Data-parallel workers on this machine. 1 trains on the calling thread; more train through DL4J's
-     * {@code ParallelWrapper}: each step is one round in which every worker trains its own replica on its own batch,
-     * after which the weights and Adam state are averaged (averaging frequency 1).
+     * Data-parallel workers. 1 trains on the calling thread; more train in rounds, through DL4J's
+     * {@code ParallelWrapper} on this machine unless the trainer is given another {@link ParallelEngine} (the
+     * {@code scalenet-spark} module's, on a Spark cluster): each step is one round in which every worker trains its own
+     * replica on its own batch, after which the weights and Adam state are averaged (averaging frequency 1).
      */
     public int workers() { return workers; }
 

@@ -127,6 +127,18 @@ class SparkFineTuneTest {
         assertEquals(4, report.at("/training/steps").asLong(), "256 images in batches of 32 on 2 tasks: 4 rounds");
         assertEquals(2, report.at("/training/recipe/workers").asInt(), "workers: Spark's local[2] parallelism");
         assertEquals(8, report.at("/expansion/depth").asInt());
+        // the metrics of steps trained on the executors: one line a round (4 rounds < 20 lines an epoch), with the
+        // tasks' mean loss and the throughput; the gradient norm is not known on the driver
+        long trainLines = 0;
+        for (String line : Files.readAllLines(out.resolve(name + ".run").resolve("metrics.jsonl"))) {
+            JsonNode m = new ObjectMapper().readTree(line);
+            if (!"train".equals(m.path("event").asText())) continue;
+            trainLines++;
+            assertTrue(m.get("loss").asDouble() > 0 && Double.isFinite(m.get("loss").asDouble()), line);
+            assertTrue(m.get("imagesPerSecond").asDouble() > 0, line);
+            assertFalse(m.has("gradNorm"), line);
+        }
+        assertEquals(4, trainLines);
 
         VitModel model = VitModel.load(zip, null);
         EvalResult again = Evaluation.of(model, Datasets.open(SparkEngineTest.DATA, Split.EVAL), 32, 200);
