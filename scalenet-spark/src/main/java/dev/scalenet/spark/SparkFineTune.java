@@ -45,6 +45,7 @@ public final class SparkFineTune {
         SparkArguments a;
         try {
             a = SparkArguments.parse(args);
+            a.recipe(2); // every recipe check but Spark's parallelism, before Spark starts
         } catch (InvalidSettingException e) {
             err.println("scalenet-spark: " + e.getMessage());
             return 2;

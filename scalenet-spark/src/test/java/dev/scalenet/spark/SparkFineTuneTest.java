@@ -86,6 +86,12 @@ class SparkFineTuneTest {
         String master = System.clearProperty("spark.master");
         try {
             err.reset();
+            code = SparkFineTune.run(new String[] {"--data", "d", "--out", out.toString(), "--emaDecay", "0.999"},
+                    new PrintStream(new ByteArrayOutputStream()), new PrintStream(err, true, StandardCharsets.UTF_8));
+            assertEquals(2, code);
+            assertTrue(err.toString(StandardCharsets.UTF_8).contains("emaDecay = 0.999"), "the recipe is checked before Spark"
+                    + " is needed: " + err.toString(StandardCharsets.UTF_8));
+            err.reset();
             code = SparkFineTune.run(new String[] {"--data", "d", "--out", out.toString()},
                     new PrintStream(new ByteArrayOutputStream()), new PrintStream(err, true, StandardCharsets.UTF_8));
             assertEquals(2, code);
