@@ -17,7 +17,7 @@ public interface ParallelEngine extends AutoCloseable {
      * Trains {@code rounds} rounds on {@code graph}, in place. The configuration's iteration and epoch counts are those
      * of the first round (the schedule's position). The rounds' batches are the next {@code rounds * workers} of
      * {@code batches}, all in its current epoch; afterwards {@code batches} stands after them. Leaves the graph's
-     * {@code score()} at the loss of the last round.
+     * {@code score()} at the loss of the last round and its iteration count {@code rounds} further on.
      */
     void fit(ComputationGraph graph, ImageDataSetIterator batches, long rounds);
 
