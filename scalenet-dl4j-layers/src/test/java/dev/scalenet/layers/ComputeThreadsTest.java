@@ -1,0 +1,46 @@
+package dev.scalenet.layers;
+
+import dev.scalenet.vit.VisionTransformer;
+import dev.scalenet.vit.VitConfig;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.factory.Nd4j;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** The layers narrow the GEMM thread count for small work only, and only while their own call runs. */
+class ComputeThreadsTest {
+    @Test
+    void smallWorkRunsGemmsOnTheCallingThreadAndRestoresTheSettingAfterwards() {
+        int before = Nd4j.factory().blas().getMaxThreads();
+        assumeTrue(before > 1, "needs a BLAS with more than one thread to observe the narrowing");
+        try (ComputeThreads ignored = ComputeThreads.forElements(1_000)) {
+            assertEquals(1, Nd4j.factory().blas().getMaxThreads());
+        }
+        assertEquals(before, Nd4j.factory().blas().getMaxThreads());
+    }
+
+    @Test
+    void largeWorkKeepsEveryThread() {
+        int before = Nd4j.factory().blas().getMaxThreads();
+        try (ComputeThreads ignored = ComputeThreads.forElements(1L << 23)) {
+            assertEquals(before, Nd4j.factory().blas().getMaxThreads());
+        }
+    }
+
+    @Test
+    void aTrainingStepLeavesTheCallersThreadSettingsAsTheyWere() {
+        int blas = Nd4j.factory().blas().getMaxThreads();
+        assumeTrue(blas > 1, "needs a BLAS with more than one thread, which the small layers narrow to one");
+        VitConfig c = VitConfig.builder().imgSize(16).patchSize(8).inChans(1).numClasses(3).embedDim(8).depth(2)
+                .numHeads(2).mlpRatio(2).build();
+        ComputationGraph g = VisionTransformer.builder().config(c).seed(1).build().init();
+        g.setInputs(Nd4j.rand(DataType.FLOAT, 2, 1, 16, 16));
+        g.setLabels(Nd4j.createFromArray(new float[][] {{1, 0, 0}, {0, 1, 0}}));
+        g.computeGradientAndScore();
+        g.output(Nd4j.rand(DataType.FLOAT, 2, 1, 16, 16));
+        assertEquals(blas, Nd4j.factory().blas().getMaxThreads());
+    }
+}
