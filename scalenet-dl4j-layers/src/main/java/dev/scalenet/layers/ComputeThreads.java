@@ -20,13 +20,22 @@ final class ComputeThreads implements AutoCloseable {
     private static final boolean AUTO = !"inherit".equalsIgnoreCase(System.getProperty("scalenet.threads", "auto"));
     private static final long OMP_ELEMENTS = Long.getLong("scalenet.threads.ompElements", 1L << 20);
     private static final long BLAS_ELEMENTS = Long.getLong("scalenet.threads.blasElements", 1L << 22);
-    private static final ComputeThreads NOTHING = new ComputeThreads(-1, -1);
+    private static final ComputeThreads NOTHING = new ComputeThreads(false, -1);
 
-    private final int blasBefore;
+    /**
+     * OpenBLAS's thread count is one setting for the whole process, and layers run concurrently (ParallelWrapper's
+     * workers, Spark tasks): the first narrowing scope saves it and the last one out restores it, so a scope never
+     * restores a value another scope set.
+     */
+    private static final Object BLAS_LOCK = new Object();
+    private static int blasScopes;
+    private static int blasBefore;
+
+    private final boolean serialGemm;
     private final int ompBefore;
 
-    private ComputeThreads(int blasBefore, int ompBefore) {
-        this.blasBefore = blasBefore;
+    private ComputeThreads(boolean serialGemm, int ompBefore) {
+        this.serialGemm = serialGemm;
         this.ompBefore = ompBefore;
     }
 
@@ -36,23 +45,30 @@ final class ComputeThreads implements AutoCloseable {
         boolean serialOps = elements < OMP_ELEMENTS;
         boolean serialGemm = elements < BLAS_ELEMENTS;
         if (!serialOps && !serialGemm) return NOTHING;
-        int blas = -1;
-        int omp = -1;
         if (serialGemm) {
-            blas = Nd4j.factory().blas().getMaxThreads();
-            if (blas > 1) Nd4j.factory().blas().setMaxThreads(1);
+            synchronized (BLAS_LOCK) {
+                if (blasScopes++ == 0) {
+                    blasBefore = Nd4j.factory().blas().getMaxThreads();
+                    if (blasBefore > 1) Nd4j.factory().blas().setMaxThreads(1);
+                }
+            }
         }
+        int omp = -1;
         if (serialOps) {
-            // omp_set_num_threads: the calling thread's setting for the parallel regions it starts
+            // omp_set_num_threads: the calling thread's own setting for the parallel regions it starts
             omp = Nd4j.getEnvironment().maxThreads();
             if (omp > 1) NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(1);
         }
-        return new ComputeThreads(blas, omp);
+        return new ComputeThreads(serialGemm, omp);
     }
 
     @Override
     public void close() {
-        if (blasBefore > 1) Nd4j.factory().blas().setMaxThreads(blasBefore);
+        if (serialGemm) {
+            synchronized (BLAS_LOCK) {
+                if (--blasScopes == 0 && blasBefore > 1) Nd4j.factory().blas().setMaxThreads(blasBefore);
+            }
+        }
         if (ompBefore > 1) NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(ompBefore);
     }
 }

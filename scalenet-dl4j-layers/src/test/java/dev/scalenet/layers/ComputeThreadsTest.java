@@ -23,6 +23,32 @@ class ComputeThreadsTest {
     }
 
     @Test
+    void overlappingCallsOnTwoThreadsKeepGemmsSerialUntilTheLastEndsThenRestore() throws Exception {
+        int before = Nd4j.factory().blas().getMaxThreads();
+        assumeTrue(before > 1, "needs a BLAS with more than one thread to observe the narrowing");
+        java.util.concurrent.CountDownLatch otherInside = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch firstClosed = new java.util.concurrent.CountDownLatch(1);
+        int[] seenByOther = new int[1];
+        ComputeThreads first = ComputeThreads.forElements(1_000);
+        Thread other = new Thread(() -> {
+            try (ComputeThreads ignored = ComputeThreads.forElements(1_000)) {
+                otherInside.countDown();
+                firstClosed.await();
+                seenByOther[0] = Nd4j.factory().blas().getMaxThreads();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        other.start();
+        otherInside.await();
+        first.close(); // the other call is still running: its GEMMs must stay on one thread
+        firstClosed.countDown();
+        other.join();
+        assertEquals(1, seenByOther[0], "narrowed while any call is inside");
+        assertEquals(before, Nd4j.factory().blas().getMaxThreads(), "restored when the last call ends");
+    }
+
+    @Test
     void largeWorkKeepsEveryThread() {
         int before = Nd4j.factory().blas().getMaxThreads();
         try (ComputeThreads ignored = ComputeThreads.forElements(1L << 23)) {
