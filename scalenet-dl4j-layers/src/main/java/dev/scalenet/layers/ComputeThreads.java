@@ -5,8 +5,8 @@ import org.nd4j.nativeblas.NativeOpsHolder;
 
 /**
  * How many threads the ViT layers' native work may use, chosen per layer call from the size of its activations and
- * restored when the call returns, so nothing outside these layers (the user's own layers, DL4J's updater) sees a
- * change.
+ * restored when the call returns (for OpenBLAS's process-wide setting, when the last of concurrent calls returns), so
+ * outside the layers' calls ND4J and OpenBLAS run as the application set them.
  *
  * <p>Why: ND4J runs element-wise ops on libnd4j's OpenMP threads and GEMMs on OpenBLAS's own pthreads. On small
  * operations each pool's wake-up and spin-wait costs more than the work, and the two pools spinning against each
