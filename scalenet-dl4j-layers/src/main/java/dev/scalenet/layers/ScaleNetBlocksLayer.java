@@ -2,19 +2,41 @@ package dev.scalenet.layers;
 
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.INDArrayIndex;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 
-/** Runs the positions of a {@link ScaleNetBlocks} stack; see there. */
+/**
+ * Runs the positions of a {@link ScaleNetBlocks} stack; see there. A batch of two or more examples runs in
+ * {@link BatchShards}: each shard's examples go through the whole stack on a worker thread, and in backward each
+ * shard adds its parameter gradients into a buffer of its own, which are summed in shard order.
+ */
 final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
-    private final List<Block> ran = new ArrayList<>();
+    private final BatchShards shards = new BatchShards(this);
+    /** Per shard, the blocks that ran in the last training forward pass (one list when unsharded). */
+    private final List<List<Block>> ran = new ArrayList<>();
+    /** Per shard after the first, its parameter-gradient buffer, laid out as {@code gradientsFlattened}. */
+    private final List<INDArray> shardGradients = new ArrayList<>();
+    private final List<Map<String, INDArray>> shardGradientViews = new ArrayList<>();
+    private int shardsRan;
 
     ScaleNetBlocksLayer(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
+    }
+
+    @Override
+    protected long threadingElements(INDArray input) {
+        // the caller's own threads only wait for the shards; each shard chooses its threads in runShard
+        return input.length() / shards.shardsFor(input.size(0), input.length());
     }
 
     @Override
@@ -22,46 +44,161 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
         ScaleNetBlocks c = layerConf();
         long batch = input.size(0);
         long tokens = input.size(1);
-        INDArray x = input.dup('c').reshape('c', batch * tokens, c.getEmbedDim());
+        long d = c.getEmbedDim();
+        INDArray x = input.dup('c').reshape('c', batch * tokens, d);
+        float[][] keep = training ? keepMultipliers(batch) : null;
+        int n = shards.shardsFor(batch, input.length());
+        shardsRan = n;
+        for (int k = 0; k < n; k++) ran.add(new ArrayList<>());
+        if (n == 1) {
+            return runStack(x, 0, batch, keep, training ? ran.get(0) : null).reshape('c', batch, tokens, d);
+        }
+        INDArray out = Nd4j.createUninitialized(x.dataType(), batch * tokens, d);
+        shards.run(n, training ? BatchShards.Phase.FORWARD : BatchShards.Phase.INFER, k -> runShard(n, x.length() / n, () -> {
+            long b0 = BatchShards.start(k, n, batch);
+            long b1 = BatchShards.start(k + 1, n, batch);
+            INDArrayIndex rows = NDArrayIndex.interval(b0 * tokens, b1 * tokens);
+            INDArray part = x.get(rows, NDArrayIndex.all());
+            INDArray y = training ? runStack(part, b0, b1, keep, ran.get(k)) : inferScoped(part, b1 - b0);
+            out.get(rows, NDArrayIndex.all()).assign(y);
+        }));
+        return out.reshape('c', batch, tokens, d);
+    }
+
+    /** Runs examples {@code b0..b1} of the batch (the rows of {@code x}) through every position; records the blocks in {@code record}. */
+    private INDArray runStack(INDArray x, long b0, long b1, float[][] keep, List<Block> record) {
+        ScaleNetBlocks c = layerConf();
         for (int j = 0; j < c.depth(); j++) {
             Block block = new Block(c.blockShape(), c.viewsForPosition(params, j),
                     c.hasAdapters(j), c.hasGates(j), c.getAdapterScale());
-            double rate = training ? c.dropPathRate(j) : 0;
-            x = block.forward(x, batch, rate > 0 ? keepMask(batch, rate, j, 0) : null,
-                    rate > 0 ? keepMask(batch, rate, j, 1) : null);
-            if (training) ran.add(block);
+            x = block.forward(x, b1 - b0, mask(keep, 2 * j, b0, b1), mask(keep, 2 * j + 1, b0, b1));
+            if (record != null) record.add(block);
         }
-        return x.reshape('c', batch, tokens, c.getEmbedDim());
+        return x;
     }
 
     /**
-     * Stochastic depth's per-example multipliers for one branch: 0 with probability {@code rate}, else
-     * 1/(1 - rate). A pure function of (seed, iteration, position, branch), so a resumed run drops the same paths.
+     * Inference on a worker: each block runs in a scratch workspace reset for the next one, and only its output passes
+     * on, through two buffers of the arena, so a deep stack holds one block's temporaries instead of all of them.
      */
-    private INDArray keepMask(long batch, double rate, int position, int branch) {
-        long mix = conf().getSeed() * 0x9E3779B97F4A7C15L + getIterationCount();
-        SplittableRandom random = new SplittableRandom(mix * 31 + position * 2L + branch);
-        float[] keep = new float[(int) batch];
-        for (int i = 0; i < keep.length; i++) {
-            keep[i] = random.nextDouble() < rate ? 0f : (float) (1 / (1 - rate));
+    private INDArray inferScoped(INDArray x, long examples) {
+        ScaleNetBlocks c = layerConf();
+        INDArray[] carry = {Nd4j.createUninitialized(x.dataType(), x.shape()), Nd4j.createUninitialized(x.dataType(), x.shape())};
+        for (int j = 0; j < c.depth(); j++) {
+            Block block = new Block(c.blockShape(), c.viewsForPosition(params, j), c.hasAdapters(j), c.hasGates(j), c.getAdapterScale());
+            INDArray into = carry[j % 2];
+            try (MemoryWorkspace scratch = BatchShards.scratch()) {
+                into.assign(block.forward(x, examples, null, null));
+            }
+            x = into;
         }
-        return Nd4j.create(keep, new long[] {batch, 1}, 'c').castTo(dataType);
+        return x;
+    }
+
+    /** Runs one shard's work with its threads chosen: none besides its own when every shard has a core to itself. */
+    private static void runShard(int n, long elementsPerShard, Runnable work) {
+        long elements = BatchShards.oneCorePerShard(n) ? 0 : elementsPerShard;
+        try (ComputeThreads threads = ComputeThreads.forElements(elements)) {
+            work.run();
+        }
+    }
+
+    /**
+     * Stochastic depth's per-example multipliers, for each position's two branches (null where the rate is 0): 0 with
+     * probability {@code rate}, else 1/(1 - rate). A pure function of (seed, iteration, position, branch), drawn for
+     * the whole batch before sharding, so a resumed run drops the same paths and the shard count does not matter.
+     */
+    private float[][] keepMultipliers(long batch) {
+        ScaleNetBlocks c = layerConf();
+        float[][] keep = new float[2 * c.depth()][];
+        long mix = conf().getSeed() * 0x9E3779B97F4A7C15L + getIterationCount();
+        for (int j = 0; j < c.depth(); j++) {
+            double rate = c.dropPathRate(j);
+            if (rate <= 0) continue;
+            for (int branch = 0; branch < 2; branch++) {
+                SplittableRandom random = new SplittableRandom(mix * 31 + j * 2L + branch);
+                float[] m = new float[(int) batch];
+                for (int i = 0; i < m.length; i++) {
+                    m[i] = random.nextDouble() < rate ? 0f : (float) (1 / (1 - rate));
+                }
+                keep[2 * j + branch] = m;
+            }
+        }
+        return keep;
+    }
+
+    /** Examples {@code b0..b1} of one branch's multipliers as a {@code [b1 - b0, 1]} column, or null for none. */
+    private INDArray mask(float[][] keep, int branch, long b0, long b1) {
+        if (keep == null || keep[branch] == null) return null;
+        float[] m = Arrays.copyOfRange(keep[branch], (int) b0, (int) b1);
+        return Nd4j.create(m, new long[] {m.length, 1}, 'c').castTo(dataType);
     }
 
     @Override
     protected INDArray backward(INDArray epsilon) {
         long batch = epsilon.size(0);
         long tokens = epsilon.size(1);
-        INDArray dx = epsilon.dup('c').reshape('c', batch * tokens, layerConf().getEmbedDim());
-        for (int j = ran.size() - 1; j >= 0; j--) {
-            dx = ran.get(j).backward(dx, layerConf().viewsForPosition(trainableGradientViews(), j));
+        long d = layerConf().getEmbedDim();
+        INDArray dy = epsilon.dup('c').reshape('c', batch * tokens, d);
+        int n = shardsRan;
+        if (n == 1) {
+            return backStack(dy, ran.get(0), trainableGradientViews()).reshape('c', batch, tokens, d);
         }
-        return dx.reshape('c', batch, tokens, layerConf().getEmbedDim());
+        INDArray dx = Nd4j.createUninitialized(dy.dataType(), batch * tokens, d);
+        List<Map<String, INDArray>> views = new ArrayList<>();
+        views.add(trainableGradientViews());
+        for (int k = 1; k < n; k++) views.add(shardGradientViews(k));
+        shards.run(n, BatchShards.Phase.BACKWARD, k -> runShard(n, dy.length() / n, () -> {
+            if (k > 0) shardGradients.get(k - 1).assign(0);
+            INDArrayIndex rows = NDArrayIndex.interval(BatchShards.start(k, n, batch) * tokens, BatchShards.start(k + 1, n, batch) * tokens);
+            dx.get(rows, NDArrayIndex.all()).assign(backStackScoped(dy.get(rows, NDArrayIndex.all()), ran.get(k), views.get(k)));
+        }));
+        for (int k = 1; k < n; k++) gradientsFlattened.addi(shardGradients.get(k - 1));
+        return dx.reshape('c', batch, tokens, d);
+    }
+
+    private INDArray backStack(INDArray dy, List<Block> blocks, Map<String, INDArray> gradients) {
+        for (int j = blocks.size() - 1; j >= 0; j--) {
+            dy = blocks.get(j).backward(dy, layerConf().viewsForPosition(gradients, j));
+        }
+        return dy;
+    }
+
+    /**
+     * {@link #backStack} on a worker: each block's temporaries live in a scratch workspace reset for the next block, and
+     * only dL/dx passes on, through two buffers of the arena, so backward holds one block's temporaries instead of all.
+     */
+    private INDArray backStackScoped(INDArray dy, List<Block> blocks, Map<String, INDArray> gradients) {
+        INDArray[] carry = {Nd4j.createUninitialized(dy.dataType(), dy.shape()), Nd4j.createUninitialized(dy.dataType(), dy.shape())};
+        for (int j = blocks.size() - 1; j >= 0; j--) {
+            INDArray into = carry[j % 2];
+            try (MemoryWorkspace scratch = BatchShards.scratch()) {
+                into.assign(blocks.get(j).backward(dy, layerConf().viewsForPosition(gradients, j)));
+            }
+            dy = into;
+        }
+        return dy;
+    }
+
+    /** Shard {@code k}'s gradient views (frozen parameters left out), over a buffer outside any workspace. */
+    private Map<String, INDArray> shardGradientViews(int k) {
+        while (shardGradients.size() < k) {
+            try (MemoryWorkspace none = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                shardGradients.add(Nd4j.create(gradientsFlattened.dataType(), gradientsFlattened.shape()));
+            }
+        }
+        while (shardGradientViews.size() < k) {
+            INDArray buffer = shardGradients.get(shardGradientViews.size());
+            Map<String, INDArray> views = new LinkedHashMap<>(layerConf().initializer().getGradientsFromFlattened(conf, buffer));
+            views.keySet().removeAll(layerConf().getFrozenParams());
+            shardGradientViews.add(views);
+        }
+        return shardGradientViews.get(k - 1);
     }
 
     @Override
     protected void clearForwardState() {
-        ran.forEach(Block::clear);
+        ran.forEach(blocks -> blocks.forEach(Block::clear));
         ran.clear();
     }
 }

@@ -36,6 +36,11 @@ abstract class ViewLayer<C extends VitLayerConf> extends BaseLayer<C> {
     /** Adds parameter gradients into {@link #gradientViews} and returns dL/dinput. */
     protected abstract INDArray backward(INDArray epsilon);
 
+    /** The activation elements one thread works on, from which {@link ComputeThreads} chooses the call's threads. */
+    protected long threadingElements(INDArray activations) {
+        return activations.length();
+    }
+
     /** Drops the state kept for backward. */
     protected abstract void clearForwardState();
 
@@ -46,7 +51,7 @@ abstract class ViewLayer<C extends VitLayerConf> extends BaseLayer<C> {
         forwardStateValid = false;
         INDArray out;
         try (MemoryWorkspace ws = borrow(workspaceMgr, training ? ArrayType.ACTIVATIONS : ArrayType.FF_WORKING_MEM);
-             ComputeThreads threads = ComputeThreads.forElements(input.length())) {
+             ComputeThreads threads = ComputeThreads.forElements(threadingElements(input))) {
             out = forward(input, training);
         }
         forwardStateValid = training;
@@ -62,7 +67,7 @@ abstract class ViewLayer<C extends VitLayerConf> extends BaseLayer<C> {
         gradientsFlattened.assign(0);
         INDArray dx;
         try (MemoryWorkspace ws = borrow(workspaceMgr, ArrayType.ACTIVATION_GRAD);
-             ComputeThreads threads = ComputeThreads.forElements(epsilon.length())) {
+             ComputeThreads threads = ComputeThreads.forElements(threadingElements(epsilon))) {
             dx = backward(epsilon);
         }
         Gradient gradient = new DefaultGradient(gradientsFlattened);

@@ -41,7 +41,8 @@ import java.util.Random;
  * </pre>
  * Workloads: {@code sgemm}, {@code block-forward}, {@code block-train}, {@code M-train}, {@code M-infer} for M in
  * micro (the bundled model), micro8 (its cyclic 2x growth), tiny (DeiT-Tiny), tiny24 (its cyclic 24-block growth),
- * and {@code micro8-trainer} (the project's trainer on Fashion-MNIST). Training is the user's path,
+ * {@code micro8-trainer} (the project's trainer on Fashion-MNIST), and {@code op-overhead} (one ND4J op's cost on the
+ * bundled model's shapes, on one thread and on two at once: why its stack runs unsharded). Training is the user's path,
  * {@code graph.fit(batch)}, after {@link Trainer#prepare} (AdamW, warm-up/cosine, label smoothing 0.1) with
  * {@link GradientClipping} at 1.0 as a listener.
  */
@@ -66,6 +67,9 @@ public final class BenchWorkload {
             INDArray b = Nd4j.rand(DataType.FLOAT, 1024, 1024);
             INDArray c = Nd4j.createUninitialized(DataType.FLOAT, 1024, 1024);
             times = time(warmup, iters, () -> Nd4j.gemm(a, b, c, false, false, 1.0, 0.0));
+        } else if (workload.equals("op-overhead")) {
+            opOverhead(batch * 17, iters);
+            return;
         } else if (name.equals("block")) {
             times = block(mode.equals("forward"), warmup, iters);
         } else if (mode.equals("trainer")) {
@@ -154,6 +158,59 @@ public final class BenchWorkload {
             g.feedForward(in, true, false);
             g.backpropGradient(eps);
         });
+    }
+
+    /**
+     * Why small stacks run unsharded (benchmarks page): the time of one ND4J op on a {@code [rows, 64]} matrix, the
+     * bundled model's activation shape, on one thread; at half the rows; and at half the rows on two threads at
+     * once, as two batch shards would run it. Prints one JSON line of microseconds per op.
+     */
+    private static void opOverhead(int rows, int iters) throws IOException {
+        StringBuilder json = new StringBuilder("{\"workload\": \"op-overhead\", \"rows\": " + rows);
+        for (String op : new String[] {"add", "mean", "gemm"}) {
+            double full = opMicros(op, rows, iters);
+            double half = opMicros(op, rows / 2, iters);
+            double[] concurrent = new double[2];
+            Thread[] threads = new Thread[2];
+            for (int t = 0; t < 2; t++) {
+                int i = t;
+                threads[t] = new Thread(() -> concurrent[i] = opMicros(op, rows / 2, iters));
+                threads[t].start();
+            }
+            for (Thread t : threads) {
+                try {
+                    t.join();
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+            json.append(String.format(Locale.ROOT, ", \"%s\": {\"oneThread\": %.1f, \"oneThreadHalfRows\": %.1f, "
+                    + "\"twoThreadsHalfRowsEach\": [%.1f, %.1f]}", op, full, half, concurrent[0], concurrent[1]));
+        }
+        System.out.println(json.append(", \"unit\": \"microseconds per op\"}"));
+    }
+
+    private static double opMicros(String op, int rows, int iters) {
+        INDArray a = Nd4j.rand(DataType.FLOAT, rows, 64);
+        INDArray w = Nd4j.rand(DataType.FLOAT, 64, 64);
+        org.nd4j.linalg.api.memory.conf.WorkspaceConfiguration conf = org.nd4j.linalg.api.memory.conf.WorkspaceConfiguration
+                .builder().initialSize(64L << 20).build();
+        Runnable body = switch (op) {
+            case "add" -> () -> a.add(a);
+            case "mean" -> () -> a.mean(true, 1);
+            default -> () -> Nd4j.gemm(a, w, false, false);
+        };
+        // as inside the layers at this size: libnd4j and OpenBLAS on the calling thread only
+        org.nd4j.nativeblas.NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(1);
+        Nd4j.factory().blas().setMaxThreads(1);
+        long t0 = 0;
+        for (int i = 0; i < iters + 100; i++) {
+            if (i == 100) t0 = System.nanoTime();
+            try (org.nd4j.linalg.api.memory.MemoryWorkspace ws = Nd4j.getWorkspaceManager().getAndActivateWorkspace(conf, "op-overhead")) {
+                for (int k = 0; k < 20; k++) body.run();
+            }
+        }
+        return (System.nanoTime() - t0) / 1e3 / (iters * 20.0);
     }
 
     private static double[] time(int warmup, int iters, Runnable body) {

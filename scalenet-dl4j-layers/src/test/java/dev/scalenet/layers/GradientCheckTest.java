@@ -153,6 +153,15 @@ class GradientCheckTest {
         assertGradientsMatch(g, tokens());
     }
 
+    @Test
+    @DisplayName("a stack run in three batch shards (one example each), with adapters, gates and stochastic depth: the shards' gradient buffers add up")
+    void batchShards() {
+        ComputationGraph g = BatchShardsTest.withShards(3, () -> tokenGraph(stack().numSourceBlocks(2).order(0, 1, 0, 1)
+                .adapterRank(2).gates(true).dropPathRate(0.6).build()));
+        g.getLayer("blocks").setIterationCount(3);
+        assertGradientsMatch(g, tokens());
+    }
+
     private static ComputationGraph vit(VitConfig.Builder config, double labelSmoothing) {
         return VisionTransformer.builder()
                 .config(config.imgSize(8).patchSize(4).inChans(2).numClasses(CLASSES).embedDim(DIM).depth(2).numHeads(2).build())

@@ -1,0 +1,214 @@
+package dev.scalenet.layers;
+
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.memory.conf.WorkspaceConfiguration;
+import org.nd4j.linalg.api.memory.enums.AllocationPolicy;
+import org.nd4j.linalg.api.memory.enums.LearningPolicy;
+import org.nd4j.linalg.api.memory.enums.ResetPolicy;
+import org.nd4j.linalg.api.memory.enums.SpillPolicy;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.lang.ref.Cleaner;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntConsumer;
+
+/**
+ * Data parallelism inside one layer call: the batch is cut into a fixed number of shards, and each shard's work runs
+ * as one task on a worker thread, in a memory arena of its own.
+ *
+ * <p>Why: a small ViT's operations are too small for ND4J's intra-op threads (see {@link ComputeThreads}), so without
+ * this a training step of the bundled model runs on one core. Whole shards, one per core, each run serially, keep
+ * every core busy with no synchronisation inside the step.
+ *
+ * <p>Numerics: shard {@code k} always holds the same examples and the caller adds the shards' parameter gradients in
+ * shard order, so results depend on the shard count ({@code -Dscalenet.shards}, default 2, read when a layer is
+ * created) but not on the machine's cores or on thread timing. On a 1-core machine the shards run one after the other
+ * and give the same numbers. With a backend other than the CPU one, layers run unsharded.
+ *
+ * <p>Arenas: shard {@code k}'s arena is a workspace created, entered and left only on worker {@code k mod workers}.
+ * A training forward pass leaves it open with the state its backward pass needs; the backward pass allocates its
+ * temporaries after that state and closes it. The arena of a layer nobody references is destroyed on its worker.
+ */
+final class BatchShards {
+    /** The default shard count: fixed rather than the machine's cores, so a seed gives the same numbers everywhere. */
+    static final int DEFAULT_COUNT = 2;
+    private static final int CORES = Runtime.getRuntime().availableProcessors();
+    private static final ExecutorService[] WORKERS = new ExecutorService[CORES];
+    private static final Cleaner CLEANER = Cleaner.create();
+    private static final AtomicLong ARENA_IDS = new AtomicLong();
+    /** Sized by its first cycle (spilling meanwhile), grown when a later one needs more. */
+    private static final WorkspaceConfiguration SIZED_BY_FIRST_USE = WorkspaceConfiguration.builder()
+            .initialSize(0)
+            .policyAllocation(AllocationPolicy.OVERALLOCATE).overallocationLimit(0.1)
+            .policyLearning(LearningPolicy.FIRST_LOOP)
+            .policyReset(ResetPolicy.BLOCK_LEFT)
+            .policySpill(SpillPolicy.REALLOCATE)
+            .build();
+
+    /**
+     * Opens, on a worker thread inside a task, a workspace for temporaries that die before it is closed (it is reset at
+     * every opening); arrays that must outlive it are copied into the arena first.
+     */
+    static MemoryWorkspace scratch() {
+        return Nd4j.getWorkspaceManager().getAndActivateWorkspace(SIZED_BY_FIRST_USE, "scalenet-shard-scratch");
+    }
+
+    /** What a task does with its shard's arena. */
+    enum Phase {
+        /** Inference: a fresh arena, closed when the task ends. */
+        INFER,
+        /** Training forward: a fresh arena, left open with the forward state. */
+        FORWARD,
+        /** Training backward: the arena the forward pass left open, closed when the task ends. */
+        BACKWARD
+    }
+
+    private final int count;
+    private final long minElements;
+    private final Arena[] arenas;
+
+    /**
+     * Shards for one layer, reading {@code scalenet.shards} and {@code scalenet.shards.minElements} now; one shard
+     * (unsharded) when the backend is not the CPU one.
+     */
+    BatchShards(Object owner) {
+        this.count = Nd4j.getEnvironment().isCPU() ? Math.max(1, Integer.getInteger("scalenet.shards", DEFAULT_COUNT)) : 1;
+        this.minElements = Long.getLong("scalenet.shards.minElements", 1L << 17);
+        this.arenas = new Arena[count];
+        for (int k = 0; k < count; k++) arenas[k] = new Arena(k % CORES);
+        Arena[] toDestroy = arenas.clone();
+        CLEANER.register(owner, () -> {
+            for (Arena a : toDestroy) a.destroyLater();
+        });
+    }
+
+    /**
+     * How many shards a batch of {@code batch} examples over {@code elements} activation elements is cut into: 1 means
+     * run on the caller, unsharded. Shards smaller than {@code scalenet.shards.minElements} (default 2^17) are not
+     * worth it: at the bundled model's size each operation's fixed cost, partly serialised inside ND4J and JavaCPP,
+     * outweighs its arithmetic, and two shards ran no faster than one (benchmarks page).
+     */
+    int shardsFor(long batch, long elements) {
+        int n = (int) Math.min(count, batch);
+        return n > 1 && elements / n >= minElements ? n : 1;
+    }
+
+    /** Whether each shard runs alone on its core, so that it should use no intra-op threads. */
+    static boolean oneCorePerShard(int shards) {
+        return shards >= CORES;
+    }
+
+    /** First example of shard {@code k} of {@code shards} over {@code batch} examples; shard k ends where k + 1 starts. */
+    static long start(int k, int shards, long batch) {
+        return k * batch / shards;
+    }
+
+    /**
+     * Runs {@code task} for shards {@code 0..shards-1}, each on its worker inside its arena, and waits for all.
+     * A task's exception is rethrown here, after every task has ended.
+     */
+    void run(int shards, Phase phase, IntConsumer task) {
+        List<Future<?>> running = new ArrayList<>(shards);
+        for (int k = 0; k < shards; k++) {
+            Arena arena = arenas[k];
+            int shard = k;
+            running.add(worker(arena.worker).submit(() -> arena.run(phase, () -> task.accept(shard))));
+        }
+        RuntimeException failure = null;
+        for (Future<?> f : running) {
+            try {
+                f.get();
+            } catch (ExecutionException e) {
+                if (failure == null) failure = unwrap(e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                if (failure == null) failure = new IllegalStateException("interrupted while waiting for a batch shard", e);
+            }
+        }
+        if (failure != null) throw failure;
+    }
+
+    private static RuntimeException unwrap(Throwable t) {
+        if (t instanceof RuntimeException) return (RuntimeException) t;
+        if (t instanceof Error) throw (Error) t;
+        return new IllegalStateException(t);
+    }
+
+    private static synchronized ExecutorService worker(int i) {
+        if (WORKERS[i] == null) {
+            WORKERS[i] = Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "scalenet-shard-" + i);
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        return WORKERS[i];
+    }
+
+    /** One shard's workspace; touched only on its worker thread, where no other workspace is current between tasks. */
+    private static final class Arena {
+        final int worker;
+        private MemoryWorkspace workspace;
+        private boolean open;
+
+        Arena(int worker) {
+            this.worker = worker;
+        }
+
+        void run(Phase phase, Runnable body) {
+            if (phase == Phase.BACKWARD) {
+                if (!open) throw new IllegalStateException("a shard's backward pass ran without its forward pass");
+                Nd4j.getMemoryManager().setCurrentWorkspace(workspace);
+            } else {
+                closeIfOpen();
+                if (workspace == null) {
+                    workspace = Nd4j.getWorkspaceManager().createNewWorkspace(SIZED_BY_FIRST_USE, "scalenet-shard-" + ARENA_IDS.incrementAndGet());
+                }
+                workspace.notifyScopeEntered();
+                open = true;
+            }
+            boolean keepOpen = phase == Phase.FORWARD;
+            try {
+                body.run();
+            } catch (RuntimeException | Error e) {
+                keepOpen = false;
+                throw e;
+            } finally {
+                if (keepOpen) {
+                    Nd4j.getMemoryManager().setCurrentWorkspace(null);
+                } else {
+                    close();
+                }
+            }
+        }
+
+        private void closeIfOpen() {
+            if (open) {
+                Nd4j.getMemoryManager().setCurrentWorkspace(workspace);
+                close();
+            }
+        }
+
+        /** Leaves the arena: its close restores the workspace current when it was entered, none on a worker. */
+        private void close() {
+            open = false;
+            workspace.close();
+        }
+
+        void destroyLater() {
+            worker(worker).execute(() -> {
+                if (workspace != null) {
+                    closeIfOpen();
+                    Nd4j.getWorkspaceManager().destroyWorkspace(workspace);
+                    workspace = null;
+                }
+            });
+        }
+    }
+}
