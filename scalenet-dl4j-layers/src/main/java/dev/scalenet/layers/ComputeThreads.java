@@ -3,6 +3,12 @@ package dev.scalenet.layers;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.nativeblas.NativeOpsHolder;
 
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.lang.reflect.Constructor;
+import java.lang.reflect.Method;
+
 /**
  * How many threads the ViT layers' native work may use, chosen per layer call from the size of its activations and
  * restored when the call returns (for OpenBLAS's process-wide setting, when the last of concurrent calls returns), so
@@ -31,6 +37,11 @@ final class ComputeThreads implements AutoCloseable {
     private static int blasScopes;
     private static int blasBefore;
 
+    /** OpenBLAS's {@code openblas_set_num_threads}, looked up once; null where the BLAS is not OpenBLAS. */
+    private static final MethodHandle OPENBLAS_SET_NUM_THREADS = openblasSetter();
+    /** What the layers last set OpenBLAS's thread count to; 0 before they first changed it. */
+    private static volatile int blasThreadsSet;
+
     private final boolean serialGemm;
     private final int ompBefore;
 
@@ -49,7 +60,7 @@ final class ComputeThreads implements AutoCloseable {
             synchronized (BLAS_LOCK) {
                 if (blasScopes++ == 0) {
                     blasBefore = Nd4j.factory().blas().getMaxThreads();
-                    if (blasBefore > 1) Nd4j.factory().blas().setMaxThreads(1);
+                    if (blasBefore > 1) setBlasThreads(1);
                 }
             }
         }
@@ -66,9 +77,67 @@ final class ComputeThreads implements AutoCloseable {
     public void close() {
         if (serialGemm) {
             synchronized (BLAS_LOCK) {
-                if (--blasScopes == 0 && blasBefore > 1) Nd4j.factory().blas().setMaxThreads(blasBefore);
+                if (--blasScopes == 0 && blasBefore > 1) setBlasThreads(blasBefore);
             }
         }
         if (ompBefore > 1) NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(ompBefore);
+    }
+
+    /** OpenBLAS's thread count as the layers left it: ND4J's own count until they first change it. */
+    static int blasThreads() {
+        int set = blasThreadsSet;
+        return set > 0 ? set : Nd4j.factory().blas().getMaxThreads();
+    }
+
+    /** Whether OpenBLAS's setter is called directly (the CPU backend with OpenBLAS), not through ND4J's slow one. */
+    static boolean setsOpenblasDirectly() {
+        return OPENBLAS_SET_NUM_THREADS != null;
+    }
+
+    /**
+     * Sets OpenBLAS's thread count. ND4J's setter (JavaCPP's {@code blas_set_num_threads}) loads the library and looks
+     * four function names up in it on every call, about 0.3 ms a change (8% of the bundled model's training step,
+     * profiled); the function it ends up calling is looked up here once. ND4J's own count ({@code getMaxThreads}) is
+     * not told: it keeps the application's setting, which is the one restored.
+     */
+    private static void setBlasThreads(int n) {
+        blasThreadsSet = n;
+        if (OPENBLAS_SET_NUM_THREADS == null) {
+            Nd4j.factory().blas().setMaxThreads(n);
+            return;
+        }
+        try {
+            OPENBLAS_SET_NUM_THREADS.invokeExact(n);
+        } catch (Throwable t) {
+            throw new IllegalStateException("openblas_set_num_threads(" + n + ") failed", t);
+        }
+    }
+
+    /**
+     * The function JavaCPP's OpenBLAS presets call to set the thread count, when the BLAS is OpenBLAS (none of MKL's
+     * setters present, as the presets decide): found reflectively, because the library compiles against nd4j-api only.
+     */
+    private static MethodHandle openblasSetter() {
+        try {
+            Class<?> presets = Class.forName("org.bytedeco.openblas.presets.openblas_nolapack");
+            Class<?> loader = Class.forName("org.bytedeco.javacpp.Loader");
+            Class<?> pointer = Class.forName("org.bytedeco.javacpp.Pointer");
+            loader.getMethod("load", Class.class).invoke(null, presets);
+            Method addressOf = loader.getMethod("addressof", String.class);
+            for (String mkl : new String[] {"MKL_Set_Num_Threads", "MKL_Set_Num_Threads_Local", "MKL_Domain_Set_Num_Threads"}) {
+                if (addressOf.invoke(null, mkl) != null) return null;
+            }
+            Object address = addressOf.invoke(null, "openblas_set_num_threads");
+            if (address == null) return null;
+            Class<?> function = Class.forName("org.bytedeco.openblas.presets.openblas_nolapack$SetNumThreads");
+            Constructor<?> allocate = function.getDeclaredConstructor();
+            allocate.setAccessible(true);
+            Object f = allocate.newInstance();
+            function.getMethod("put", pointer).invoke(f, address);
+            return MethodHandles.publicLookup().findVirtual(function, "call", MethodType.methodType(void.class, int.class))
+                    .bindTo(f).asType(MethodType.methodType(void.class, int.class));
+        } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
+            return null; // not the CPU backend, or not OpenBLAS: ND4J's own setter
+        }
     }
 }

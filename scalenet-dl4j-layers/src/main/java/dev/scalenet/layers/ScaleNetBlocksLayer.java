@@ -10,15 +10,14 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * Runs the positions of a {@link ScaleNetBlocks} stack; see there. A batch of two or more examples runs in
- * {@link BatchShards}: each shard's examples go through the whole stack on a worker thread, and in backward each
- * shard adds its parameter gradients into a buffer of its own, which are summed in shard order.
+ * Runs the positions of a {@link ScaleNetBlocks} stack; see there. A big enough batch runs in {@link BatchShards}
+ * (see {@link BatchShards#shardsFor}): each shard's examples go through the whole stack on a worker thread, and in
+ * backward each shard adds its parameter gradients into a buffer of its own, which are summed in shard order.
  */
 final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
     private final BatchShards shards = new BatchShards(this);
@@ -69,26 +68,41 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
     private INDArray runStack(INDArray x, long b0, long b1, float[][] keep, List<Block> record) {
         ScaleNetBlocks c = layerConf();
         for (int j = 0; j < c.depth(); j++) {
-            Block block = new Block(c.blockShape(), c.viewsForPosition(params, j),
-                    c.hasAdapters(j), c.hasGates(j), c.getAdapterScale());
+            Block block = block(j);
             x = block.forward(x, b1 - b0, mask(keep, 2 * j, b0, b1), mask(keep, 2 * j + 1, b0, b1));
             if (record != null) record.add(block);
         }
         return x;
     }
 
-    /**
-     * Inference on a worker: each block runs in a scratch workspace reset for the next one, and only its output passes
-     * on, through two buffers of the arena, so a deep stack holds one block's temporaries instead of all of them.
-     */
-    private INDArray inferScoped(INDArray x, long examples) {
+    /** Position {@code j} of the stack, over this layer's parameter views. */
+    private Block block(int j) {
         ScaleNetBlocks c = layerConf();
+        return new Block(c.blockShape(), c.viewsForPosition(params, j), c.hasAdapters(j), c.hasGates(j), c.getAdapterScale());
+    }
+
+    /** Inference on a worker, one block at a time in scratch memory ({@link #throughScratch}). */
+    private INDArray inferScoped(INDArray x, long examples) {
+        return throughScratch(x, layerConf().depth(), false, (j, in) -> block(j).forward(in, examples, null, null));
+    }
+
+    /** One step of a chain over the stack's positions: takes the running array, returns the next. */
+    private interface Step {
+        INDArray apply(int position, INDArray in);
+    }
+
+    /**
+     * Runs {@code step} for positions {@code 0..positions-1} (last to first when {@code backward}), each in a scratch
+     * workspace reset for the next, passing only its result on through two buffers of the arena: a deep stack then
+     * holds one block's temporaries instead of all of them. On a worker.
+     */
+    private static INDArray throughScratch(INDArray x, int positions, boolean backward, Step step) {
         INDArray[] carry = {Nd4j.createUninitialized(x.dataType(), x.shape()), Nd4j.createUninitialized(x.dataType(), x.shape())};
-        for (int j = 0; j < c.depth(); j++) {
-            Block block = new Block(c.blockShape(), c.viewsForPosition(params, j), c.hasAdapters(j), c.hasGates(j), c.getAdapterScale());
-            INDArray into = carry[j % 2];
+        for (int i = 0; i < positions; i++) {
+            int j = backward ? positions - 1 - i : i;
+            INDArray into = carry[i % 2];
             try (MemoryWorkspace scratch = BatchShards.scratch()) {
-                into.assign(block.forward(x, examples, null, null));
+                into.assign(step.apply(j, x));
             }
             x = into;
         }
@@ -164,20 +178,9 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
         return dy;
     }
 
-    /**
-     * {@link #backStack} on a worker: each block's temporaries live in a scratch workspace reset for the next block, and
-     * only dL/dx passes on, through two buffers of the arena, so backward holds one block's temporaries instead of all.
-     */
+    /** {@link #backStack} on a worker, one block at a time in scratch memory ({@link #throughScratch}). */
     private INDArray backStackScoped(INDArray dy, List<Block> blocks, Map<String, INDArray> gradients) {
-        INDArray[] carry = {Nd4j.createUninitialized(dy.dataType(), dy.shape()), Nd4j.createUninitialized(dy.dataType(), dy.shape())};
-        for (int j = blocks.size() - 1; j >= 0; j--) {
-            INDArray into = carry[j % 2];
-            try (MemoryWorkspace scratch = BatchShards.scratch()) {
-                into.assign(blocks.get(j).backward(dy, layerConf().viewsForPosition(gradients, j)));
-            }
-            dy = into;
-        }
-        return dy;
+        return throughScratch(dy, blocks.size(), true, (j, d) -> blocks.get(j).backward(d, layerConf().viewsForPosition(gradients, j)));
     }
 
     /** Shard {@code k}'s gradient views (frozen parameters left out), over a buffer outside any workspace. */
@@ -189,9 +192,7 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
         }
         while (shardGradientViews.size() < k) {
             INDArray buffer = shardGradients.get(shardGradientViews.size());
-            Map<String, INDArray> views = new LinkedHashMap<>(layerConf().initializer().getGradientsFromFlattened(conf, buffer));
-            views.keySet().removeAll(layerConf().getFrozenParams());
-            shardGradientViews.add(views);
+            shardGradientViews.add(trainableOnly(layerConf().initializer().getGradientsFromFlattened(conf, buffer)));
         }
         return shardGradientViews.get(k - 1);
     }

@@ -79,9 +79,14 @@ abstract class ViewLayer<C extends VitLayerConf> extends BaseLayer<C> {
 
     /** The gradient views of the parameters that train; frozen ones are left out, so backward skips their work. */
     protected Map<String, INDArray> trainableGradientViews() {
+        return trainableOnly(gradientViews);
+    }
+
+    /** {@code views} without the frozen parameters' entries. */
+    protected Map<String, INDArray> trainableOnly(Map<String, INDArray> views) {
         List<String> frozen = layerConf().getFrozenParams();
-        if (frozen.isEmpty()) return gradientViews;
-        Map<String, INDArray> m = new LinkedHashMap<>(gradientViews);
+        if (frozen.isEmpty()) return views;
+        Map<String, INDArray> m = new LinkedHashMap<>(views);
         m.keySet().removeAll(frozen);
         return m;
     }

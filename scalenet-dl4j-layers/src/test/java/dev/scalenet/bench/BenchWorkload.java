@@ -42,7 +42,7 @@ import java.util.Random;
  * Workloads: {@code sgemm}, {@code block-forward}, {@code block-train}, {@code M-train}, {@code M-infer} for M in
  * micro (the bundled model), micro8 (its cyclic 2x growth), tiny (DeiT-Tiny), tiny24 (its cyclic 24-block growth),
  * {@code micro8-trainer} (the project's trainer on Fashion-MNIST), and {@code op-overhead} (one ND4J op's cost on the
- * bundled model's shapes, on one thread and on two at once: why its stack runs unsharded). Training is the user's path,
+ * bundled model's shapes, on one thread and on two at once: what batch shards can gain). Training is the user's path,
  * {@code graph.fit(batch)}, after {@link Trainer#prepare} (AdamW, warm-up/cosine, label smoothing 0.1) with
  * {@link GradientClipping} at 1.0 as a listener.
  */
@@ -73,7 +73,7 @@ public final class BenchWorkload {
         } else if (name.equals("block")) {
             times = block(mode.equals("forward"), warmup, iters);
         } else if (mode.equals("trainer")) {
-            TrainResult r = trainer(model(name), batch, iters);
+            TrainResult r = trainer(model(name), batch, iters, !"false".equals(stringArg(args, "--augment", "true")));
             times = new double[] {1e3 * r.trainSeconds() / r.steps()};
             extra = String.format(Locale.ROOT, ", \"steps\": %d, \"imagesPerSecond\": %.2f", r.steps(), r.imagesPerSecond());
         } else {
@@ -126,10 +126,11 @@ public final class BenchWorkload {
     }
 
     /** The project's trainer on the bundled Fashion-MNIST for {@code steps} steps, no evaluation: its own images/s. */
-    private static TrainResult trainer(ComputationGraph graph, int batch, int steps) throws IOException {
+    private static TrainResult trainer(ComputationGraph graph, int batch, int steps, boolean augment) throws IOException {
         Path data = Path.of(System.getProperty("bench.data", "../data/fashion-mnist"));
         IdxDataset train = IdxDataset.read(data.resolve("train-images-idx3-ubyte.gz"), data.resolve("train-labels-idx1-ubyte.gz"));
-        TrainConfig recipe = recipe(batch).toBuilder().epochs(1).trainLimit(steps * batch).build();
+        TrainConfig.Builder recipe0 = recipe(batch).toBuilder().epochs(1).trainLimit(steps * batch);
+        TrainConfig recipe = (augment ? recipe0 : recipe0.cropPadding(0).hflip(0)).build();
         return new Trainer(recipe, DataConfig.fashionMnist(), Files.createTempDirectory("bench"), false, "bench")
                 .fit(graph, train, null);
     }
@@ -161,9 +162,10 @@ public final class BenchWorkload {
     }
 
     /**
-     * Why small stacks run unsharded (benchmarks page): the time of one ND4J op on a {@code [rows, 64]} matrix, the
+     * What batch shards can gain (benchmarks page): the time of one ND4J op on a {@code [rows, 64]} matrix, the
      * bundled model's activation shape, on one thread; at half the rows; and at half the rows on two threads at
-     * once, as two batch shards would run it. Prints one JSON line of microseconds per op.
+     * once, as two batch shards would run it; and a set-and-restore of OpenBLAS's thread count through ND4J's setter.
+     * Prints one JSON line of microseconds per op.
      */
     private static void opOverhead(int rows, int iters) throws IOException {
         StringBuilder json = new StringBuilder("{\"workload\": \"op-overhead\", \"rows\": " + rows);
@@ -187,6 +189,14 @@ public final class BenchWorkload {
             json.append(String.format(Locale.ROOT, ", \"%s\": {\"oneThread\": %.1f, \"oneThreadHalfRows\": %.1f, "
                     + "\"twoThreadsHalfRowsEach\": [%.1f, %.1f]}", op, full, half, concurrent[0], concurrent[1]));
         }
+        // ND4J's setter of OpenBLAS's thread count, which the layers no longer call per layer call (ComputeThreads)
+        int threads = Nd4j.factory().blas().getMaxThreads();
+        long t0 = System.nanoTime();
+        for (int i = 0; i < 500; i++) {
+            Nd4j.factory().blas().setMaxThreads(1);
+            Nd4j.factory().blas().setMaxThreads(threads);
+        }
+        json.append(String.format(Locale.ROOT, ", \"nd4jBlasSetterPair\": %.1f", (System.nanoTime() - t0) / 1e3 / 500));
         System.out.println(json.append(", \"unit\": \"microseconds per op\"}"));
     }
 
@@ -229,6 +239,13 @@ public final class BenchWorkload {
             if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("\\D", "")) / 1024.0;
         }
         return Double.NaN;
+    }
+
+    private static String stringArg(String[] args, String flag, String fallback) {
+        for (int i = 1; i + 1 < args.length; i++) {
+            if (args[i].equals(flag)) return args[i + 1];
+        }
+        return fallback;
     }
 
     private static int intArg(String[] args, String flag, int fallback) {

@@ -1,13 +1,9 @@
 package dev.scalenet.layers;
 
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
-import org.deeplearning4j.nn.conf.RNNFormat;
-import org.deeplearning4j.nn.conf.inputs.InputType;
-import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
@@ -52,20 +48,9 @@ class BatchShardsTest {
 
     /** tokens -> a grown stack (shared blocks, adapters, gates, stochastic depth) -> average pooling -> logits. */
     private static ComputationGraph graph(DataType type) {
-        ComputationGraph g = new ComputationGraph(new NeuralNetConfiguration.Builder()
-                .seed(11).dataType(type).updater(new Adam(1e-2))
-                .graphBuilder()
-                .addInputs("tokens")
-                .setInputTypes(InputType.recurrent(DIM, TOKENS, RNNFormat.NWC))
-                .addLayer("blocks", new ScaleNetBlocks.Builder().embedDim(DIM).numHeads(2).mlpHiddenDim(12)
-                        .numSourceBlocks(2).order(0, 1, 0, 1).adapterRank(2).gates(true).dropPathRate(0.5).build(), "tokens")
-                .addLayer("pool", new VitPooling.Builder().embedDim(DIM).numPrefixTokens(0)
-                        .globalPool(GlobalPool.AVG).fcNorm(true).build(), "blocks")
-                .addLayer("head", new OutputLayer.Builder().nIn(DIM).nOut(CLASSES).activation(Activation.IDENTITY)
-                        .lossFunction(new SoftmaxCrossEntropy()).build(), "pool")
-                .setOutputs("head")
-                .build());
-        g.init();
+        ComputationGraph g = TokenGraph.of(new NeuralNetConfiguration.Builder().seed(11).dataType(type).updater(new Adam(1e-2)),
+                new ScaleNetBlocks.Builder().embedDim(DIM).numHeads(2).mlpHiddenDim(12).numSourceBlocks(2).order(0, 1, 0, 1)
+                        .adapterRank(2).gates(true).dropPathRate(0.5).build(), TOKENS, CLASSES);
         Nd4j.getRandom().setSeed(5);
         g.params().assign(Nd4j.randn(type, g.params().shape()).muli(0.5)); // gates and adapters away from zero
         return g;
@@ -135,5 +120,28 @@ class BatchShardsTest {
             INDArray part = x.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, n)).dup();
             assertTrue(maxAbsDiff(one.outputSingle(part), many.outputSingle(part)) <= 1e-12, "batch of " + n);
         }
+    }
+
+    @Test
+    @DisplayName("a shard's failure reaches the caller after every shard has ended, and the shards run again afterwards")
+    void failureWaitsForTheOtherShards() {
+        BatchShards shards = withShards(2, () -> new BatchShards(this));
+        java.util.concurrent.atomic.AtomicBoolean slowShardDone = new java.util.concurrent.atomic.AtomicBoolean();
+        IllegalArgumentException thrown = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> shards.run(2, BatchShards.Phase.INFER, k -> {
+                    if (k == 1) throw new IllegalArgumentException("shard 1 fails");
+                    try {
+                        Thread.sleep(200);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    slowShardDone.set(true);
+                }));
+        assertEquals("shard 1 fails", thrown.getMessage());
+        assertTrue(slowShardDone.get(), "the caller went on while shard 0 was still running");
+
+        double[] sums = new double[2];
+        shards.run(2, BatchShards.Phase.INFER, k -> sums[k] = Nd4j.ones(DataType.FLOAT, 4, 4).sumNumber().doubleValue());
+        assertArrayEquals(new double[] {16, 16}, sums);
     }
 }

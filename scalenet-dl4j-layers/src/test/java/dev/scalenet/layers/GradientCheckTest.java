@@ -4,16 +4,12 @@ import dev.scalenet.vit.VisionTransformer;
 import dev.scalenet.vit.VitConfig;
 import org.deeplearning4j.gradientcheck.GradientCheckUtil;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
-import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.WorkspaceMode;
-import org.deeplearning4j.nn.conf.inputs.InputType;
-import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -51,21 +47,8 @@ class GradientCheckTest {
 
     /** tokens -> stack -> average pooling -> logits; the stack is the layer under test. */
     private static ComputationGraph tokenGraph(ScaleNetBlocks stack) {
-        ComputationGraph g = new ComputationGraph(new NeuralNetConfiguration.Builder()
-                .seed(1).dataType(DataType.DOUBLE).updater(new NoOp())
-                .trainingWorkspaceMode(WorkspaceMode.NONE).inferenceWorkspaceMode(WorkspaceMode.NONE)
-                .graphBuilder()
-                .addInputs("tokens")
-                .setInputTypes(InputType.recurrent(DIM, TOKENS, RNNFormat.NWC))
-                .addLayer("blocks", stack, "tokens")
-                .addLayer("pool", new VitPooling.Builder().embedDim(DIM).numPrefixTokens(0)
-                        .globalPool(GlobalPool.AVG).fcNorm(true).build(), "blocks")
-                .addLayer("head", new OutputLayer.Builder().nIn(DIM).nOut(CLASSES).activation(Activation.IDENTITY)
-                        .lossFunction(new SoftmaxCrossEntropy()).build(), "pool")
-                .setOutputs("head")
-                .build());
-        g.init();
-        return g;
+        return TokenGraph.of(new NeuralNetConfiguration.Builder().seed(1).dataType(DataType.DOUBLE).updater(new NoOp())
+                .trainingWorkspaceMode(WorkspaceMode.NONE).inferenceWorkspaceMode(WorkspaceMode.NONE), stack, TOKENS, CLASSES);
     }
 
     private static void randomise(ComputationGraph g) {
