@@ -102,15 +102,24 @@ public final class ScaleNetBenchmark {
         // the trainer: the same step as micro8-train, on the bundled Fashion-MNIST, with the recipe's augmentation
         // (random crop, flip) on the loader's thread and without it (the issue compares the trainer with loading and
         // augmentation excluded; on 2 cores the loader's work competes with the step's shards)
+        // its yardstick: the same number of bare graph.fit steps from a cold start, timed as a whole (the JIT's warm-up
+        // and GC pauses included, as in the trainer; the median row above leaves both out)
+        int trainerSteps = q(400);
+        JsonNode loop = run(javaCommand(List.of("micro8-fitloop", "--batch", "128", "--iters", String.valueOf(trainerSteps))),
+                "bare graph.fit loop, micro ViT grown to 8 blocks, as many steps as the trainer");
+        double loopRate = loop.get("imagesPerSecond").asDouble();
+        notes.add(String.format(Locale.ROOT, "%d bare graph.fit steps of the grown micro model from a cold start: %s img/s",
+                trainerSteps, fmt(loopRate)));
         for (boolean augment : new boolean[] {true, false}) {
-            JsonNode trainer = run(javaCommand(List.of("micro8-trainer", "--batch", "128", "--iters", String.valueOf(q(400)),
+            JsonNode trainer = run(javaCommand(List.of("micro8-trainer", "--batch", "128", "--iters", String.valueOf(trainerSteps),
                     "--augment", String.valueOf(augment))), "the project's trainer, micro ViT grown to 8 blocks, Fashion-MNIST"
                     + (augment ? "" : ", no augmentation"));
             double trainerRate = trainer.get("imagesPerSecond").asDouble();
             notes.add(String.format(Locale.ROOT, "the project's trainer on Fashion-MNIST (%d steps of 128, loading %s on "
-                            + "its own thread, no evaluation): %s img/s, %.2f of the bare graph.fit step above",
+                            + "its own thread, no evaluation): %s img/s, %.2f of the bare loop of as many steps, %.2f of the "
+                            + "bare step's median above",
                     trainer.get("steps").asInt(), augment ? "and augmentation" : "without augmentation", fmt(trainerRate),
-                    trainerRate / grownMicroTrainRate));
+                    trainerRate / loopRate, trainerRate / grownMicroTrainRate));
         }
 
         System.out.println();
