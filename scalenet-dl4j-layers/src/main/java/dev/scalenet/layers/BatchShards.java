@@ -176,14 +176,12 @@ final class BatchShards {
                 workspace.notifyScopeEntered();
                 open = true;
             }
-            boolean keepOpen = phase == Phase.FORWARD;
+            boolean completed = false;
             try {
                 body.run();
-            } catch (RuntimeException | Error e) {
-                keepOpen = false;
-                throw e;
+                completed = true;
             } finally {
-                if (keepOpen) {
+                if (completed && phase == Phase.FORWARD) { // keep the forward state for the backward pass
                     Nd4j.getMemoryManager().setCurrentWorkspace(null);
                 } else {
                     close();

@@ -24,8 +24,7 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
     /** Per shard, the blocks that ran in the last training forward pass (one list when unsharded). */
     private final List<List<Block>> ran = new ArrayList<>();
     /** Per shard after the first, its parameter-gradient buffer, laid out as {@code gradientsFlattened}. */
-    private final List<INDArray> shardGradients = new ArrayList<>();
-    private final List<Map<String, INDArray>> shardGradientViews = new ArrayList<>();
+    private final List<ShardGradients> shardGradients = new ArrayList<>();
     private int shardsRan;
 
     ScaleNetBlocksLayer(NeuralNetConfiguration conf, DataType dataType) {
@@ -159,15 +158,16 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
             return backStack(dy, ran.get(0), trainableGradientViews()).reshape('c', batch, tokens, d);
         }
         INDArray dx = Nd4j.createUninitialized(dy.dataType(), batch * tokens, d);
+        // shard 0 adds into the layer's own gradient views; the others into their buffers, made here before the tasks run
         List<Map<String, INDArray>> views = new ArrayList<>();
         views.add(trainableGradientViews());
-        for (int k = 1; k < n; k++) views.add(shardGradientViews(k));
+        for (int k = 1; k < n; k++) views.add(shardGradients(k).views());
         shards.run(n, BatchShards.Phase.BACKWARD, k -> runShard(n, dy.length() / n, () -> {
-            if (k > 0) shardGradients.get(k - 1).assign(0);
+            if (k > 0) shardGradients.get(k - 1).buffer().assign(0);
             INDArrayIndex rows = NDArrayIndex.interval(BatchShards.start(k, n, batch) * tokens, BatchShards.start(k + 1, n, batch) * tokens);
             dx.get(rows, NDArrayIndex.all()).assign(backStackScoped(dy.get(rows, NDArrayIndex.all()), ran.get(k), views.get(k)));
         }));
-        for (int k = 1; k < n; k++) gradientsFlattened.addi(shardGradients.get(k - 1));
+        for (int k = 1; k < n; k++) gradientsFlattened.addi(shardGradients.get(k - 1).buffer());
         return dx.reshape('c', batch, tokens, d);
     }
 
@@ -183,18 +183,20 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
         return throughScratch(dy, blocks.size(), true, (j, d) -> blocks.get(j).backward(d, layerConf().viewsForPosition(gradients, j)));
     }
 
-    /** Shard {@code k}'s gradient views (frozen parameters left out), over a buffer outside any workspace. */
-    private Map<String, INDArray> shardGradientViews(int k) {
+    /** A shard's own parameter-gradient buffer and its views by parameter name (frozen parameters left out). */
+    private record ShardGradients(INDArray buffer, Map<String, INDArray> views) {}
+
+    /** Shard {@code k}'s gradients ({@code k >= 1}), created on first use outside any workspace. */
+    private ShardGradients shardGradients(int k) {
         while (shardGradients.size() < k) {
+            INDArray buffer;
             try (MemoryWorkspace none = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-                shardGradients.add(Nd4j.create(gradientsFlattened.dataType(), gradientsFlattened.shape()));
+                buffer = Nd4j.create(gradientsFlattened.dataType(), gradientsFlattened.shape());
             }
+            shardGradients.add(new ShardGradients(buffer,
+                    trainableOnly(layerConf().initializer().getGradientsFromFlattened(conf, buffer))));
         }
-        while (shardGradientViews.size() < k) {
-            INDArray buffer = shardGradients.get(shardGradientViews.size());
-            shardGradientViews.add(trainableOnly(layerConf().initializer().getGradientsFromFlattened(conf, buffer)));
-        }
-        return shardGradientViews.get(k - 1);
+        return shardGradients.get(k - 1);
     }
 
     @Override

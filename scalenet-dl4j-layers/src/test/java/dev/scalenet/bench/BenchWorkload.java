@@ -259,10 +259,7 @@ public final class BenchWorkload {
     }
 
     private static int intArg(String[] args, String flag, int fallback) {
-        for (int i = 1; i + 1 < args.length; i++) {
-            if (args[i].equals(flag)) return Integer.parseInt(args[i + 1]);
-        }
-        return fallback;
+        return Integer.parseInt(stringArg(args, flag, Integer.toString(fallback)));
     }
 
 }

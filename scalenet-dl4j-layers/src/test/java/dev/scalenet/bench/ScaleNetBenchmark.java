@@ -100,10 +100,9 @@ public final class ScaleNetBenchmark {
                             + (theirs == null ? "n/a" : fmt(theirs.get("peakRssMb").asDouble())) : ""));
         }
         // the trainer: the same step as micro8-train, on the bundled Fashion-MNIST, with the recipe's augmentation
-        // (random crop, flip) on the loader's thread and without it (the issue compares the trainer with loading and
-        // augmentation excluded; on 2 cores the loader's work competes with the step's shards)
-        // its yardstick: the same number of bare graph.fit steps from a cold start, timed as a whole (the JIT's warm-up
-        // and GC pauses included, as in the trainer; the median row above leaves both out)
+        // (random crop, flip) on the loader's thread and without it (the issue lets augmentation be reported apart).
+        // Its yardstick: as many bare graph.fit steps from a cold start, timed as a whole (the JIT's warm-up and the GC
+        // pauses included, as in the trainer; the median row above leaves both out)
         int trainerSteps = q(400);
         JsonNode loop = run(javaCommand(List.of("micro8-fitloop", "--batch", "128", "--iters", String.valueOf(trainerSteps))),
                 "bare graph.fit loop, micro ViT grown to 8 blocks, as many steps as the trainer");
