@@ -32,15 +32,18 @@ final class Block {
     // forward state for backward
     private long batch;
     private long tokens;
-    private Ops.NormCache n1;
+    private Ops.Normed n1;
     private INDArray h1;
+    private INDArray qkv;
+    private HostAttention hostAttention; // null when attention ran as ND4J operations
     private INDArray qkvHeads;
     private INDArray attnProbs;
     private INDArray attnOut;
-    private Ops.NormCache n2;
+    private Ops.Normed n2;
     private INDArray h2;
     private INDArray fc1Out;
     private INDArray cdf;
+    private INDArray fc1Pre; // fc1's output without its bias, when GELU ran on the host
     private INDArray geluOut;
     private INDArray attnAdapterHidden;
     private INDArray mlpAdapterHidden;
@@ -67,6 +70,15 @@ final class Block {
      * @param attnKeep, mlpKeep per-example stochastic-depth multipliers {@code [batch, 1]}, or null for none
      */
     INDArray forward(INDArray x, long batch, INDArray attnKeep, INDArray mlpKeep) {
+        return run(x, batch, attnKeep, mlpKeep, true);
+    }
+
+    /** The forward pass without stochastic depth and without keeping what only backward needs. */
+    INDArray infer(INDArray x, long batch) {
+        return run(x, batch, null, null, false);
+    }
+
+    private INDArray run(INDArray x, long batch, INDArray attnKeep, INDArray mlpKeep, boolean training) {
         long n = x.size(0);
         this.batch = batch;
         this.attnKeep = attnKeep;
@@ -76,19 +88,30 @@ final class Block {
         int hd = shape.headDim();
         long d = shape.embedDim();
 
-        n1 = Ops.normalize(x, LN_EPS);
-        h1 = Ops.affine(n1, p.get("norm1.weight"), p.get("norm1.bias"));
-        INDArray qkv = Ops.linear(h1, p.get("attn.qkv.weight"), p.get("attn.qkv.bias"));
-        // timm: reshape(B, N, 3, heads, hd).permute(2, 0, 3, 1, 4): q, k, v each [B * heads, N, hd]
-        qkvHeads = qkv.reshape('c', batch, tokens, 3, heads, hd).permute(2, 0, 3, 1, 4).dup('c')
-                .reshape('c', 3, batch * heads, tokens, hd);
-        INDArray q = qkvHeads.slice(0);
-        INDArray k = qkvHeads.slice(1);
-        INDArray v = qkvHeads.slice(2);
-        attnProbs = Ops.softmaxLastAxis(Ops.bmm(q, k, false, true).muli(scale()));
-        INDArray ctx = Ops.bmm(attnProbs, v, false, false);
-        // heads merge back as (heads, hd): transpose(1, 2).reshape(B, N, C)
-        attnOut = ctx.reshape('c', batch, heads, tokens, hd).permute(0, 2, 1, 3).dup('c').reshape('c', n, d);
+        n1 = Ops.layerNorm(x, p.get("norm1.weight"), p.get("norm1.bias"), LN_EPS, training);
+        h1 = n1.out;
+        if (HostFloats.applies(h1) && HostAttention.pays(tokens)) {
+            // qkv without its bias: the kernel adds it as it reads q, k and v
+            qkv = Nd4j.gemm(h1, p.get("attn.qkv.weight"), false, true);
+            hostAttention = new HostAttention(tokens, heads, hd, scale());
+            float[] probs = training ? HostFloats.scratch(1, batch * heads * tokens * tokens) : null;
+            float[] ctx = HostFloats.scratch(2, n * d);
+            hostAttention.forward(HostFloats.read(qkv, 0), qkvBias(), Math.toIntExact(batch), probs, ctx);
+            attnProbs = training ? HostFloats.write(probs, batch * heads, tokens, tokens) : null;
+            attnOut = HostFloats.write(ctx, n, d);
+        } else {
+            qkv = Ops.linear(h1, p.get("attn.qkv.weight"), p.get("attn.qkv.bias"));
+            // timm: reshape(B, N, 3, heads, hd).permute(2, 0, 3, 1, 4): q, k, v each [B * heads, N, hd]
+            qkvHeads = qkv.reshape('c', batch, tokens, 3, heads, hd).permute(2, 0, 3, 1, 4).dup('c')
+                    .reshape('c', 3, batch * heads, tokens, hd);
+            INDArray q = qkvHeads.slice(0);
+            INDArray k = qkvHeads.slice(1);
+            INDArray v = qkvHeads.slice(2);
+            attnProbs = Ops.softmaxLastAxis(Ops.bmm(q, k, false, true).muli(scale()));
+            INDArray ctx = Ops.bmm(attnProbs, v, false, false);
+            // heads merge back as (heads, hd): transpose(1, 2).reshape(B, N, C)
+            attnOut = ctx.reshape('c', batch, heads, tokens, hd).permute(0, 2, 1, 3).dup('c').reshape('c', n, d);
+        }
         INDArray branch = Ops.linear(attnOut, p.get("attn.proj.weight"), p.get("attn.proj.bias"));
         if (adapters) {
             attnAdapterHidden = adapterHidden("attn", h1);
@@ -101,11 +124,16 @@ final class Block {
         if (attnKeep != null) branch = Ops.scaleExamples(branch, attnKeep);
         INDArray x1 = branch.addi(x);
 
-        n2 = Ops.normalize(x1, LN_EPS);
-        h2 = Ops.affine(n2, p.get("norm2.weight"), p.get("norm2.bias"));
-        fc1Out = Ops.linear(h2, p.get("mlp.fc1.weight"), p.get("mlp.fc1.bias"));
-        cdf = Ops.normalCdf(fc1Out);
-        geluOut = fc1Out.mul(cdf);
+        n2 = Ops.layerNorm(x1, p.get("norm2.weight"), p.get("norm2.bias"), LN_EPS, training);
+        h2 = n2.out;
+        if (HostFloats.applies(h2)) {
+            fc1Pre = Nd4j.gemm(h2, p.get("mlp.fc1.weight"), false, true);
+            geluOut = HostGelu.apply(fc1Pre, p.get("mlp.fc1.bias"));
+        } else {
+            fc1Out = Ops.linear(h2, p.get("mlp.fc1.weight"), p.get("mlp.fc1.bias"));
+            cdf = Ops.normalCdf(fc1Out);
+            geluOut = fc1Out.mul(cdf);
+        }
         INDArray mlp = Ops.linear(geluOut, p.get("mlp.fc2.weight"), p.get("mlp.fc2.bias"));
         if (adapters) {
             mlpAdapterHidden = adapterHidden("mlp", h2);
@@ -136,39 +164,48 @@ final class Block {
         // MLP branch: y = x1 + keep · (fc2(gelu(fc1(h2))) [+ adapter(h2)])
         INDArray dMlp = gateBackward("ls2.gamma", mlpKeep == null ? dy : Ops.scaleExamples(dy, mlpKeep), mlpUngated);
         INDArray dGelu = Ops.linearBackward(dMlp, geluOut, p.get("mlp.fc2.weight"), g.get("mlp.fc2.weight"), g.get("mlp.fc2.bias"));
-        INDArray dFc1 = Ops.geluBackward(dGelu, fc1Out, cdf);
+        INDArray dFc1 = fc1Pre != null ? HostGelu.backward(dGelu, fc1Pre, p.get("mlp.fc1.bias")) : Ops.geluBackward(dGelu, fc1Out, cdf);
         INDArray dH2 = Ops.linearBackward(dFc1, h2, p.get("mlp.fc1.weight"), g.get("mlp.fc1.weight"), g.get("mlp.fc1.bias"));
         if (adapters) {
             dH2.addi(adapterBackward("mlp", dMlp, h2, mlpAdapterHidden));
         }
-        INDArray dX1 = Ops.layerNormBackward(dH2, n2, p.get("norm2.weight"), g.get("norm2.weight"), g.get("norm2.bias")).addi(dy);
+        INDArray dX1 = n2.backward(dH2, p.get("norm2.weight"), g.get("norm2.weight"), g.get("norm2.bias"), dy);
 
         // attention branch: x1 = x + keep · (proj(attention(qkv(h1))) [+ adapter(h1)])
         INDArray dAttn = gateBackward("ls1.gamma", attnKeep == null ? dX1 : Ops.scaleExamples(dX1, attnKeep), attnUngated);
         INDArray dAttnOut = Ops.linearBackward(dAttn, attnOut, p.get("attn.proj.weight"), g.get("attn.proj.weight"), g.get("attn.proj.bias"));
-        INDArray dCtx = dAttnOut.reshape('c', batch, tokens, heads, hd).permute(0, 2, 1, 3).dup('c')
-                .reshape('c', batch * heads, tokens, hd);
-        INDArray q = qkvHeads.slice(0);
-        INDArray k = qkvHeads.slice(1);
-        INDArray v = qkvHeads.slice(2);
-        INDArray dQkvHeads = Nd4j.createUninitialized(dy.dataType(), 3, batch * heads, tokens, hd);
-        Ops.bmmInto(attnProbs, dCtx, dQkvHeads.slice(2), true, false);
-        INDArray dScores = Ops.softmaxBackward(Ops.bmm(dCtx, v, false, true), attnProbs).muli(scale());
-        Ops.bmmInto(dScores, k, dQkvHeads.slice(0), false, false);
-        Ops.bmmInto(dScores, q, dQkvHeads.slice(1), true, false);
-        INDArray dQkv = dQkvHeads.reshape('c', 3, batch, heads, tokens, hd).permute(1, 3, 0, 2, 4).dup('c')
-                .reshape('c', n, 3 * d);
+        INDArray dQkv;
+        if (hostAttention != null) {
+            float[] out = HostFloats.scratch(3, 3 * n * d);
+            hostAttention.backward(HostFloats.read(qkv, 0), qkvBias(), HostFloats.read(attnProbs, 1),
+                    HostFloats.read(dAttnOut, 2), Math.toIntExact(batch), out);
+            dQkv = HostFloats.write(out, n, 3 * d);
+        } else {
+            INDArray dCtx = dAttnOut.reshape('c', batch, tokens, heads, hd).permute(0, 2, 1, 3).dup('c')
+                    .reshape('c', batch * heads, tokens, hd);
+            INDArray q = qkvHeads.slice(0);
+            INDArray k = qkvHeads.slice(1);
+            INDArray v = qkvHeads.slice(2);
+            INDArray dQkvHeads = Nd4j.createUninitialized(dy.dataType(), 3, batch * heads, tokens, hd);
+            Ops.bmmInto(attnProbs, dCtx, dQkvHeads.slice(2), true, false);
+            INDArray dScores = Ops.softmaxBackward(Ops.bmm(dCtx, v, false, true), attnProbs).muli(scale());
+            Ops.bmmInto(dScores, k, dQkvHeads.slice(0), false, false);
+            Ops.bmmInto(dScores, q, dQkvHeads.slice(1), true, false);
+            dQkv = dQkvHeads.reshape('c', 3, batch, heads, tokens, hd).permute(1, 3, 0, 2, 4).dup('c')
+                    .reshape('c', n, 3 * d);
+        }
         INDArray dH1 = Ops.linearBackward(dQkv, h1, p.get("attn.qkv.weight"), g.get("attn.qkv.weight"), g.get("attn.qkv.bias"));
         if (adapters) {
             dH1.addi(adapterBackward("attn", dAttn, h1, attnAdapterHidden));
         }
-        return Ops.layerNormBackward(dH1, n1, p.get("norm1.weight"), g.get("norm1.weight"), g.get("norm1.bias")).addi(dX1);
+        return n1.backward(dH1, p.get("norm1.weight"), g.get("norm1.weight"), g.get("norm1.bias"), dX1);
     }
 
     /** Drops the forward state (the arrays live in a workspace that is about to be reused). */
     void clear() {
         n1 = null;
-        h1 = qkvHeads = attnProbs = attnOut = h2 = fc1Out = cdf = geluOut = null;
+        hostAttention = null;
+        h1 = qkv = qkvHeads = attnProbs = attnOut = h2 = fc1Out = cdf = fc1Pre = geluOut = null;
         n2 = null;
         attnAdapterHidden = mlpAdapterHidden = null;
         attnKeep = mlpKeep = null;
@@ -183,6 +220,12 @@ final class Block {
             dGamma.addi(dOut.mul(ungated).sum(0));
         }
         return dOut.mulRowVector(p.get(gamma));
+    }
+
+    /** The qkv projection's bias as floats, or null where the model has none (timm's {@code qkv_bias=False}). */
+    private float[] qkvBias() {
+        INDArray b = p.get("attn.qkv.bias");
+        return b == null ? null : b.toFloatVector();
     }
 
     private double scale() {

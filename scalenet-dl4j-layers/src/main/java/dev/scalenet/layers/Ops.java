@@ -34,45 +34,62 @@ final class Ops {
         return Nd4j.gemm(dy, w, false, false);
     }
 
-    /** Forward state of a LayerNorm kept for its backward pass. */
-    static final class NormCache {
-        final INDArray xHat;
-        final INDArray rstd;
+    /** A LayerNorm's output and, after a training pass, what its backward pass needs. */
+    abstract static class Normed {
+        final INDArray out;
 
-        NormCache(INDArray xHat, INDArray rstd) {
+        Normed(INDArray out) {
+            this.out = out;
+        }
+
+        /** Adds dγ, dβ into the views (null when frozen) and returns dx, plus {@code addend} when not null. */
+        abstract INDArray backward(INDArray dy, INDArray gamma, INDArray dGamma, INDArray dBeta, INDArray addend);
+    }
+
+    /**
+     * LayerNorm over the last axis of {@code [rows, features]} with the biased variance, as torch: by {@link HostLayerNorm}
+     * where it applies, else as ND4J operations.
+     */
+    static Normed layerNorm(INDArray x, INDArray gamma, INDArray beta, double eps, boolean training) {
+        return HostFloats.applies(x) ? HostLayerNorm.apply(x, gamma, beta, eps, training) : Nd4jNormed.of(x, gamma, beta, eps);
+    }
+
+    /** LayerNorm as ND4J operations: keeps x̂ and 1/σ. */
+    private static final class Nd4jNormed extends Normed {
+        private final INDArray xHat;
+        private final INDArray rstd;
+
+        private Nd4jNormed(INDArray xHat, INDArray rstd, INDArray gamma, INDArray beta) {
+            super(xHat.mulRowVector(gamma).addiRowVector(beta));
             this.xHat = xHat;
             this.rstd = rstd;
         }
-    }
 
-    /** LayerNorm over the last axis with the biased variance, as torch. Returns the cache; output via {@link #affine}. */
-    static NormCache normalize(INDArray x, double eps) {
-        INDArray mean = x.mean(true, 1);
-        INDArray xHat = x.subColumnVector(mean);
-        INDArray var = xHat.mul(xHat).mean(true, 1);
-        INDArray rstd = Transforms.pow(var.addi(eps), -0.5, false);
-        xHat.muliColumnVector(rstd);
-        return new NormCache(xHat, rstd);
-    }
-
-    static INDArray affine(NormCache c, INDArray gamma, INDArray beta) {
-        return c.xHat.mulRowVector(gamma).addiRowVector(beta);
-    }
-
-    /** Adds dγ, dβ into the views (null when frozen) and returns dx. */
-    static INDArray layerNormBackward(INDArray dy, NormCache c, INDArray gamma, INDArray dGamma, INDArray dBeta) {
-        if (dGamma != null) {
-            dGamma.addi(dy.mul(c.xHat).sum(0));
+        static Nd4jNormed of(INDArray x, INDArray gamma, INDArray beta, double eps) {
+            INDArray mean = x.mean(true, 1);
+            INDArray xHat = x.subColumnVector(mean);
+            INDArray var = xHat.mul(xHat).mean(true, 1);
+            INDArray rstd = Transforms.pow(var.addi(eps), -0.5, false);
+            xHat.muliColumnVector(rstd);
+            return new Nd4jNormed(xHat, rstd, gamma, beta);
         }
-        if (dBeta != null) {
-            dBeta.addi(dy.sum(0));
+
+        @Override
+        INDArray backward(INDArray dy, INDArray gamma, INDArray dGamma, INDArray dBeta, INDArray addend) {
+            if (dGamma != null) {
+                dGamma.addi(dy.mul(xHat).sum(0));
+            }
+            if (dBeta != null) {
+                dBeta.addi(dy.sum(0));
+            }
+            INDArray dxHat = dy.mulRowVector(gamma);
+            INDArray meanDxHat = dxHat.mean(true, 1);
+            INDArray meanDxHatXHat = dxHat.mul(xHat).mean(true, 1);
+            INDArray dx = dxHat.subiColumnVector(meanDxHat)
+                    .subi(xHat.mulColumnVector(meanDxHatXHat))
+                    .muliColumnVector(rstd);
+            return addend == null ? dx : dx.addi(addend);
         }
-        INDArray dxHat = dy.mulRowVector(gamma);
-        INDArray meanDxHat = dxHat.mean(true, 1);
-        INDArray meanDxHatXHat = dxHat.mul(c.xHat).mean(true, 1);
-        return dxHat.subiColumnVector(meanDxHat)
-                .subi(c.xHat.mulColumnVector(meanDxHatXHat))
-                .muliColumnVector(c.rstd);
     }
 
     /** Φ(x), the standard normal CDF, which exact GELU multiplies by: {@code gelu(x) = x·Φ(x)}. */

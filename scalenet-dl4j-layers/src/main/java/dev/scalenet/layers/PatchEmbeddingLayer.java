@@ -22,7 +22,8 @@ final class PatchEmbeddingLayer extends ViewLayer<PatchEmbedding> {
         int g = c.gridSize();
         int d = c.getEmbedDim();
         // [B, C, g, p, g, p] -> [B, g, g, C, p, p]: one row per patch, features in the conv weight's (C, p, p) order
-        INDArray unfolded = input.dup('c').reshape('c', b, c.getInChans(), g, p, g, p).permute(0, 2, 4, 1, 3, 5)
+        INDArray unfolded = HostFloats.applies(input) ? new HostPatches(c.getInChans(), g, p).unfold(input)
+                : input.dup('c').reshape('c', b, c.getInChans(), g, p, g, p).permute(0, 2, 4, 1, 3, 5)
                 .dup('c').reshape('c', b * g * g, (long) c.getInChans() * p * p);
         INDArray w = params.get("proj.weight").reshape('c', d, (long) c.getInChans() * p * p);
         INDArray tokens = Ops.linear(unfolded, w, params.get("proj.bias"));
@@ -63,6 +64,9 @@ final class PatchEmbeddingLayer extends ViewLayer<PatchEmbedding> {
         INDArray dPatches = Ops.linearBackward(dTokens, patches, params.get("proj.weight").reshape('c', d, k),
                 trainableGradient("proj.weight") == null ? null : trainableGradient("proj.weight").reshape('c', d, k),
                 trainableGradient("proj.bias"));
+        if (HostFloats.applies(dPatches)) {
+            return new HostPatches(c.getInChans(), g, p).fold(dPatches, b);
+        }
         // inverse of permute(0, 2, 4, 1, 3, 5)
         return dPatches.reshape('c', b, g, g, c.getInChans(), p, p).permute(0, 3, 1, 4, 2, 5).dup('c')
                 .reshape('c', b, c.getInChans(), c.getImgSize(), c.getImgSize());

@@ -68,7 +68,8 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
         ScaleNetBlocks c = layerConf();
         for (int j = 0; j < c.depth(); j++) {
             Block block = block(j);
-            x = block.forward(x, b1 - b0, mask(keep, 2 * j, b0, b1), mask(keep, 2 * j + 1, b0, b1));
+            x = record == null ? block.infer(x, b1 - b0)
+                    : block.forward(x, b1 - b0, mask(keep, 2 * j, b0, b1), mask(keep, 2 * j + 1, b0, b1));
             if (record != null) record.add(block);
         }
         return x;
@@ -82,7 +83,7 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
 
     /** Inference on a worker, one block at a time in scratch memory ({@link #throughScratch}). */
     private INDArray inferScoped(INDArray x, long examples) {
-        return throughScratch(x, layerConf().depth(), false, (j, in) -> block(j).forward(in, examples, null, null));
+        return throughScratch(x, layerConf().depth(), false, (j, in) -> block(j).infer(in, examples));
     }
 
     /** One step of a chain over the stack's positions: takes the running array, returns the next. */

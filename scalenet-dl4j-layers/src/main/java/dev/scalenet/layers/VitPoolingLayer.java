@@ -12,7 +12,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  */
 final class VitPoolingLayer extends ViewLayer<VitPooling> {
     private static final double LN_EPS = 1e-6;
-    private Ops.NormCache norm;
+    private Ops.Normed norm;
     private long tokens;
 
     VitPoolingLayer(NeuralNetConfiguration conf, DataType dataType) {
@@ -32,15 +32,14 @@ final class VitPoolingLayer extends ViewLayer<VitPooling> {
         String n = c.normName();
         INDArray out;
         if (normsEveryToken()) {
-            norm = Ops.normalize(input.dup('c').reshape('c', b * tokens, d), LN_EPS);
-            INDArray normed = Ops.affine(norm, params.get(n + ".weight"), params.get(n + ".bias"));
-            out = patchTokens(normed.reshape('c', b, tokens, d)).mean(1);
+            norm = Ops.layerNorm(input.dup('c').reshape('c', b * tokens, d), params.get(n + ".weight"), params.get(n + ".bias"), LN_EPS, training);
+            out = patchTokens(norm.out.reshape('c', b, tokens, d)).mean(1);
         } else {
             INDArray pooled = c.getGlobalPool() == GlobalPool.TOKEN
                     ? input.get(NDArrayIndex.all(), NDArrayIndex.point(0), NDArrayIndex.all()).dup('c')
                     : patchTokens(input).mean(1);
-            norm = Ops.normalize(pooled, LN_EPS);
-            out = Ops.affine(norm, params.get(n + ".weight"), params.get(n + ".bias"));
+            norm = Ops.layerNorm(pooled, params.get(n + ".weight"), params.get(n + ".bias"), LN_EPS, training);
+            out = norm.out;
         }
         if (!training) norm = null;
         return out;
@@ -61,11 +60,11 @@ final class VitPoolingLayer extends ViewLayer<VitPooling> {
         if (normsEveryToken()) {
             INDArray dNormed = Nd4j.zeros(epsilon.dataType(), b, tokens, d);
             patchTokens(dNormed).assign(epsilon.reshape(b, 1, d).broadcast(b, patches, d).div(patches));
-            return Ops.layerNormBackward(dNormed.reshape('c', b * tokens, d), norm, params.get(n + ".weight"),
-                    trainableGradient(n + ".weight"), trainableGradient(n + ".bias")).reshape('c', b, tokens, d);
+            return norm.backward(dNormed.reshape('c', b * tokens, d), params.get(n + ".weight"),
+                    trainableGradient(n + ".weight"), trainableGradient(n + ".bias"), null).reshape('c', b, tokens, d);
         }
-        INDArray dPooled = Ops.layerNormBackward(epsilon, norm, params.get(n + ".weight"),
-                trainableGradient(n + ".weight"), trainableGradient(n + ".bias"));
+        INDArray dPooled = norm.backward(epsilon, params.get(n + ".weight"),
+                trainableGradient(n + ".weight"), trainableGradient(n + ".bias"), null);
         if (c.getGlobalPool() == GlobalPool.TOKEN) {
             dx.get(NDArrayIndex.all(), NDArrayIndex.point(0), NDArrayIndex.all()).assign(dPooled);
         } else {

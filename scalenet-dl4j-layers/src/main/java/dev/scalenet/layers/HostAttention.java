@@ -1,0 +1,277 @@
+package dev.scalenet.layers;
+
+import java.util.Arrays;
+
+/**
+ * Multi-head scaled dot-product attention, forward and backward, in Java over fp32 arrays: one pass per (example,
+ * head) that reads q, k, v straight out of the qkv projection's {@code [batch * tokens, 3 * dim]} rows (timm's column
+ * order: q|k|v, then heads, then head features) and writes the context rows in the {@code [batch * tokens, dim]} order
+ * the output projection reads. On the few-token shapes of a batch shard this replaces two permuting copies, two
+ * batched GEMMs of hundreds of tiny products, a scale and a softmax: ND4J operations whose fixed costs dominated the
+ * micro model's step. The inner loops run over a contiguous row, which the JIT vectorises.
+ */
+final class HostAttention {
+    private static final int LANES_PER_CHUNK = 256;
+    private static final ThreadLocal<Lanes> LANES = ThreadLocal.withInitial(Lanes::new);
+
+    private final int tokens;
+    private final int heads;
+    private final int headDim;
+    private final float scale;
+
+    /** Sequences up to this long run here; longer ones make products big enough for BLAS to win (measured). */
+    static final long MAX_TOKENS = Long.getLong("scalenet.hostAttention.maxTokens", 64);
+
+    /** Whether a sequence of {@code tokens} is short enough for this kernel to beat batched GEMMs. */
+    static boolean pays(long tokens) {
+        return tokens <= MAX_TOKENS;
+    }
+
+    HostAttention(long tokens, int heads, int headDim, double scale) {
+        this.tokens = Math.toIntExact(tokens);
+        this.heads = heads;
+        this.headDim = headDim;
+        this.scale = (float) scale;
+    }
+
+    /**
+     * @param qkv the qkv projection without its bias, {@code [batch * tokens, 3 * dim]}
+     * @param bias the qkv projection's bias, {@code 3 * dim}, added here
+     * @param probs receives softmax(q·kᵀ·scale), {@code batch * heads * tokens * tokens} floats in this kernel's own
+     *     order (for {@link #backward}), or null (inference)
+     * @param ctx receives probs·v as {@code [batch * tokens, dim]}
+     */
+    void forward(float[] qkv, float[] bias, int batch, float[] probs, float[] ctx) {
+        Lanes w = LANES.get();
+        int t = tokens;
+        int hd = headDim;
+        for (int b0 = 0; b0 < batch; b0 += examplesPerChunk()) {
+            int lanes = Math.min(examplesPerChunk(), batch - b0) * heads;
+            float[][] q = w.rows(Lanes.Q, t * hd, lanes);
+            float[][] k = w.rows(Lanes.K, t * hd, lanes);
+            float[][] v = w.rows(Lanes.V, t * hd, lanes);
+            float[][] s = w.rows(Lanes.S, t * t, lanes);
+            float[][] c = w.rows(Lanes.OUT, hd, lanes);
+            gather(qkv, bias, b0, lanes, 0, 3 * heads * hd, q);
+            gather(qkv, bias, b0, lanes, heads * hd, 3 * heads * hd, k);
+            gather(qkv, bias, b0, lanes, 2 * heads * hd, 3 * heads * hd, v);
+            for (int i = 0; i < t; i++) {
+                for (int j = 0; j < t; j++) {
+                    float[] sij = s[i * t + j];
+                    sumOfProducts(sij, q, i * hd, 1, k, j * hd, 1, hd, lanes);
+                }
+                softmaxRow(s, i * t, lanes, w);
+                for (int e = 0; e < hd; e++) {
+                    sumOfProducts(c[e], s, i * t, 1, v, e, hd, t, lanes);
+                }
+                scatter(c, lanes, b0, i, ctx, 0, heads * hd);
+            }
+            if (probs != null) {
+                int p0 = b0 * heads * t * t;
+                for (int r = 0; r < t * t; r++) {
+                    System.arraycopy(s[r], 0, probs, p0 + r * lanes, lanes);
+                }
+            }
+        }
+    }
+
+    /**
+     * Given the forward's qkv, bias and probs and dL/dctx, writes dL/dqkv in qkv's layout:
+     * dv = pᵀ·dctx, dp = dctx·vᵀ, ds = p ⊙ (dp − Σ dp ⊙ p) · scale, dq = ds·k, dk = dsᵀ·q.
+     */
+    void backward(float[] qkv, float[] bias, float[] probs, float[] dCtx, int batch, float[] dQkv) {
+        Lanes w = LANES.get();
+        int t = tokens;
+        int hd = headDim;
+        int d = heads * hd;
+        for (int b0 = 0; b0 < batch; b0 += examplesPerChunk()) {
+            int lanes = Math.min(examplesPerChunk(), batch - b0) * heads;
+            float[][] q = w.rows(Lanes.Q, t * hd, lanes);
+            float[][] k = w.rows(Lanes.K, t * hd, lanes);
+            float[][] v = w.rows(Lanes.V, t * hd, lanes);
+            float[][] dc = w.rows(Lanes.DC, t * hd, lanes);
+            float[][] p = w.rows(Lanes.S, t * t, lanes);
+            float[][] ds = w.rows(Lanes.DS, t * t, lanes);
+            float[][] acc = w.rows(Lanes.OUT, hd, lanes);
+            float[] dot = w.rows(Lanes.SUM, 1, lanes)[0];
+            gather(qkv, bias, b0, lanes, 0, 3 * d, q);
+            gather(qkv, bias, b0, lanes, d, 3 * d, k);
+            gather(qkv, bias, b0, lanes, 2 * d, 3 * d, v);
+            gather(dCtx, null, b0, lanes, 0, d, dc);
+            int p0 = b0 * heads * t * t;
+            for (int r = 0; r < t * t; r++) {
+                System.arraycopy(probs, p0 + r * lanes, p[r], 0, lanes);
+            }
+            // dv[j][e] = Σ_i p[i][j] · dc[i][e]
+            for (int j = 0; j < t; j++) {
+                for (int e = 0; e < hd; e++) {
+                    sumOfProducts(acc[e], p, j, t, dc, e, hd, t, lanes);
+                }
+                scatter(acc, lanes, b0, j, dQkv, 2 * d, 3 * d);
+            }
+            // ds[i][j] = p[i][j] · (dp[i][j] − Σ_j' dp[i][j'] · p[i][j']) · scale, with dp[i][j] = Σ_e dc[i][e] · v[j][e]
+            for (int i = 0; i < t; i++) {
+                Arrays.fill(dot, 0, lanes, 0f);
+                for (int j = 0; j < t; j++) {
+                    float[] dsij = ds[i * t + j];
+                    sumOfProducts(dsij, dc, i * hd, 1, v, j * hd, 1, hd, lanes);
+                    multiplyAdd(dot, dsij, p[i * t + j], lanes);
+                }
+                for (int j = 0; j < t; j++) {
+                    float[] dsij = ds[i * t + j];
+                    float[] pij = p[i * t + j];
+                    for (int l = 0; l < lanes; l++) {
+                        dsij[l] = pij[l] * (dsij[l] - dot[l]) * scale;
+                    }
+                }
+            }
+            // dq[i][e] = Σ_j ds[i][j] · k[j][e]
+            for (int i = 0; i < t; i++) {
+                for (int e = 0; e < hd; e++) {
+                    sumOfProducts(acc[e], ds, i * t, 1, k, e, hd, t, lanes);
+                }
+                scatter(acc, lanes, b0, i, dQkv, 0, 3 * d);
+            }
+            // dk[j][e] = Σ_i ds[i][j] · q[i][e]
+            for (int j = 0; j < t; j++) {
+                for (int e = 0; e < hd; e++) {
+                    sumOfProducts(acc[e], ds, j, t, q, e, hd, t, lanes);
+                }
+                scatter(acc, lanes, b0, j, dQkv, d, 3 * d);
+            }
+        }
+    }
+
+    /**
+     * {@code out[l] = Σ_n a[a0 + n·aStep][l] · b[b0 + n·bStep][l]} for n < count, two products a pass so that
+     * {@code out} is loaded and stored half as often. Every array is indexed from 0 by the same {@code l}: only then
+     * does C2 vectorise the loop (with offsets it must assume the arrays overlap: measured 4 against 20 GFLOP/s).
+     */
+    private static void sumOfProducts(float[] out, float[][] a, int a0, int aStep, float[][] b, int b0, int bStep,
+                                      int count, int lanes) {
+        int n = 0;
+        if ((count & 1) == 1) {
+            float[] x = a[a0];
+            float[] y = b[b0];
+            for (int l = 0; l < lanes; l++) {
+                out[l] = x[l] * y[l];
+            }
+            n = 1;
+        } else {
+            Arrays.fill(out, 0, lanes, 0f);
+        }
+        for (; n < count; n += 2) {
+            float[] x1 = a[a0 + n * aStep];
+            float[] y1 = b[b0 + n * bStep];
+            float[] x2 = a[a0 + (n + 1) * aStep];
+            float[] y2 = b[b0 + (n + 1) * bStep];
+            for (int l = 0; l < lanes; l++) {
+                out[l] += x1[l] * y1[l] + x2[l] * y2[l];
+            }
+        }
+    }
+
+    /** {@code acc[l] += a[l] · b[l]}, indexed as {@link #sumOfProducts} for the same reason. */
+    private static void multiplyAdd(float[] acc, float[] a, float[] b, int lanes) {
+        for (int l = 0; l < lanes; l++) {
+            acc[l] += a[l] * b[l];
+        }
+    }
+
+    /** Examples per chunk: enough lanes for long vector loops, few enough that a chunk's arrays stay in cache. */
+    private int examplesPerChunk() {
+        return Math.max(1, LANES_PER_CHUNK / heads);
+    }
+
+    /**
+     * Columns {@code col0 .. col0 + dim} of the rows (of {@code width} floats) of examples {@code b0..}, plus the same
+     * columns of {@code bias} when not null, into lane order: {@code out[token * headDim + e][example * heads + head]}.
+     */
+    private void gather(float[] rows, float[] bias, int b0, int lanes, int col0, int width, float[][] out) {
+        int t = tokens;
+        int hd = headDim;
+        float[] add = new float[heads * hd];
+        if (bias != null) System.arraycopy(bias, col0, add, 0, heads * hd);
+        // a token at a time, so that the headDim rows written stay in L1
+        for (int i = 0; i < t; i++) {
+            for (int x = 0; x < lanes / heads; x++) {
+                int row = ((b0 + x) * t + i) * width + col0;
+                for (int h = 0; h < heads; h++) {
+                    int lane = x * heads + h;
+                    for (int e = 0; e < hd; e++) {
+                        out[i * hd + e][lane] = rows[row + h * hd + e] + add[h * hd + e];
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * A token's lane rows {@code lane[e][example * heads + head]} back into columns {@code col0 + head * headDim + e}
+     * of each example's row: contiguous writes, reads from {@code headDim} rows that stay in L1.
+     */
+    private void scatter(float[][] lane, int lanes, int b0, int token, float[] rows, int col0, int width) {
+        int hd = headDim;
+        for (int x = 0; x < lanes / heads; x++) {
+            int row = ((b0 + x) * tokens + token) * width + col0;
+            for (int h = 0; h < heads; h++) {
+                int at = row + h * hd;
+                int l = x * heads + h;
+                for (int e = 0; e < hd; e++) {
+                    rows[at + e] = lane[e][l];
+                }
+            }
+        }
+    }
+
+    /** softmax(scale · s[i][j]) over j, per lane, in place, for the rows {@code s[first + j]}. */
+    private void softmaxRow(float[][] s, int first, int lanes, Lanes w) {
+        int t = tokens;
+        float[] max = w.rows(Lanes.MAX, 1, lanes)[0];
+        float[] sum = w.rows(Lanes.SUM, 1, lanes)[0];
+        System.arraycopy(s[first], 0, max, 0, lanes);
+        for (int j = 1; j < t; j++) {
+            float[] sj = s[first + j];
+            for (int l = 0; l < lanes; l++) {
+                max[l] = Math.max(max[l], sj[l]);
+            }
+        }
+        float[] k = w.rows(Lanes.EXP, 1, lanes)[0];
+        Arrays.fill(sum, 0, lanes, 0f);
+        for (int j = 0; j < t; j++) {
+            float[] sj = s[first + j];
+            for (int l = 0; l < lanes; l++) {
+                sj[l] = (sj[l] - max[l]) * scale;
+            }
+            HostMath.expInPlace(sj, k, lanes);
+            for (int l = 0; l < lanes; l++) {
+                sum[l] += sj[l];
+            }
+        }
+        for (int l = 0; l < lanes; l++) {
+            sum[l] = 1f / sum[l];
+        }
+        for (int j = 0; j < t; j++) {
+            float[] sj = s[first + j];
+            for (int l = 0; l < lanes; l++) {
+                sj[l] *= sum[l];
+            }
+        }
+    }
+
+    /** A thread's work arrays: sets of lane rows, grown on demand and reused. */
+    private static final class Lanes {
+        static final int Q = 0, K = 1, V = 2, DC = 3, S = 4, DS = 5, OUT = 6, SUM = 7, MAX = 8, EXP = 9;
+        private final float[][][] sets = new float[10][0][0];
+
+        /** {@code count} rows of at least {@code lanes} floats each. */
+        float[][] rows(int set, int count, int lanes) {
+            float[][] r = sets[set];
+            if (r.length < count || r[0].length < lanes) {
+                r = new float[Math.max(count, r.length)][Math.max(lanes, r.length == 0 ? 0 : r[0].length)];
+                sets[set] = r;
+            }
+            return r;
+        }
+    }
+}

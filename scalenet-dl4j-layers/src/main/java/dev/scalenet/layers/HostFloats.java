@@ -1,0 +1,64 @@
+package dev.scalenet.layers;
+
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.nio.FloatBuffer;
+
+/**
+ * Moves float arrays between ND4J's off-heap buffers and Java arrays, for the host kernels ({@link HostAttention},
+ * {@link HostGelu}, {@link HostLayerNorm}): on the small shapes of a batch shard, one Java pass over a copy beats a
+ * chain of ND4J operations, each of which costs 20-30 µs of fixed overhead. Each thread reuses its own Java arrays.
+ * The kernels run only on the CPU backend, in fp32, unless {@code -Dscalenet.hostKernels=false}.
+ */
+final class HostFloats {
+    private static volatile boolean enabled = !"false".equalsIgnoreCase(System.getProperty("scalenet.hostKernels", "true"));
+    private static final int SLOTS = 6;
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[SLOTS][0]);
+
+    private HostFloats() {}
+
+    /** Whether the host kernels take {@code x}: fp32 on the CPU backend, and not switched off. */
+    static boolean applies(INDArray x) {
+        return enabled && x.dataType() == DataType.FLOAT && Nd4j.getEnvironment().isCPU();
+    }
+
+    /** Switches the host kernels on or off for every thread (tests compare both paths); returns the previous state. */
+    static boolean enable(boolean on) {
+        boolean before = enabled;
+        enabled = on;
+        return before;
+    }
+
+    /** This thread's Java array number {@code slot} with room for {@code n} floats (contents undefined). */
+    static float[] scratch(int slot, long n) {
+        float[][] slots = SCRATCH.get();
+        if (slots[slot].length < n) {
+            slots[slot] = new float[Math.toIntExact(n)];
+        }
+        return slots[slot];
+    }
+
+    /** Copies an fp32 array, in c order, into this thread's scratch {@code slot}. */
+    static float[] read(INDArray x, int slot) {
+        float[] dst = scratch(slot, x.length());
+        INDArray c = x.ordering() == 'c' && x.elementWiseStride() == 1 ? x : x.dup('c');
+        contiguous(c).get(dst, 0, (int) x.length());
+        return dst;
+    }
+
+    /** A new c-order fp32 array of {@code shape} in the current workspace, holding the first elements of {@code src}. */
+    static INDArray write(float[] src, long... shape) {
+        INDArray out = Nd4j.createUninitialized(DataType.FLOAT, shape);
+        contiguous(out).put(src, 0, (int) out.length());
+        return out;
+    }
+
+    private static FloatBuffer contiguous(INDArray x) {
+        if (x.dataType() != DataType.FLOAT) {
+            throw new IllegalArgumentException("host kernels take FLOAT arrays, got " + x.shapeInfoToString());
+        }
+        return x.data().asNioFloat(); // positioned at the array's offset
+    }
+}

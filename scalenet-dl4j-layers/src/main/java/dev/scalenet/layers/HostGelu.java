@@ -1,0 +1,69 @@
+package dev.scalenet.layers;
+
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * Exact GELU, {@code gelu(x) = x·Φ(x)}, of a linear layer's output plus its bias, forward and backward, in Java over
+ * fp32 rows. It replaces ND4J's bias add, scale, erf (a scalar libm call per element: 10-18% of the micro model's
+ * inference), add and two multiplies with one pass whose erf the JIT vectorises. Backward recomputes Φ and φ from the
+ * saved pre-activation instead of keeping Φ.
+ */
+final class HostGelu {
+    private static final float SQRT_HALF = (float) Math.sqrt(0.5);
+    private static final float INV_SQRT_2PI = (float) (1 / Math.sqrt(2 * Math.PI));
+
+    private HostGelu() {}
+
+    /** {@code gelu(pre + bias)} for a linear layer's output without its bias, {@code [rows, bias.length]}. */
+    static INDArray apply(INDArray pre, INDArray bias) {
+        float[] out = HostFloats.scratch(1, pre.length());
+        forward(HostFloats.read(pre, 0), bias.toFloatVector(), Math.toIntExact(pre.size(0)), out);
+        return HostFloats.write(out, pre.shape());
+    }
+
+    /** dL/d(pre + bias) given dL/dgelu and the forward's {@code pre} and {@code bias}. */
+    static INDArray backward(INDArray dy, INDArray pre, INDArray bias) {
+        float[] dx = HostFloats.scratch(2, dy.length());
+        backward(HostFloats.read(pre, 0), bias.toFloatVector(), HostFloats.read(dy, 1), Math.toIntExact(dy.size(0)), dx);
+        return HostFloats.write(dx, dy.shape());
+    }
+
+    /** {@code out = gelu(pre + bias)} over {@code rows} rows of {@code bias.length} floats. */
+    static void forward(float[] pre, float[] bias, int rows, float[] out) {
+        int width = bias.length;
+        float[] x = new float[width];
+        for (int r = 0; r < rows; r++) {
+            // a row at a time through an array of its own: loops indexed from 0 in every array vectorise
+            System.arraycopy(pre, r * width, x, 0, width);
+            for (int c = 0; c < width; c++) {
+                float v = x[c] + bias[c];
+                x[c] = 0.5f * v * (1f + HostMath.erf(v * SQRT_HALF));
+            }
+            System.arraycopy(x, 0, out, r * width, width);
+        }
+    }
+
+    /** {@code dx = dy · (Φ(x) + x·φ(x))} with {@code x = pre + bias}. */
+    static void backward(float[] pre, float[] bias, float[] dy, int rows, float[] dx) {
+        int width = bias.length;
+        float[] x = new float[width];
+        float[] g = new float[width];
+        float[] pdf = new float[width];
+        float[] k = new float[width];
+        for (int r = 0; r < rows; r++) {
+            System.arraycopy(pre, r * width, x, 0, width);
+            System.arraycopy(dy, r * width, g, 0, width);
+            for (int c = 0; c < width; c++) {
+                x[c] += bias[c];
+                pdf[c] = -0.5f * x[c] * x[c];
+            }
+            HostMath.expInPlace(pdf, k, width);
+            for (int c = 0; c < width; c++) {
+                float v = x[c];
+                float cdf = 0.5f * (1f + HostMath.erf(v * SQRT_HALF));
+                g[c] *= cdf + v * pdf[c] * INV_SQRT_2PI;
+            }
+            System.arraycopy(g, 0, dx, r * width, width);
+        }
+    }
+}

@@ -1,0 +1,151 @@
+package dev.scalenet.layers;
+
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.util.Arrays;
+
+/**
+ * LayerNorm over the last axis (biased variance, as torch), forward and backward, in Java over fp32 rows: one pass a
+ * row where ND4J takes nine operations forward and eleven backward. Forward keeps each row's mean and 1/σ; backward
+ * recomputes x̂ from the input, so no normalised copy of the input is kept for it.
+ */
+final class HostLayerNorm extends Ops.Normed {
+    private final INDArray x;
+    private final float[] mean;
+    private final float[] rstd;
+
+    private HostLayerNorm(INDArray out, INDArray x, float[] mean, float[] rstd) {
+        super(out);
+        this.x = x;
+        this.mean = mean;
+        this.rstd = rstd;
+    }
+
+    /** {@link Ops#layerNorm} on the host; in training it keeps {@code x} (which must not change until backward). */
+    static Ops.Normed apply(INDArray x, INDArray gamma, INDArray beta, double eps, boolean training) {
+        int rows = Math.toIntExact(x.size(0));
+        float[] mean = training ? new float[rows] : null;
+        float[] rstd = training ? new float[rows] : null;
+        float[] out = HostFloats.scratch(1, x.length());
+        forward(HostFloats.read(x, 0), rows, gamma.toFloatVector(), beta.toFloatVector(), (float) eps, out, mean, rstd);
+        return new HostLayerNorm(HostFloats.write(out, x.shape()), training ? x : null, mean, rstd);
+    }
+
+    @Override
+    INDArray backward(INDArray dy, INDArray gamma, INDArray dGamma, INDArray dBeta, INDArray addend) {
+        if (x == null) {
+            throw new IllegalStateException("LayerNorm backward after an inference pass");
+        }
+        int d = Math.toIntExact(gamma.length());
+        float[] dg = dGamma == null ? null : new float[d];
+        float[] db = dBeta == null ? null : new float[d];
+        float[] dx = HostFloats.scratch(3, dy.length());
+        backward(HostFloats.read(dy, 0), HostFloats.read(x, 1), mean, rstd, gamma.toFloatVector(), mean.length, dg, db,
+                addend == null ? null : HostFloats.read(addend, 2), dx);
+        if (dGamma != null) dGamma.addi(Nd4j.createFromArray(dg).reshape(dGamma.shape()));
+        if (dBeta != null) dBeta.addi(Nd4j.createFromArray(db).reshape(dBeta.shape()));
+        return HostFloats.write(dx, dy.shape());
+    }
+
+    /**
+     * {@code out = (x − mean) · rstd · γ + β} per row of {@code gamma.length} floats, with {@code rstd = 1/√(var + eps)};
+     * the rows' mean and rstd go into {@code mean} and {@code rstd} unless those are null.
+     */
+    static void forward(float[] x, int rows, float[] gamma, float[] beta, float eps, float[] out, float[] mean, float[] rstd) {
+        int d = gamma.length;
+        float[] row = new float[d];
+        for (int r = 0; r < rows; r++) {
+            System.arraycopy(x, r * d, row, 0, d);
+            float mu = sum(row) / d;
+            for (int c = 0; c < d; c++) {
+                row[c] -= mu;
+            }
+            float s = 1f / (float) Math.sqrt(sumOfSquares(row) / d + eps);
+            for (int c = 0; c < d; c++) {
+                row[c] = row[c] * s * gamma[c] + beta[c];
+            }
+            System.arraycopy(row, 0, out, r * d, d);
+            if (mean != null) {
+                mean[r] = mu;
+                rstd[r] = s;
+            }
+        }
+    }
+
+    /**
+     * With {@code g = dy ⊙ γ}: {@code dx = rstd · (g − mean(g) − x̂ · mean(g ⊙ x̂)) + addend}; adds
+     * {@code Σ_rows dy ⊙ x̂} into {@code dGamma} and {@code Σ_rows dy} into {@code dBeta} (either may be null: frozen).
+     */
+    static void backward(float[] dy, float[] x, float[] mean, float[] rstd, float[] gamma, int rows, float[] dGamma,
+                         float[] dBeta, float[] addend, float[] dx) {
+        int d = gamma.length;
+        float[] xHat = new float[d];
+        float[] g = new float[d];
+        float[] dyRow = new float[d];
+        float[] gx = new float[d];
+        for (int r = 0; r < rows; r++) {
+            System.arraycopy(x, r * d, xHat, 0, d);
+            System.arraycopy(dy, r * d, dyRow, 0, d);
+            float mu = mean[r];
+            float s = rstd[r];
+            for (int c = 0; c < d; c++) {
+                xHat[c] = (xHat[c] - mu) * s;
+                g[c] = dyRow[c] * gamma[c];
+                gx[c] = g[c] * xHat[c];
+            }
+            if (dGamma != null) {
+                for (int c = 0; c < d; c++) {
+                    dGamma[c] += dyRow[c] * xHat[c];
+                }
+            }
+            if (dBeta != null) {
+                for (int c = 0; c < d; c++) {
+                    dBeta[c] += dyRow[c];
+                }
+            }
+            float meanG = sum(g) / d;
+            float meanGx = sum(gx) / d;
+            if (addend != null) {
+                System.arraycopy(addend, r * d, dyRow, 0, d);
+            } else {
+                Arrays.fill(dyRow, 0f);
+            }
+            for (int c = 0; c < d; c++) {
+                dyRow[c] += (g[c] - meanG - xHat[c] * meanGx) * s;
+            }
+            System.arraycopy(dyRow, 0, dx, r * d, d);
+        }
+    }
+
+    /** Σ v, in four interleaved partial sums: four independent add chains instead of one. */
+    private static float sum(float[] v) {
+        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+        int c = 0;
+        for (; c + 3 < v.length; c += 4) {
+            s0 += v[c];
+            s1 += v[c + 1];
+            s2 += v[c + 2];
+            s3 += v[c + 3];
+        }
+        for (; c < v.length; c++) {
+            s0 += v[c];
+        }
+        return (s0 + s1) + (s2 + s3);
+    }
+
+    private static float sumOfSquares(float[] v) {
+        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+        int c = 0;
+        for (; c + 3 < v.length; c += 4) {
+            s0 += v[c] * v[c];
+            s1 += v[c + 1] * v[c + 1];
+            s2 += v[c + 2] * v[c + 2];
+            s3 += v[c + 3] * v[c + 3];
+        }
+        for (; c < v.length; c++) {
+            s0 += v[c] * v[c];
+        }
+        return (s0 + s1) + (s2 + s3);
+    }
+}
