@@ -150,6 +150,7 @@ final class BatchShards {
                 t.setDaemon(true);
                 return t;
             });
+            WORKERS[i].submit(ComputeThreads::startOpenMpTeam); // runs before the worker's first shard
         }
         return WORKERS[i];
     }
