@@ -90,9 +90,8 @@ final class Block {
 
         n1 = Ops.layerNorm(x, p.get("norm1.weight"), p.get("norm1.bias"), LN_EPS, training);
         h1 = n1.out;
-        if (HostFloats.applies(h1) && HostAttention.pays(tokens)) {
-            // qkv without its bias: the kernel adds it as it reads q, k and v
-            qkv = Nd4j.gemm(h1, p.get("attn.qkv.weight"), false, true);
+        qkv = Nd4j.gemm(h1, p.get("attn.qkv.weight"), false, true); // without its bias, added below or by the kernel
+        if (HostFloats.applies(qkv) && HostAttention.pays(tokens)) {
             hostAttention = new HostAttention(tokens, heads, hd, scale());
             float[] probs = training ? HostFloats.scratch(1, batch * heads * tokens * tokens) : null;
             float[] ctx = HostFloats.scratch(2, n * d);
@@ -100,7 +99,8 @@ final class Block {
             attnProbs = training ? HostFloats.write(probs, batch * heads, tokens, tokens) : null;
             attnOut = HostFloats.write(ctx, n, d);
         } else {
-            qkv = Ops.linear(h1, p.get("attn.qkv.weight"), p.get("attn.qkv.bias"));
+            INDArray qkvBias = p.get("attn.qkv.bias");
+            if (qkvBias != null) qkv.addiRowVector(qkvBias);
             // timm: reshape(B, N, 3, heads, hd).permute(2, 0, 3, 1, 4): q, k, v each [B * heads, N, hd]
             qkvHeads = qkv.reshape('c', batch, tokens, 3, heads, hd).permute(2, 0, 3, 1, 4).dup('c')
                     .reshape('c', 3, batch * heads, tokens, hd);
@@ -126,11 +126,12 @@ final class Block {
 
         n2 = Ops.layerNorm(x1, p.get("norm2.weight"), p.get("norm2.bias"), LN_EPS, training);
         h2 = n2.out;
-        if (HostFloats.applies(h2)) {
-            fc1Pre = Nd4j.gemm(h2, p.get("mlp.fc1.weight"), false, true);
+        INDArray pre = Nd4j.gemm(h2, p.get("mlp.fc1.weight"), false, true);
+        if (HostFloats.applies(pre)) {
+            fc1Pre = pre; // the kernel adds the bias
             geluOut = HostGelu.apply(fc1Pre, p.get("mlp.fc1.bias"));
         } else {
-            fc1Out = Ops.linear(h2, p.get("mlp.fc1.weight"), p.get("mlp.fc1.bias"));
+            fc1Out = pre.addiRowVector(p.get("mlp.fc1.bias"));
             cdf = Ops.normalCdf(fc1Out);
             geluOut = fc1Out.mul(cdf);
         }

@@ -14,14 +14,19 @@ import java.nio.FloatBuffer;
  */
 final class HostFloats {
     private static volatile boolean enabled = !"false".equalsIgnoreCase(System.getProperty("scalenet.hostKernels", "true"));
+    private static final long MAX_ELEMENTS = Long.getLong("scalenet.hostKernels.maxElements", 1L << 22);
     private static final int SLOTS = 6;
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[SLOTS][0]);
 
     private HostFloats() {}
 
-    /** Whether the host kernels take {@code x}: fp32 on the CPU backend, and not switched off. */
+    /**
+     * Whether the host kernels take {@code x}: fp32 on the CPU backend, at most {@code -Dscalenet.hostKernels.maxElements}
+     * elements (default 2^22: the kernels win on small shapes, where ND4J's fixed costs dominate, and each thread keeps
+     * its Java copies, so the cap also bounds that heap), and not switched off.
+     */
     static boolean applies(INDArray x) {
-        return enabled && x.dataType() == DataType.FLOAT && Nd4j.getEnvironment().isCPU();
+        return enabled && x.dataType() == DataType.FLOAT && x.length() <= MAX_ELEMENTS && Nd4j.getEnvironment().isCPU();
     }
 
     /** Switches the host kernels on or off for every thread (tests compare both paths); returns the previous state. */

@@ -77,6 +77,16 @@ class ComputeThreadsTest {
     }
 
     @Test
+    void givingAThreadItsOpenMpTeamChangesNoThreadSettingAndLeavesNoWorkspaceOpen() {
+        int omp = Nd4j.getEnvironment().maxThreads();
+        int blas = ComputeThreads.blasThreads();
+        ComputeThreads.startOpenMpTeam();
+        assertEquals(omp, Nd4j.getEnvironment().maxThreads());
+        assertEquals(blas, ComputeThreads.blasThreads());
+        assertEquals(null, Nd4j.getMemoryManager().getCurrentWorkspace(), "left a workspace open");
+    }
+
+    @Test
     void aTrainingStepLeavesTheCallersThreadSettingsAsTheyWere() {
         int blas = Nd4j.factory().blas().getMaxThreads();
         assumeTrue(blas > 1, "needs a BLAS with more than one thread, which the small layers narrow to one");
