@@ -84,34 +84,11 @@ final class Block {
         this.attnKeep = attnKeep;
         this.mlpKeep = mlpKeep;
         this.tokens = n / batch;
-        int heads = shape.numHeads();
-        int hd = shape.headDim();
-        long d = shape.embedDim();
 
         n1 = Ops.layerNorm(x, p.get("norm1.weight"), p.get("norm1.bias"), LN_EPS, training);
         h1 = n1.out;
         qkv = Nd4j.gemm(h1, p.get("attn.qkv.weight"), false, true); // without its bias, added below or by the kernel
-        if (HostFloats.applies(qkv) && HostAttention.pays(tokens)) {
-            hostAttention = new HostAttention(tokens, heads, hd, scale());
-            float[] probs = training ? HostFloats.scratch(1, batch * heads * tokens * tokens) : null;
-            float[] ctx = HostFloats.scratch(2, n * d);
-            hostAttention.forward(HostFloats.read(qkv, 0), qkvBias(), Math.toIntExact(batch), probs, ctx);
-            attnProbs = training ? HostFloats.write(probs, batch * heads, tokens, tokens) : null;
-            attnOut = HostFloats.write(ctx, n, d);
-        } else {
-            INDArray qkvBias = p.get("attn.qkv.bias");
-            if (qkvBias != null) qkv.addiRowVector(qkvBias);
-            // timm: reshape(B, N, 3, heads, hd).permute(2, 0, 3, 1, 4): q, k, v each [B * heads, N, hd]
-            qkvHeads = qkv.reshape('c', batch, tokens, 3, heads, hd).permute(2, 0, 3, 1, 4).dup('c')
-                    .reshape('c', 3, batch * heads, tokens, hd);
-            INDArray q = qkvHeads.slice(0);
-            INDArray k = qkvHeads.slice(1);
-            INDArray v = qkvHeads.slice(2);
-            attnProbs = Ops.softmaxLastAxis(Ops.bmm(q, k, false, true).muli(scale()));
-            INDArray ctx = Ops.bmm(attnProbs, v, false, false);
-            // heads merge back as (heads, hd): transpose(1, 2).reshape(B, N, C)
-            attnOut = ctx.reshape('c', batch, heads, tokens, hd).permute(0, 2, 1, 3).dup('c').reshape('c', n, d);
-        }
+        attnOut = HostFloats.applies(qkv) && HostAttention.pays(tokens) ? attentionOnHost(training) : attentionAsNd4jOps();
         INDArray branch = Ops.linear(attnOut, p.get("attn.proj.weight"), p.get("attn.proj.bias"));
         if (adapters) {
             attnAdapterHidden = adapterHidden("attn", h1);
@@ -157,10 +134,6 @@ final class Block {
             throw new IllegalStateException("backward() without a training forward pass");
         }
         this.g = gradients;
-        int heads = shape.numHeads();
-        int hd = shape.headDim();
-        long n = dy.size(0);
-        long d = shape.embedDim();
 
         // MLP branch: y = x1 + keep · (fc2(gelu(fc1(h2))) [+ adapter(h2)])
         INDArray dMlp = gateBackward("ls2.gamma", mlpKeep == null ? dy : Ops.scaleExamples(dy, mlpKeep), mlpUngated);
@@ -175,26 +148,7 @@ final class Block {
         // attention branch: x1 = x + keep · (proj(attention(qkv(h1))) [+ adapter(h1)])
         INDArray dAttn = gateBackward("ls1.gamma", attnKeep == null ? dX1 : Ops.scaleExamples(dX1, attnKeep), attnUngated);
         INDArray dAttnOut = Ops.linearBackward(dAttn, attnOut, p.get("attn.proj.weight"), g.get("attn.proj.weight"), g.get("attn.proj.bias"));
-        INDArray dQkv;
-        if (hostAttention != null) {
-            float[] out = HostFloats.scratch(3, 3 * n * d);
-            hostAttention.backward(HostFloats.read(qkv, 0), qkvBias(), HostFloats.read(attnProbs, 1),
-                    HostFloats.read(dAttnOut, 2), Math.toIntExact(batch), out);
-            dQkv = HostFloats.write(out, n, 3 * d);
-        } else {
-            INDArray dCtx = dAttnOut.reshape('c', batch, tokens, heads, hd).permute(0, 2, 1, 3).dup('c')
-                    .reshape('c', batch * heads, tokens, hd);
-            INDArray q = qkvHeads.slice(0);
-            INDArray k = qkvHeads.slice(1);
-            INDArray v = qkvHeads.slice(2);
-            INDArray dQkvHeads = Nd4j.createUninitialized(dy.dataType(), 3, batch * heads, tokens, hd);
-            Ops.bmmInto(attnProbs, dCtx, dQkvHeads.slice(2), true, false);
-            INDArray dScores = Ops.softmaxBackward(Ops.bmm(dCtx, v, false, true), attnProbs).muli(scale());
-            Ops.bmmInto(dScores, k, dQkvHeads.slice(0), false, false);
-            Ops.bmmInto(dScores, q, dQkvHeads.slice(1), true, false);
-            dQkv = dQkvHeads.reshape('c', 3, batch, heads, tokens, hd).permute(1, 3, 0, 2, 4).dup('c')
-                    .reshape('c', n, 3 * d);
-        }
+        INDArray dQkv = hostAttention != null ? attentionBackwardOnHost(dAttnOut) : attentionBackwardAsNd4jOps(dAttnOut);
         INDArray dH1 = Ops.linearBackward(dQkv, h1, p.get("attn.qkv.weight"), g.get("attn.qkv.weight"), g.get("attn.qkv.bias"));
         if (adapters) {
             dH1.addi(adapterBackward("attn", dAttn, h1, attnAdapterHidden));
@@ -221,6 +175,61 @@ final class Block {
             dGamma.addi(dOut.mul(ungated).sum(0));
         }
         return dOut.mulRowVector(p.get(gamma));
+    }
+
+    /** Attention of {@link #qkv} (without its bias) by {@link HostAttention}; keeps the probabilities in training. */
+    private INDArray attentionOnHost(boolean training) {
+        int heads = shape.numHeads();
+        long n = batch * tokens;
+        hostAttention = new HostAttention(tokens, heads, shape.headDim(), scale());
+        float[] probs = training ? HostFloats.scratch(1, batch * heads * tokens * tokens) : null;
+        float[] ctx = HostFloats.scratch(2, n * shape.embedDim());
+        hostAttention.forward(HostFloats.read(qkv, 0), qkvBias(), Math.toIntExact(batch), probs, ctx);
+        attnProbs = training ? HostFloats.write(probs, batch * heads, tokens, tokens) : null;
+        return HostFloats.write(ctx, n, shape.embedDim());
+    }
+
+    /** Attention of {@link #qkv} as ND4J operations, timm's way: per-head copies, batched products, softmax. */
+    private INDArray attentionAsNd4jOps() {
+        int heads = shape.numHeads();
+        int hd = shape.headDim();
+        INDArray bias = p.get("attn.qkv.bias");
+        if (bias != null) qkv.addiRowVector(bias);
+        // timm: reshape(B, N, 3, heads, hd).permute(2, 0, 3, 1, 4): q, k, v each [B * heads, N, hd]
+        qkvHeads = qkv.reshape('c', batch, tokens, 3, heads, hd).permute(2, 0, 3, 1, 4).dup('c')
+                .reshape('c', 3, batch * heads, tokens, hd);
+        INDArray q = qkvHeads.slice(0);
+        INDArray k = qkvHeads.slice(1);
+        INDArray v = qkvHeads.slice(2);
+        attnProbs = Ops.softmaxLastAxis(Ops.bmm(q, k, false, true).muli(scale()));
+        INDArray ctx = Ops.bmm(attnProbs, v, false, false);
+        // heads merge back as (heads, hd): transpose(1, 2).reshape(B, N, C)
+        return ctx.reshape('c', batch, heads, tokens, hd).permute(0, 2, 1, 3).dup('c').reshape('c', batch * tokens, shape.embedDim());
+    }
+
+    private INDArray attentionBackwardOnHost(INDArray dAttnOut) {
+        long n = batch * tokens;
+        float[] out = HostFloats.scratch(3, 3 * n * shape.embedDim());
+        hostAttention.backward(HostFloats.read(qkv, 0), qkvBias(), HostFloats.read(attnProbs, 1),
+                HostFloats.read(dAttnOut, 2), Math.toIntExact(batch), out);
+        return HostFloats.write(out, n, 3L * shape.embedDim());
+    }
+
+    private INDArray attentionBackwardAsNd4jOps(INDArray dAttnOut) {
+        int heads = shape.numHeads();
+        int hd = shape.headDim();
+        INDArray dCtx = dAttnOut.reshape('c', batch, tokens, heads, hd).permute(0, 2, 1, 3).dup('c')
+                .reshape('c', batch * heads, tokens, hd);
+        INDArray q = qkvHeads.slice(0);
+        INDArray k = qkvHeads.slice(1);
+        INDArray v = qkvHeads.slice(2);
+        INDArray dQkvHeads = Nd4j.createUninitialized(dAttnOut.dataType(), 3, batch * heads, tokens, hd);
+        Ops.bmmInto(attnProbs, dCtx, dQkvHeads.slice(2), true, false);
+        INDArray dScores = Ops.softmaxBackward(Ops.bmm(dCtx, v, false, true), attnProbs).muli(scale());
+        Ops.bmmInto(dScores, k, dQkvHeads.slice(0), false, false);
+        Ops.bmmInto(dScores, q, dQkvHeads.slice(1), true, false);
+        return dQkvHeads.reshape('c', 3, batch, heads, tokens, hd).permute(1, 3, 0, 2, 4).dup('c')
+                .reshape('c', batch * tokens, 3L * shape.embedDim());
     }
 
     /** The qkv projection's bias as floats, or null where the model has none (timm's {@code qkv_bias=False}). */
