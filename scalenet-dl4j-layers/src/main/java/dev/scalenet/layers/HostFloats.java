@@ -8,9 +8,9 @@ import java.nio.FloatBuffer;
 
 /**
  * Moves float arrays between ND4J's off-heap buffers and Java arrays, for the host kernels ({@link HostAttention},
- * {@link HostGelu}, {@link HostLayerNorm}): on the small shapes of a batch shard, one Java pass over a copy beats a
- * chain of ND4J operations, each of which costs 20-30 µs of fixed overhead. Each thread reuses its own Java arrays.
- * The kernels run only on the CPU backend, in fp32, unless {@code -Dscalenet.hostKernels=false}.
+ * {@link HostGelu}, {@link HostLayerNorm}, {@link HostPatches}): on the small shapes of a batch shard, one Java pass
+ * over a copy beats a chain of ND4J operations, each of which costs 20-30 µs of fixed overhead. Each thread reuses its
+ * own Java arrays. The kernels run only on the CPU backend, in fp32, unless {@code -Dscalenet.hostKernels=false}.
  */
 final class HostFloats {
     private static volatile boolean enabled = !"false".equalsIgnoreCase(System.getProperty("scalenet.hostKernels", "true"));
