@@ -3,12 +3,17 @@ package dev.scalenet.layers;
 import java.util.Arrays;
 
 /**
- * Multi-head scaled dot-product attention, forward and backward, in Java over fp32 arrays: one pass per (example,
- * head) that reads q, k, v straight out of the qkv projection's {@code [batch * tokens, 3 * dim]} rows (timm's column
- * order: q|k|v, then heads, then head features) and writes the context rows in the {@code [batch * tokens, dim]} order
- * the output projection reads. On the few-token shapes of a batch shard this replaces two permuting copies, two
+ * Multi-head scaled dot-product attention, forward and backward, in Java over fp32 arrays. It reads q, k, v straight
+ * out of the qkv projection's {@code [batch * tokens, 3 * dim]} rows (timm's column order: q|k|v, then heads, then
+ * head features), adding the projection's bias as it goes, and writes the context in the {@code [batch * tokens, dim]}
+ * order the output projection reads. On the few-token shapes of a batch shard this replaces two permuting copies, two
  * batched GEMMs of hundreds of tiny products, a scale and a softmax: ND4J operations whose fixed costs dominated the
- * micro model's step. The inner loops run over a contiguous row, which the JIT vectorises.
+ * micro model's step.
+ *
+ * <p>Layout: the work goes in chunks of up to 256 (example, head) pairs, the "lanes". Every per-pair quantity is held
+ * in lane order, one Java array per (token, feature) or (token, token) holding that value for every lane, so each
+ * product, the softmax and every backward term is a loop over the lanes with all arrays indexed from 0 by the same
+ * index, the only shape C2 vectorises (see {@link #sumOfProducts}).
  */
 final class HostAttention {
     private static final int LANES_PER_CHUNK = 256;
@@ -39,7 +44,7 @@ final class HostAttention {
 
     /**
      * @param qkv the qkv projection without its bias, {@code [batch * tokens, 3 * dim]}
-     * @param bias the qkv projection's bias, {@code 3 * dim}, added here
+     * @param bias the qkv projection's bias, {@code 3 * dim}, added here; null when the model has none
      * @param probs receives softmax(q·kᵀ·scale), {@code batch * heads * tokens * tokens} floats in this kernel's own
      *     order (for {@link #backward}), or null (inference)
      * @param ctx receives probs·v as {@code [batch * tokens, dim]}
