@@ -60,9 +60,7 @@ final class HostAttention {
             float[][] v = w.rows(Lanes.V, t * hd, lanes);
             float[][] s = w.rows(Lanes.S, t * t, lanes);
             float[][] c = w.rows(Lanes.OUT, hd, lanes);
-            gather(qkv, bias, b0, lanes, 0, 3 * heads * hd, q);
-            gather(qkv, bias, b0, lanes, heads * hd, 3 * heads * hd, k);
-            gather(qkv, bias, b0, lanes, 2 * heads * hd, 3 * heads * hd, v);
+            gatherQkv(qkv, bias, b0, lanes, q, k, v);
             for (int i = 0; i < t; i++) {
                 for (int j = 0; j < t; j++) {
                     float[] sij = s[i * t + j];
@@ -102,9 +100,7 @@ final class HostAttention {
             float[][] ds = w.rows(Lanes.DS, t * t, lanes);
             float[][] acc = w.rows(Lanes.OUT, hd, lanes);
             float[] dot = w.rows(Lanes.SUM, 1, lanes)[0];
-            gather(qkv, bias, b0, lanes, 0, 3 * d, q);
-            gather(qkv, bias, b0, lanes, d, 3 * d, k);
-            gather(qkv, bias, b0, lanes, 2 * d, 3 * d, v);
+            gatherQkv(qkv, bias, b0, lanes, q, k, v);
             gather(dCtx, null, b0, lanes, 0, d, dc);
             int p0 = b0 * heads * t * t;
             for (int r = 0; r < t * t; r++) {
@@ -189,6 +185,14 @@ final class HostAttention {
     /** Examples per chunk: enough lanes for long vector loops, few enough that a chunk's arrays stay in cache. */
     private int examplesPerChunk() {
         return Math.max(1, LANES_PER_CHUNK / heads);
+    }
+
+    /** q, k and v (with their bias) of examples {@code b0..} into lane order, as {@link #gather}. */
+    private void gatherQkv(float[] qkv, float[] bias, int b0, int lanes, float[][] q, float[][] k, float[][] v) {
+        int d = heads * headDim;
+        gather(qkv, bias, b0, lanes, 0, 3 * d, q);
+        gather(qkv, bias, b0, lanes, d, 3 * d, k);
+        gather(qkv, bias, b0, lanes, 2 * d, 3 * d, v);
     }
 
     /**

@@ -15,7 +15,7 @@ import java.nio.FloatBuffer;
 final class HostFloats {
     private static volatile boolean enabled = !"false".equalsIgnoreCase(System.getProperty("scalenet.hostKernels", "true"));
     private static final long MAX_ELEMENTS = Long.getLong("scalenet.hostKernels.maxElements", 1L << 22);
-    private static final int SLOTS = 6;
+    private static final int SLOTS = 4; // a kernel call reads and writes at most four arrays
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[SLOTS][0]);
 
     private HostFloats() {}

@@ -61,7 +61,7 @@ final class HostLayerNorm extends Ops.Normed {
             for (int c = 0; c < d; c++) {
                 row[c] -= mu;
             }
-            float s = 1f / (float) Math.sqrt(sumOfSquares(row) / d + eps);
+            float s = 1f / (float) Math.sqrt(dot(row, row) / d + eps);
             for (int c = 0; c < d; c++) {
                 row[c] = row[c] * s * gamma[c] + beta[c];
             }
@@ -83,7 +83,6 @@ final class HostLayerNorm extends Ops.Normed {
         float[] xHat = new float[d];
         float[] g = new float[d];
         float[] dyRow = new float[d];
-        float[] gx = new float[d];
         for (int r = 0; r < rows; r++) {
             System.arraycopy(x, r * d, xHat, 0, d);
             System.arraycopy(dy, r * d, dyRow, 0, d);
@@ -92,7 +91,6 @@ final class HostLayerNorm extends Ops.Normed {
             for (int c = 0; c < d; c++) {
                 xHat[c] = (xHat[c] - mu) * s;
                 g[c] = dyRow[c] * gamma[c];
-                gx[c] = g[c] * xHat[c];
             }
             if (dGamma != null) {
                 for (int c = 0; c < d; c++) {
@@ -105,7 +103,7 @@ final class HostLayerNorm extends Ops.Normed {
                 }
             }
             float meanG = sum(g) / d;
-            float meanGx = sum(gx) / d;
+            float meanGx = dot(g, xHat) / d;
             if (addend != null) {
                 System.arraycopy(addend, r * d, dyRow, 0, d);
             } else {
@@ -134,17 +132,18 @@ final class HostLayerNorm extends Ops.Normed {
         return (s0 + s1) + (s2 + s3);
     }
 
-    private static float sumOfSquares(float[] v) {
+    /** Σ a ⊙ b, summed as {@link #sum}. */
+    private static float dot(float[] a, float[] b) {
         float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
         int c = 0;
-        for (; c + 3 < v.length; c += 4) {
-            s0 += v[c] * v[c];
-            s1 += v[c + 1] * v[c + 1];
-            s2 += v[c + 2] * v[c + 2];
-            s3 += v[c + 3] * v[c + 3];
+        for (; c + 3 < a.length; c += 4) {
+            s0 += a[c] * b[c];
+            s1 += a[c + 1] * b[c + 1];
+            s2 += a[c + 2] * b[c + 2];
+            s3 += a[c + 3] * b[c + 3];
         }
-        for (; c < v.length; c++) {
-            s0 += v[c] * v[c];
+        for (; c < a.length; c++) {
+            s0 += a[c] * b[c];
         }
         return (s0 + s1) + (s2 + s3);
     }
