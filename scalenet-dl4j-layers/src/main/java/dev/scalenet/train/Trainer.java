@@ -16,7 +16,6 @@ import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.nn.updater.graph.ComputationGraphUpdater;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.deeplearning4j.optimize.api.BaseTrainingListener;
 import org.deeplearning4j.optimize.api.TrainingListener;
@@ -334,7 +333,7 @@ public final class Trainer {
         }
         graph.getConfiguration().setIterationCount(0);
         graph.getConfiguration().setEpochCount(0);
-        graph.setUpdater(new ComputationGraphUpdater(graph)); // fresh optimizer state for the new recipe
+        graph.setUpdater(new InPlaceGraphUpdater(graph)); // fresh optimizer state for the new recipe
     }
 
     private static long trainableParams(ComputationGraph graph) {
