@@ -89,17 +89,9 @@ final class Block {
         h1 = n1.out;
         qkv = Nd4j.gemm(h1, p.get("attn.qkv.weight"), false, true); // without its bias, added below or by the kernel
         attnOut = HostFloats.applies(qkv) && HostAttention.pays(tokens) ? attentionOnHost(training) : attentionAsNd4jOps();
-        INDArray branch = Ops.linear(attnOut, p.get("attn.proj.weight"), p.get("attn.proj.bias"));
-        if (adapters) {
-            attnAdapterHidden = adapterHidden("attn", h1);
-            branch.addi(adapterOut("attn", attnAdapterHidden));
-        }
-        if (gates) {
-            attnUngated = branch;
-            branch = branch.mulRowVector(p.get("ls1.gamma"));
-        }
-        if (attnKeep != null) branch = Ops.scaleExamples(branch, attnKeep);
-        INDArray x1 = branch.addi(x);
+        if (adapters) attnAdapterHidden = adapterHidden("attn", h1);
+        INDArray x1 = endBranch("attn", x, Nd4j.gemm(attnOut, p.get("attn.proj.weight"), false, true), attnAdapterHidden,
+                attnKeep, training);
 
         n2 = Ops.layerNorm(x1, p.get("norm2.weight"), p.get("norm2.bias"), LN_EPS, training);
         h2 = n2.out;
@@ -112,17 +104,55 @@ final class Block {
             cdf = Ops.normalCdf(fc1Out);
             geluOut = fc1Out.mul(cdf);
         }
-        INDArray mlp = Ops.linear(geluOut, p.get("mlp.fc2.weight"), p.get("mlp.fc2.bias"));
-        if (adapters) {
-            mlpAdapterHidden = adapterHidden("mlp", h2);
-            mlp.addi(adapterOut("mlp", mlpAdapterHidden));
+        if (adapters) mlpAdapterHidden = adapterHidden("mlp", h2);
+        return endBranch("mlp", x1, Nd4j.gemm(geluOut, p.get("mlp.fc2.weight"), false, true), mlpAdapterHidden, mlpKeep,
+                training);
+    }
+
+    /**
+     * {@code x + keep ⊙ γ ⊙ ((y + b) + s · adapter)}: the end of branch {@code attn} (proj, its adapter, ls1) or
+     * {@code mlp} (fc2, its adapter, ls2), given {@code y}, the branch's last product without its bias, and the adapter's
+     * hidden activations (null without adapters). In training with gates, keeps the branch before its gate for γ's
+     * gradient. By {@link HostResidual} where the host kernels apply, else as ND4J operations.
+     */
+    private INDArray endBranch(String branch, INDArray x, INDArray y, INDArray adapterHidden, INDArray keep, boolean training) {
+        boolean attn = branch.equals("attn");
+        INDArray bias = p.get(attn ? "attn.proj.bias" : "mlp.fc2.bias");
+        INDArray gamma = gates ? p.get(attn ? "ls1.gamma" : "ls2.gamma") : null;
+        String up = "adapter." + branch + ".up";
+        INDArray u = adapterHidden == null ? null : Nd4j.gemm(adapterHidden, p.get(up + ".weight"), false, true);
+        INDArray uBias = adapterHidden == null ? null : p.get(up + ".bias");
+        boolean keepUngated = training && gamma != null;
+        INDArray sum;
+        INDArray ungated = null;
+        if (HostFloats.applies(y)) {
+            int rows = Math.toIntExact(y.size(0));
+            int width = Math.toIntExact(y.size(1));
+            float[] yHost = HostFloats.read(y, 1);
+            float[] out = HostFloats.scratch(3, y.length());
+            HostResidual.forward(HostFloats.read(x, 0), yHost, floats(bias), u == null ? null : HostFloats.read(u, 2),
+                    floats(uBias), (float) adapterScale, floats(gamma), floats(keep), rows, width, Math.toIntExact(tokens),
+                    keepUngated, out);
+            sum = HostFloats.write(out, y.shape());
+            if (keepUngated) ungated = HostFloats.write(yHost, y.shape());
+        } else {
+            INDArray v = bias == null ? y : y.addiRowVector(bias);
+            if (u != null) {
+                if (uBias != null) u.addiRowVector(uBias);
+                v.addi(u.muli(adapterScale));
+            }
+            if (keepUngated) ungated = v;
+            if (gamma != null) v = v.mulRowVector(gamma);
+            if (keep != null) v = Ops.scaleExamples(v, keep);
+            sum = v.addi(x);
         }
-        if (gates) {
-            mlpUngated = mlp;
-            mlp = mlp.mulRowVector(p.get("ls2.gamma"));
-        }
-        if (mlpKeep != null) mlp = Ops.scaleExamples(mlp, mlpKeep);
-        return mlp.addi(x1);
+        if (attn) attnUngated = ungated;
+        else mlpUngated = ungated;
+        return sum;
+    }
+
+    private static float[] floats(INDArray a) {
+        return a == null ? null : a.toFloatVector();
     }
 
     /**
@@ -245,11 +275,6 @@ final class Block {
     private INDArray adapterHidden(String branch, INDArray h) {
         String a = "adapter." + branch;
         return Transforms.relu(Ops.linear(h, p.get(a + ".down.weight"), p.get(a + ".down.bias")), false);
-    }
-
-    private INDArray adapterOut(String branch, INDArray hidden) {
-        String a = "adapter." + branch;
-        return Ops.linear(hidden, p.get(a + ".up.weight"), p.get(a + ".up.bias")).muli(adapterScale);
     }
 
     /** Adds the adapter's gradients; returns its contribution to dL/dh. */

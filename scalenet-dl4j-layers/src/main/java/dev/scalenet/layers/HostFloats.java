@@ -7,7 +7,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import java.nio.FloatBuffer;
 
 /**
- * Moves float arrays between ND4J's off-heap buffers and Java arrays, for the host kernels ({@link HostAttention},
+ * Moves float arrays between ND4J's off-heap buffers and Java arrays, for the host kernels ({@link HostAttention}, {@link HostResidual},
  * {@link HostGelu}, {@link HostLayerNorm}, {@link HostPatches}): on the small shapes of a batch shard, one Java pass
  * over a copy beats a chain of ND4J operations, each of which costs 20-30 µs of fixed overhead. Each thread reuses its
  * own Java arrays. The kernels run only on the CPU backend, in fp32, unless {@code -Dscalenet.hostKernels=false}.

@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The host kernels (attention, GELU, LayerNorm in Java) compute what the ND4J operations compute, in fp32, forward and
+ * The host kernels (attention, GELU, LayerNorm, the residual branch end in Java) compute what the ND4J operations compute, in fp32, forward and
  * backward, through a grown stack with shared blocks, adapters, gates and stochastic depth, unsharded and in batch
  * shards. The ND4J path is the one the double-precision gradient checks verify; agreement with it in fp32 is the
  * host kernels' check.
