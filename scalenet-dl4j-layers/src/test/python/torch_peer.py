@@ -7,7 +7,7 @@ models reuse their base blocks cyclically and add rank-r parallel adapters (down
 every inserted position, as the project's ScaleNet expansion does. Training is the fine-tune recipe: AdamW (decay
 on weights, not on biases or norms), label smoothing 0.1, global gradient-norm clipping at 1.0.
 
-    python3 torch_peer.py WORKLOAD --batch B --warmup W --iters N --threads T
+    python3 torch_peer.py WORKLOAD --batch B --warmup W [--warmup-seconds S] --iters N --threads T
 """
 import argparse
 import json
@@ -101,14 +101,29 @@ class Vit(nn.Module):
         return self.head(self.norm(x)[:, 0])
 
 
-def median_ms(body, warmup, iters):
-    times = []
-    for i in range(warmup + iters):
+COLD = 20  # the warm-up iterations whose median is reported as the cold start
+
+
+def median_ms(body, a):
+    """At least a.warmup untimed iterations and until a.warmup_seconds have passed, then a.iters timed ones.
+
+    Returns the timed median, the timed iterations, and the warm-up: its length and its first COLD iterations' median.
+    """
+    cold = []
+    start = time.perf_counter()
+    i = 0
+    while i < a.warmup or time.perf_counter() - start < a.warmup_seconds:
         t0 = time.perf_counter()
         body()
-        if i >= warmup:
-            times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times), times
+        if i < COLD:
+            cold.append((time.perf_counter() - t0) * 1e3)
+        i += 1
+    times = []
+    for _ in range(a.iters):
+        t0 = time.perf_counter()
+        body()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times), times, {'warmup': i, 'coldMs': statistics.median(cold) if cold else float('nan')}
 
 
 def main():
@@ -118,6 +133,7 @@ def main():
     p.add_argument('--warmup', type=int, default=3)
     p.add_argument('--iters', type=int, default=10)
     p.add_argument('--threads', type=int, default=2)
+    p.add_argument('--warmup-seconds', type=float, default=0.0)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(42)
@@ -126,19 +142,19 @@ def main():
         m = torch.rand(1024, 1024)
         n = torch.rand(1024, 1024)
         out = torch.empty(1024, 1024)
-        ms, times = median_ms(lambda: torch.mm(m, n, out=out), a.warmup, a.iters)
+        ms, times, warm = median_ms(lambda: torch.mm(m, n, out=out), a)
     elif name == 'block':  # DeiT-Tiny shapes: B8 T197 D192 H3 MLP768
         block = Block(192, 3, 4)
         x = torch.randn(8, 197, 192)
         eps = torch.randn(8, 197, 192)
         if mode == 'forward':
             with torch.no_grad():
-                ms, times = median_ms(lambda: block(x), a.warmup, a.iters)
+                ms, times, warm = median_ms(lambda: block(x), a)
         else:
             def fwd_bwd():
                 block.zero_grad(set_to_none=True)
                 block(x).backward(eps)
-            ms, times = median_ms(fwd_bwd, a.warmup, a.iters)
+            ms, times, warm = median_ms(fwd_bwd, a)
     elif name in MODELS:
         cfg = MODELS[name]
         model = Vit(*cfg)
@@ -147,7 +163,7 @@ def main():
         if mode == 'infer':
             model.eval()
             with torch.no_grad():
-                ms, times = median_ms(lambda: model(x), a.warmup, a.iters)
+                ms, times, warm = median_ms(lambda: model(x), a)
         else:
             decay = [q for q in model.parameters() if q.ndim >= 2]
             rest = [q for q in model.parameters() if q.ndim < 2]
@@ -159,12 +175,12 @@ def main():
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
                 opt.step()
             model.train()
-            ms, times = median_ms(step, a.warmup, a.iters)
+            ms, times, warm = median_ms(step, a)
     else:
         sys.exit(f'unknown workload {a.workload}')
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({'engine': f'PyTorch {torch.__version__}', 'workload': a.workload, 'medianMs': ms,
-                      'timesMs': times, 'peakRssMb': peak_kib / 1024, 'threads': torch.get_num_threads()}))
+                      'timesMs': times, **warm, 'peakRssMb': peak_kib / 1024, 'threads': torch.get_num_threads()}))
 
 
 if __name__ == '__main__':

@@ -49,6 +49,9 @@ import java.util.Random;
  */
 public final class BenchWorkload {
     private static final long SEED = 42;
+    static final int COLD = 20; // the warm-up iterations whose median is reported as the cold start (the peer's COLD)
+    private static int warmupDone;
+    private static double coldMs = Double.NaN;
 
     private BenchWorkload() {}
 
@@ -57,6 +60,7 @@ public final class BenchWorkload {
         int batch = intArg(args, "--batch", 32);
         int warmup = intArg(args, "--warmup", 3);
         int iters = intArg(args, "--iters", 10);
+        double warmupSeconds = Double.parseDouble(stringArg(args, "--warmup-seconds", "0"));
         Nd4j.getRandom().setSeed(SEED);
         double[] times;
         String extra = "";
@@ -67,12 +71,12 @@ public final class BenchWorkload {
             INDArray a = Nd4j.rand(DataType.FLOAT, 1024, 1024);
             INDArray b = Nd4j.rand(DataType.FLOAT, 1024, 1024);
             INDArray c = Nd4j.createUninitialized(DataType.FLOAT, 1024, 1024);
-            times = time(warmup, iters, () -> Nd4j.gemm(a, b, c, false, false, 1.0, 0.0));
+            times = time(warmup, warmupSeconds, iters, () -> Nd4j.gemm(a, b, c, false, false, 1.0, 0.0));
         } else if (workload.equals("op-overhead")) {
             opOverhead(batch * 17, iters);
             return;
         } else if (name.equals("block")) {
-            times = block(mode.equals("forward"), warmup, iters);
+            times = block(mode.equals("forward"), warmup, warmupSeconds, iters);
         } else if (mode.equals("trainer")) {
             TrainResult r = trainer(model(name), batch, iters, !"false".equals(stringArg(args, "--augment", "true")));
             times = new double[] {1e3 * r.trainSeconds() / r.steps()};
@@ -82,7 +86,7 @@ public final class BenchWorkload {
             VitConfig c = VisionTransformer.configOf(graph);
             INDArray x = Nd4j.randn(DataType.FLOAT, batch, c.inChans(), c.imgSize(), c.imgSize());
             if (mode.equals("infer")) {
-                times = time(warmup, iters, () -> graph.output(x));
+                times = time(warmup, warmupSeconds, iters, () -> graph.output(x));
             } else if (mode.equals("train") || mode.equals("fitloop")) {
                 INDArray y = Nd4j.zeros(DataType.FLOAT, batch, c.numClasses());
                 Random rnd = new Random(SEED);
@@ -93,7 +97,7 @@ public final class BenchWorkload {
                 graph.setListeners(new GradientClipping(recipe.clipGradNorm()));
                 DataSet data = new DataSet(x, y);
                 if (mode.equals("train")) {
-                    times = time(warmup, iters, () -> graph.fit(data));
+                    times = time(warmup, warmupSeconds, iters, () -> graph.fit(data));
                 } else {
                     // the trainer's yardstick: as many bare steps as it runs, from a cold start, timed as a whole
                     long t0 = System.nanoTime();
@@ -106,15 +110,12 @@ public final class BenchWorkload {
                 throw new IllegalArgumentException("unknown workload " + workload);
             }
         }
-        double[] sorted = times.clone();
-        Arrays.sort(sorted);
-        double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2]
-                : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+        double median = median(times);
         List<String> ms = new ArrayList<>();
         for (double t : times) ms.add(String.format(Locale.ROOT, "%.2f", t));
         System.out.printf(Locale.ROOT, "{\"engine\": \"scalenet (ND4J %s)\", \"workload\": \"%s\", \"medianMs\": %.3f, "
-                        + "\"timesMs\": [%s], \"peakRssMb\": %.1f, \"threads\": %d%s}%n",
-                Nd4j.getBackend().getClass().getSimpleName(), workload, median, String.join(", ", ms), peakRssMb(),
+                        + "\"timesMs\": [%s], \"warmup\": %d, \"coldMs\": %.3f, \"peakRssMb\": %.1f, \"threads\": %d%s}%n",
+                Nd4j.getBackend().getClass().getSimpleName(), workload, median, String.join(", ", ms), warmupDone, coldMs, peakRssMb(),
                 Nd4j.getEnvironment().maxThreads(), extra);
     }
 
@@ -149,7 +150,7 @@ public final class BenchWorkload {
      * One block at DeiT-Tiny shapes (B8 T197 D192 H3 MLP768), through a ComputationGraph whose only layer is the
      * block: layers called outside a network run without workspaces and are several times slower.
      */
-    private static double[] block(boolean forwardOnly, int warmup, int iters) {
+    private static double[] block(boolean forwardOnly, int warmup, double warmupSeconds, int iters) {
         ComputationGraph g = new ComputationGraph(new NeuralNetConfiguration.Builder()
                 .seed(SEED).dataType(DataType.FLOAT).updater(new Adam(1e-3))
                 .trainingWorkspaceMode(WorkspaceMode.ENABLED).inferenceWorkspaceMode(WorkspaceMode.ENABLED)
@@ -163,9 +164,9 @@ public final class BenchWorkload {
         INDArray x = Nd4j.randn(DataType.FLOAT, 8, 197, 192);
         INDArray eps = Nd4j.randn(DataType.FLOAT, 8, 197, 192);
         INDArray[] in = {x};
-        if (forwardOnly) return time(warmup, iters, () -> g.output(x));
+        if (forwardOnly) return time(warmup, warmupSeconds, iters, () -> g.output(x));
         // clearInputs=false: feedForward(x, true) clears the layer inputs and backpropGradient then fails
-        return time(warmup, iters, () -> {
+        return time(warmup, warmupSeconds, iters, () -> {
             g.feedForward(in, true, false);
             g.backpropGradient(eps);
         });
@@ -233,14 +234,36 @@ public final class BenchWorkload {
         return (System.nanoTime() - t0) / 1e3 / (iters * 20.0);
     }
 
-    private static double[] time(int warmup, int iters, Runnable body) {
-        double[] ms = new double[iters];
-        for (int i = -warmup; i < iters; i++) {
+    /**
+     * Runs {@code body} for at least {@code warmup} untimed iterations and until {@code warmupSeconds} have passed (the
+     * JIT compiles ND4J's Java side over the first seconds), then times {@code iters} iterations. Keeps the median of the
+     * first {@link #COLD} warm-up iterations in {@link #coldMs}: the cold start the median leaves out.
+     */
+    private static double[] time(int warmup, double warmupSeconds, int iters, Runnable body) {
+        List<Double> cold = new ArrayList<>();
+        long start = System.nanoTime();
+        for (int i = 0; i < warmup || (System.nanoTime() - start) / 1e9 < warmupSeconds; i++) {
             long t0 = System.nanoTime();
             body.run();
-            if (i >= 0) ms[i] = (System.nanoTime() - t0) / 1e6;
+            if (i < COLD) cold.add((System.nanoTime() - t0) / 1e6);
+            warmupDone = i + 1;
+        }
+        coldMs = median(cold.stream().mapToDouble(Double::doubleValue).toArray());
+        double[] ms = new double[iters];
+        for (int i = 0; i < iters; i++) {
+            long t0 = System.nanoTime();
+            body.run();
+            ms[i] = (System.nanoTime() - t0) / 1e6;
         }
         return ms;
+    }
+
+    private static double median(double[] values) {
+        if (values.length == 0) return Double.NaN;
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 
     /** The process's peak resident set (VmHWM), as the peer reports its {@code ru_maxrss}. */
