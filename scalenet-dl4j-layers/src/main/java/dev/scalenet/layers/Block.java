@@ -130,8 +130,8 @@ final class Block {
             int width = Math.toIntExact(y.size(1));
             float[] yHost = HostFloats.read(y, 1);
             float[] out = HostFloats.scratch(3, y.length());
-            HostResidual.forward(HostFloats.read(x, 0), yHost, floats(bias), u == null ? null : HostFloats.read(u, 2),
-                    floats(uBias), (float) adapterScale, floats(gamma), floats(keep), rows, width, Math.toIntExact(tokens),
+            HostResidual.forward(HostFloats.read(x, 0), yHost, HostFloats.copy(bias), u == null ? null : HostFloats.read(u, 2),
+                    HostFloats.copy(uBias), (float) adapterScale, HostFloats.copy(gamma), HostFloats.copy(keep), rows, width, Math.toIntExact(tokens),
                     keepUngated, out);
             sum = HostFloats.write(out, y.shape());
             if (keepUngated) ungated = HostFloats.write(yHost, y.shape());
@@ -149,10 +149,6 @@ final class Block {
         if (attn) attnUngated = ungated;
         else mlpUngated = ungated;
         return sum;
-    }
-
-    private static float[] floats(INDArray a) {
-        return a == null ? null : a.toFloatVector();
     }
 
     /**
@@ -265,7 +261,7 @@ final class Block {
     /** The qkv projection's bias as floats, or null where the model has none (timm's {@code qkv_bias=False}). */
     private float[] qkvBias() {
         INDArray b = p.get("attn.qkv.bias");
-        return b == null ? null : b.toFloatVector();
+        return HostFloats.copy(b);
     }
 
     private double scale() {
@@ -274,7 +270,10 @@ final class Block {
 
     private INDArray adapterHidden(String branch, INDArray h) {
         String a = "adapter." + branch;
-        return Transforms.relu(Ops.linear(h, p.get(a + ".down.weight"), p.get(a + ".down.bias")), false);
+        INDArray pre = Nd4j.gemm(h, p.get(a + ".down.weight"), false, true);
+        INDArray bias = p.get(a + ".down.bias");
+        if (HostFloats.applies(pre)) return HostRelu.apply(pre, bias);
+        return Transforms.relu(bias == null ? pre : pre.addiRowVector(bias), false);
     }
 
     /** Adds the adapter's gradients; returns its contribution to dL/dh. */

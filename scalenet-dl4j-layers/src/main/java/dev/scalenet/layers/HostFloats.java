@@ -47,7 +47,18 @@ final class HostFloats {
 
     /** Copies an fp32 array, in c order, into this thread's scratch {@code slot}. */
     static float[] read(INDArray x, int slot) {
-        float[] dst = scratch(slot, x.length());
+        return fill(scratch(slot, x.length()), x);
+    }
+
+    /**
+     * A new Java array holding {@code x} in c order (null for null): for a kernel's parameter vectors, read straight out
+     * of the parameter array, where {@code toFloatVector()} runs an ND4J copy first.
+     */
+    static float[] copy(INDArray x) {
+        return x == null ? null : fill(new float[Math.toIntExact(x.length())], x);
+    }
+
+    private static float[] fill(float[] dst, INDArray x) {
         INDArray c = x.ordering() == 'c' && x.elementWiseStride() == 1 ? x : x.dup('c');
         contiguous(c).get(dst, 0, (int) x.length());
         return dst;

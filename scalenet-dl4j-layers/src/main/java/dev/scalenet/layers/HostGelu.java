@@ -17,14 +17,14 @@ final class HostGelu {
     /** {@code gelu(pre + bias)} for a linear layer's output without its bias, {@code [rows, bias.length]}. */
     static INDArray apply(INDArray pre, INDArray bias) {
         float[] out = HostFloats.scratch(1, pre.length());
-        forward(HostFloats.read(pre, 0), bias.toFloatVector(), Math.toIntExact(pre.size(0)), out);
+        forward(HostFloats.read(pre, 0), HostFloats.copy(bias), Math.toIntExact(pre.size(0)), out);
         return HostFloats.write(out, pre.shape());
     }
 
     /** dL/d(pre + bias) given dL/dgelu and the forward's {@code pre} and {@code bias}. */
     static INDArray backward(INDArray dy, INDArray pre, INDArray bias) {
         float[] dx = HostFloats.scratch(2, dy.length());
-        backward(HostFloats.read(pre, 0), bias.toFloatVector(), HostFloats.read(dy, 1), Math.toIntExact(dy.size(0)), dx);
+        backward(HostFloats.read(pre, 0), HostFloats.copy(bias), HostFloats.read(dy, 1), Math.toIntExact(dy.size(0)), dx);
         return HostFloats.write(dx, dy.shape());
     }
 

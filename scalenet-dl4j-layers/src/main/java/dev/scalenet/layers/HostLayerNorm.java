@@ -28,7 +28,7 @@ final class HostLayerNorm extends Ops.Normed {
         float[] mean = training ? new float[rows] : null;
         float[] rstd = training ? new float[rows] : null;
         float[] out = HostFloats.scratch(1, x.length());
-        forward(HostFloats.read(x, 0), rows, gamma.toFloatVector(), beta.toFloatVector(), (float) eps, out, mean, rstd);
+        forward(HostFloats.read(x, 0), rows, HostFloats.copy(gamma), HostFloats.copy(beta), (float) eps, out, mean, rstd);
         return new HostLayerNorm(HostFloats.write(out, x.shape()), training ? x : null, mean, rstd);
     }
 
@@ -41,7 +41,7 @@ final class HostLayerNorm extends Ops.Normed {
         float[] dg = dGamma == null ? null : new float[d];
         float[] db = dBeta == null ? null : new float[d];
         float[] dx = HostFloats.scratch(3, dy.length());
-        backward(HostFloats.read(dy, 0), HostFloats.read(x, 1), mean, rstd, gamma.toFloatVector(), mean.length, dg, db,
+        backward(HostFloats.read(dy, 0), HostFloats.read(x, 1), mean, rstd, HostFloats.copy(gamma), mean.length, dg, db,
                 addend == null ? null : HostFloats.read(addend, 2), dx);
         if (dGamma != null) dGamma.addi(Nd4j.createFromArray(dg).reshape(dGamma.shape()));
         if (dBeta != null) dBeta.addi(Nd4j.createFromArray(db).reshape(dBeta.shape()));
