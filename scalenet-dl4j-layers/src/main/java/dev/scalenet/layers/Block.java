@@ -28,17 +28,18 @@ final class Block {
     private final boolean adapters;
     private final boolean gates;
     private final double adapterScale;
+    private final boolean tokenMajor;
 
     // forward state for backward
     private long batch;
     private long tokens;
     private Ops.Normed n1;
     private INDArray h1;
-    private INDArray qkv;
+    private INDArray qkv; // token-major: transposed, [3 * dim, rows]
     private HostAttention hostAttention; // null when attention ran as ND4J operations
     private INDArray qkvHeads;
     private INDArray attnProbs;
-    private INDArray attnOut;
+    private INDArray attnOut; // token-major: transposed, [dim, rows]
     private Ops.Normed n2;
     private INDArray h2;
     private INDArray fc1Out;
@@ -56,13 +57,16 @@ final class Block {
      * @param p views of this use's tensors by block-relative timm name (shared and own)
      * @param adapters whether {@code adapter.*} tensors are present and used
      * @param gates whether {@code ls1.gamma} and {@code ls2.gamma} are present and used
+     * @param tokenMajor whether the rows come token-major ({@link TokenOrder}); then attention runs on the host, on
+     *     the transposed projections {@link HostAttention} reads, else (example-major) as ND4J operations
      */
-    Block(BlockShape shape, Map<String, INDArray> p, boolean adapters, boolean gates, double adapterScale) {
+    Block(BlockShape shape, Map<String, INDArray> p, boolean adapters, boolean gates, double adapterScale, boolean tokenMajor) {
         this.shape = shape;
         this.p = p;
         this.adapters = adapters;
         this.gates = gates;
         this.adapterScale = adapterScale;
+        this.tokenMajor = tokenMajor;
     }
 
     /**
@@ -87,11 +91,10 @@ final class Block {
 
         n1 = Ops.layerNorm(x, p.get("norm1.weight"), p.get("norm1.bias"), LN_EPS, training);
         h1 = n1.out;
-        qkv = Nd4j.gemm(h1, p.get("attn.qkv.weight"), false, true); // without its bias, added below or by the kernel
-        attnOut = HostFloats.applies(qkv) && HostAttention.pays(tokens) ? attentionOnHost(training) : attentionAsNd4jOps();
+        attnOut = tokenMajor ? attentionOnHost(training) : attentionAsNd4jOps();
         if (adapters) attnAdapterHidden = adapterHidden("attn", h1);
-        INDArray x1 = endBranch("attn", x, Nd4j.gemm(attnOut, p.get("attn.proj.weight"), false, true), attnAdapterHidden,
-                attnKeep, training);
+        INDArray x1 = endBranch("attn", x, Nd4j.gemm(attnOut, p.get("attn.proj.weight"), tokenMajor, true),
+                attnAdapterHidden, attnKeep, training);
 
         n2 = Ops.layerNorm(x1, p.get("norm2.weight"), p.get("norm2.bias"), LN_EPS, training);
         h2 = n2.out;
@@ -131,7 +134,7 @@ final class Block {
             float[] yHost = HostFloats.read(y, 1);
             float[] out = HostFloats.scratch(3, y.length());
             HostResidual.forward(HostFloats.read(x, 0), yHost, HostFloats.copy(bias), u == null ? null : HostFloats.read(u, 2),
-                    HostFloats.copy(uBias), (float) adapterScale, HostFloats.copy(gamma), HostFloats.copy(keep), rows, width, Math.toIntExact(tokens),
+                    HostFloats.copy(uBias), (float) adapterScale, HostFloats.copy(gamma), keepPerRow(keep), rows, width,
                     keepUngated, out);
             sum = HostFloats.write(out, y.shape());
             if (keepUngated) ungated = HostFloats.write(yHost, y.shape());
@@ -143,12 +146,25 @@ final class Block {
             }
             if (keepUngated) ungated = v;
             if (gamma != null) v = v.mulRowVector(gamma);
-            if (keep != null) v = Ops.scaleExamples(v, keep);
+            if (keep != null) v = Ops.scaleExamples(v, keep, tokenMajor);
             sum = v.addi(x);
         }
         if (attn) attnUngated = ungated;
         else mlpUngated = ungated;
         return sum;
+    }
+
+    /** Stochastic depth's per-example multipliers ({@code [batch, 1]}, or null) as one per row, in this block's row order. */
+    private float[] keepPerRow(INDArray keep) {
+        if (keep == null) return null;
+        float[] perExample = HostFloats.copy(keep);
+        int b = Math.toIntExact(batch);
+        int t = Math.toIntExact(tokens);
+        float[] perRow = new float[b * t];
+        for (int r = 0; r < perRow.length; r++) {
+            perRow[r] = perExample[TokenOrder.exampleOf(r, b, t, tokenMajor)];
+        }
+        return perRow;
     }
 
     /**
@@ -162,7 +178,7 @@ final class Block {
         this.g = gradients;
 
         // MLP branch: y = x1 + keep · (fc2(gelu(fc1(h2))) [+ adapter(h2)])
-        INDArray dMlp = gateBackward("ls2.gamma", mlpKeep == null ? dy : Ops.scaleExamples(dy, mlpKeep), mlpUngated);
+        INDArray dMlp = gateBackward("ls2.gamma", mlpKeep == null ? dy : Ops.scaleExamples(dy, mlpKeep, tokenMajor), mlpUngated);
         INDArray dGelu = Ops.linearBackward(dMlp, geluOut, p.get("mlp.fc2.weight"), g.get("mlp.fc2.weight"), g.get("mlp.fc2.bias"));
         INDArray dFc1 = fc1Pre != null ? HostGelu.backward(dGelu, fc1Pre, p.get("mlp.fc1.bias")) : Ops.geluBackward(dGelu, fc1Out, cdf);
         INDArray dH2 = Ops.linearBackward(dFc1, h2, p.get("mlp.fc1.weight"), g.get("mlp.fc1.weight"), g.get("mlp.fc1.bias"));
@@ -172,10 +188,19 @@ final class Block {
         INDArray dX1 = n2.backward(dH2, p.get("norm2.weight"), g.get("norm2.weight"), g.get("norm2.bias"), dy);
 
         // attention branch: x1 = x + keep · (proj(attention(qkv(h1))) [+ adapter(h1)])
-        INDArray dAttn = gateBackward("ls1.gamma", attnKeep == null ? dX1 : Ops.scaleExamples(dX1, attnKeep), attnUngated);
-        INDArray dAttnOut = Ops.linearBackward(dAttn, attnOut, p.get("attn.proj.weight"), g.get("attn.proj.weight"), g.get("attn.proj.bias"));
-        INDArray dQkv = hostAttention != null ? attentionBackwardOnHost(dAttnOut) : attentionBackwardAsNd4jOps(dAttnOut);
-        INDArray dH1 = Ops.linearBackward(dQkv, h1, p.get("attn.qkv.weight"), g.get("attn.qkv.weight"), g.get("attn.qkv.bias"));
+        INDArray dAttn = gateBackward("ls1.gamma", attnKeep == null ? dX1 : Ops.scaleExamples(dX1, attnKeep, tokenMajor), attnUngated);
+        INDArray dH1;
+        if (tokenMajor) { // attention's input and output transposed
+            INDArray dAttnOutT = Ops.linearBackwardInputTransposed(dAttn, attnOut, p.get("attn.proj.weight"),
+                    g.get("attn.proj.weight"), g.get("attn.proj.bias"));
+            dH1 = Ops.linearBackwardOutputTransposed(attentionBackwardOnHost(dAttnOutT), h1, p.get("attn.qkv.weight"),
+                    g.get("attn.qkv.weight"), g.get("attn.qkv.bias"));
+        } else {
+            INDArray dAttnOut = Ops.linearBackward(dAttn, attnOut, p.get("attn.proj.weight"), g.get("attn.proj.weight"),
+                    g.get("attn.proj.bias"));
+            dH1 = Ops.linearBackward(attentionBackwardAsNd4jOps(dAttnOut), h1, p.get("attn.qkv.weight"),
+                    g.get("attn.qkv.weight"), g.get("attn.qkv.bias"));
+        }
         if (adapters) {
             dH1.addi(adapterBackward("attn", dAttn, h1, attnAdapterHidden));
         }
@@ -203,22 +228,27 @@ final class Block {
         return dOut.mulRowVector(p.get(gamma));
     }
 
-    /** Attention of {@link #qkv} (without its bias) by {@link HostAttention}; keeps the probabilities in training. */
+    /**
+     * Attention of token-major {@link #h1} by {@link HostAttention}, over the transposed qkv projection (its bias added
+     * by the kernel); returns the context transposed, {@code [dim, rows]}. Keeps the probabilities in training.
+     */
     private INDArray attentionOnHost(boolean training) {
         int heads = shape.numHeads();
         long n = batch * tokens;
+        qkv = Nd4j.gemm(p.get("attn.qkv.weight"), h1, false, true);
         hostAttention = new HostAttention(tokens, heads, shape.headDim(), scale());
         float[] probs = training ? HostFloats.scratch(1, batch * heads * tokens * tokens) : null;
         float[] ctx = HostFloats.scratch(2, n * shape.embedDim());
         hostAttention.forward(HostFloats.read(qkv, 0), qkvBias(), Math.toIntExact(batch), probs, ctx);
         attnProbs = training ? HostFloats.write(probs, batch * heads, tokens, tokens) : null;
-        return HostFloats.write(ctx, n, shape.embedDim());
+        return HostFloats.write(ctx, shape.embedDim(), n);
     }
 
     /** Attention of {@link #qkv} as ND4J operations, timm's way: per-head copies, batched products, softmax. */
     private INDArray attentionAsNd4jOps() {
         int heads = shape.numHeads();
         int hd = shape.headDim();
+        qkv = Nd4j.gemm(h1, p.get("attn.qkv.weight"), false, true);
         INDArray bias = p.get("attn.qkv.bias");
         if (bias != null) qkv.addiRowVector(bias);
         // timm: reshape(B, N, 3, heads, hd).permute(2, 0, 3, 1, 4): q, k, v each [B * heads, N, hd]
@@ -233,12 +263,13 @@ final class Block {
         return ctx.reshape('c', batch, heads, tokens, hd).permute(0, 2, 1, 3).dup('c').reshape('c', batch * tokens, shape.embedDim());
     }
 
-    private INDArray attentionBackwardOnHost(INDArray dAttnOut) {
+    /** dL/dqkv transposed, {@code [3 * dim, rows]}, given dL/dctx transposed. */
+    private INDArray attentionBackwardOnHost(INDArray dAttnOutT) {
         long n = batch * tokens;
         float[] out = HostFloats.scratch(3, 3 * n * shape.embedDim());
         hostAttention.backward(HostFloats.read(qkv, 0), qkvBias(), HostFloats.read(attnProbs, 1),
-                HostFloats.read(dAttnOut, 2), Math.toIntExact(batch), out);
-        return HostFloats.write(out, n, 3L * shape.embedDim());
+                HostFloats.read(dAttnOutT, 2), Math.toIntExact(batch), out);
+        return HostFloats.write(out, 3L * shape.embedDim(), n);
     }
 
     private INDArray attentionBackwardAsNd4jOps(INDArray dAttnOut) {

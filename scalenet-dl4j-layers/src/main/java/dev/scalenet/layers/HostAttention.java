@@ -3,14 +3,15 @@ package dev.scalenet.layers;
 import java.util.Arrays;
 
 /**
- * Multi-head scaled dot-product attention, forward and backward, in Java over fp32 arrays. It reads q, k, v straight
- * out of the qkv projection's {@code [batch * tokens, 3 * dim]} rows (timm's column order: q|k|v, then heads, then
- * head features), adding the projection's bias as it goes, and writes the context in the {@code [batch * tokens, dim]}
- * order the output projection reads. On the few-token shapes of a batch shard this replaces two permuting copies, two
- * batched GEMMs of hundreds of tiny products, a scale and a softmax: ND4J operations whose fixed costs dominated the
- * micro model's step.
+ * Multi-head scaled dot-product attention, forward and backward, in Java over fp32 arrays, on the token-major,
+ * feature-major layout of a batch shard: rows in token order ({@code row = token * batch + example}, see
+ * {@link TokenOrder}) and the projections transposed, {@code qkvᵀ [3 * dim, rows]} in (timm's column order) q|k|v,
+ * then heads, then head features. There each (token, feature) holds one example after another, which is what this
+ * kernel computes over: it copies whole runs of examples in and out ({@code System.arraycopy}) instead of transposing
+ * element by element. On the few-token shapes of a batch shard this replaces two permuting copies, two batched GEMMs of
+ * hundreds of tiny products, a scale and a softmax: ND4J operations whose fixed costs dominated the micro model's step.
  *
- * <p>Layout: the work goes in chunks of up to 256 (example, head) pairs, the "lanes". Every per-pair quantity is held
+ * <p>Layout: the work goes in chunks of up to 256 (head, example) pairs, the "lanes". Every per-pair quantity is held
  * in lane order, one Java array per (token, feature) or (token, token) holding that value for every lane, so each
  * product, the softmax and every backward term is a loop over the lanes with all arrays indexed from 0 by the same
  * index, the only shape C2 vectorises (see {@link #sumOfProducts}).
@@ -43,24 +44,25 @@ final class HostAttention {
     }
 
     /**
-     * @param qkv the qkv projection without its bias, {@code [batch * tokens, 3 * dim]}
+     * @param qkv the qkv projection without its bias, transposed: {@code [3 * dim, tokens * batch]}
      * @param bias the qkv projection's bias, {@code 3 * dim}, added here; null when the model has none
      * @param probs receives softmax(q·kᵀ·scale), {@code batch * heads * tokens * tokens} floats in this kernel's own
      *     order (for {@link #backward}), or null (inference)
-     * @param ctx receives probs·v as {@code [batch * tokens, dim]}
+     * @param ctx receives probs·v, transposed: {@code [dim, tokens * batch]}
      */
     void forward(float[] qkv, float[] bias, int batch, float[] probs, float[] ctx) {
         Lanes w = LANES.get();
         int t = tokens;
         int hd = headDim;
         for (int b0 = 0; b0 < batch; b0 += examplesPerChunk()) {
-            int lanes = Math.min(examplesPerChunk(), batch - b0) * heads;
+            int examples = Math.min(examplesPerChunk(), batch - b0);
+            int lanes = examples * heads;
             float[][] q = w.rows(Lanes.Q, t * hd, lanes);
             float[][] k = w.rows(Lanes.K, t * hd, lanes);
             float[][] v = w.rows(Lanes.V, t * hd, lanes);
             float[][] s = w.rows(Lanes.S, t * t, lanes);
             float[][] c = w.rows(Lanes.OUT, hd, lanes);
-            gatherQkv(qkv, bias, b0, lanes, q, k, v);
+            gatherQkv(qkv, bias, batch, b0, examples, q, k, v);
             for (int i = 0; i < t; i++) {
                 for (int j = 0; j < t; j++) {
                     float[] sij = s[i * t + j];
@@ -70,7 +72,7 @@ final class HostAttention {
                 for (int e = 0; e < hd; e++) {
                     sumOfProducts(c[e], s, i * t, 1, v, e, hd, t, lanes);
                 }
-                scatter(c, lanes, b0, i, ctx, 0, heads * hd);
+                scatter(c, batch, b0, examples, i, ctx, 0);
             }
             if (probs != null) {
                 int p0 = b0 * heads * t * t;
@@ -82,7 +84,7 @@ final class HostAttention {
     }
 
     /**
-     * Given the forward's qkv, bias and probs and dL/dctx, writes dL/dqkv in qkv's layout:
+     * Given the forward's qkv, bias and probs and dL/dctx (transposed as ctx), writes dL/dqkv in qkv's layout:
      * dv = pᵀ·dctx, dp = dctx·vᵀ, ds = p ⊙ (dp − Σ dp ⊙ p) · scale, dq = ds·k, dk = dsᵀ·q.
      */
     void backward(float[] qkv, float[] bias, float[] probs, float[] dCtx, int batch, float[] dQkv) {
@@ -91,7 +93,8 @@ final class HostAttention {
         int hd = headDim;
         int d = heads * hd;
         for (int b0 = 0; b0 < batch; b0 += examplesPerChunk()) {
-            int lanes = Math.min(examplesPerChunk(), batch - b0) * heads;
+            int examples = Math.min(examplesPerChunk(), batch - b0);
+            int lanes = examples * heads;
             float[][] q = w.rows(Lanes.Q, t * hd, lanes);
             float[][] k = w.rows(Lanes.K, t * hd, lanes);
             float[][] v = w.rows(Lanes.V, t * hd, lanes);
@@ -100,8 +103,8 @@ final class HostAttention {
             float[][] ds = w.rows(Lanes.DS, t * t, lanes);
             float[][] acc = w.rows(Lanes.OUT, hd, lanes);
             float[] dot = w.rows(Lanes.SUM, 1, lanes)[0];
-            gatherQkv(qkv, bias, b0, lanes, q, k, v);
-            gather(dCtx, null, b0, lanes, 0, d, dc);
+            gatherQkv(qkv, bias, batch, b0, examples, q, k, v);
+            gather(dCtx, null, batch, b0, examples, 0, dc);
             int p0 = b0 * heads * t * t;
             for (int r = 0; r < t * t; r++) {
                 System.arraycopy(probs, p0 + r * lanes, p[r], 0, lanes);
@@ -111,7 +114,7 @@ final class HostAttention {
                 for (int e = 0; e < hd; e++) {
                     sumOfProducts(acc[e], p, j, t, dc, e, hd, t, lanes);
                 }
-                scatter(acc, lanes, b0, j, dQkv, 2 * d, 3 * d);
+                scatter(acc, batch, b0, examples, j, dQkv, 2 * d);
             }
             // ds[i][j] = p[i][j] · (dp[i][j] − Σ_j' dp[i][j'] · p[i][j']) · scale, with dp[i][j] = Σ_e dc[i][e] · v[j][e]
             for (int i = 0; i < t; i++) {
@@ -134,14 +137,14 @@ final class HostAttention {
                 for (int e = 0; e < hd; e++) {
                     sumOfProducts(acc[e], ds, i * t, 1, k, e, hd, t, lanes);
                 }
-                scatter(acc, lanes, b0, i, dQkv, 0, 3 * d);
+                scatter(acc, batch, b0, examples, i, dQkv, 0);
             }
             // dk[j][e] = Σ_i ds[i][j] · q[i][e]
             for (int j = 0; j < t; j++) {
                 for (int e = 0; e < hd; e++) {
                     sumOfProducts(acc[e], ds, j, t, q, e, hd, t, lanes);
                 }
-                scatter(acc, lanes, b0, j, dQkv, d, 3 * d);
+                scatter(acc, batch, b0, examples, j, dQkv, d);
             }
         }
     }
@@ -188,50 +191,46 @@ final class HostAttention {
     }
 
     /** q, k and v (with their bias) of examples {@code b0..} into lane order, as {@link #gather}. */
-    private void gatherQkv(float[] qkv, float[] bias, int b0, int lanes, float[][] q, float[][] k, float[][] v) {
+    private void gatherQkv(float[] qkv, float[] bias, int batch, int b0, int examples, float[][] q, float[][] k, float[][] v) {
         int d = heads * headDim;
-        gather(qkv, bias, b0, lanes, 0, 3 * d, q);
-        gather(qkv, bias, b0, lanes, d, 3 * d, k);
-        gather(qkv, bias, b0, lanes, 2 * d, 3 * d, v);
+        gather(qkv, bias, batch, b0, examples, 0, q);
+        gather(qkv, bias, batch, b0, examples, d, k);
+        gather(qkv, bias, batch, b0, examples, 2 * d, v);
     }
 
     /**
-     * Columns {@code col0 .. col0 + dim} of the rows (of {@code width} floats) of examples {@code b0..}, plus the same
-     * columns of {@code bias} when not null, into lane order: {@code out[token * headDim + e][example * heads + head]}.
+     * Feature rows {@code f0 .. f0 + dim} of a transposed {@code [features, tokens * batch]} array, for examples
+     * {@code b0 .. b0 + examples}, plus the same entries of {@code bias} when not null, into lane order:
+     * {@code out[token * headDim + e][head * examples + example]}. Each (token, feature) is one run of examples.
      */
-    private void gather(float[] rows, float[] bias, int b0, int lanes, int col0, int width, float[][] out) {
-        int t = tokens;
+    private void gather(float[] src, float[] bias, int batch, int b0, int examples, int f0, float[][] out) {
         int hd = headDim;
-        float[] add = new float[heads * hd];
-        if (bias != null) System.arraycopy(bias, col0, add, 0, heads * hd);
-        // a token at a time, so that the headDim rows written stay in L1
-        for (int i = 0; i < t; i++) {
-            for (int x = 0; x < lanes / heads; x++) {
-                int row = ((b0 + x) * t + i) * width + col0;
-                for (int h = 0; h < heads; h++) {
-                    int lane = x * heads + h;
-                    for (int e = 0; e < hd; e++) {
-                        out[i * hd + e][lane] = rows[row + h * hd + e] + add[h * hd + e];
+        int rows = batch * tokens;
+        for (int i = 0; i < tokens; i++) {
+            for (int h = 0; h < heads; h++) {
+                for (int e = 0; e < hd; e++) {
+                    int f = f0 + h * hd + e;
+                    float[] o = out[i * hd + e];
+                    int at = h * examples;
+                    System.arraycopy(src, f * rows + i * batch + b0, o, at, examples);
+                    if (bias != null) {
+                        float add = bias[f];
+                        for (int x = at; x < at + examples; x++) {
+                            o[x] += add;
+                        }
                     }
                 }
             }
         }
     }
 
-    /**
-     * A token's lane rows {@code lane[e][example * heads + head]} back into columns {@code col0 + head * headDim + e}
-     * of each example's row: contiguous writes, reads from {@code headDim} rows that stay in L1.
-     */
-    private void scatter(float[][] lane, int lanes, int b0, int token, float[] rows, int col0, int width) {
+    /** A token's lane rows {@code lane[e][head * examples + example]} back into feature rows {@code f0 + head * headDim + e}, as {@link #gather} reads them. */
+    private void scatter(float[][] lane, int batch, int b0, int examples, int token, float[] dst, int f0) {
         int hd = headDim;
-        for (int x = 0; x < lanes / heads; x++) {
-            int row = ((b0 + x) * tokens + token) * width + col0;
-            for (int h = 0; h < heads; h++) {
-                int at = row + h * hd;
-                int l = x * heads + h;
-                for (int e = 0; e < hd; e++) {
-                    rows[at + e] = lane[e][l];
-                }
+        int rows = batch * tokens;
+        for (int h = 0; h < heads; h++) {
+            for (int e = 0; e < hd; e++) {
+                System.arraycopy(lane[e], h * examples, dst, (f0 + h * hd + e) * rows + token * batch + b0, examples);
             }
         }
     }

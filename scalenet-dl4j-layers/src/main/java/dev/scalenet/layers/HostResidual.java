@@ -11,13 +11,13 @@ final class HostResidual {
     private HostResidual() {}
 
     /**
-     * Over {@code rows} rows of {@code width} floats; {@code tokens} rows an example. Any of {@code bias}, {@code u}
-     * (with {@code uBias}), {@code gamma} and {@code keep} (one multiplier an example) may be null: absent. When
+     * Over {@code rows} rows of {@code width} floats. Any of {@code bias}, {@code u} (with {@code uBias}), {@code gamma}
+     * and {@code keep} (stochastic depth's multiplier, one a row) may be null: absent. When
      * {@code keepUngated}, row by row {@code y} is overwritten with the branch before its gate and keep mask
      * ({@code (y + b) + s · (u + b_u)}), which γ's gradient needs.
      */
     static void forward(float[] x, float[] y, float[] bias, float[] u, float[] uBias, float s, float[] gamma,
-                        float[] keep, int rows, int width, int tokens, boolean keepUngated, float[] out) {
+                        float[] keep, int rows, int width, boolean keepUngated, float[] out) {
         float[] v = new float[width];
         float[] w = new float[width];
         for (int r = 0; r < rows; r++) {
@@ -48,7 +48,7 @@ final class HostResidual {
                 }
             }
             if (keep != null) {
-                float k = keep[r / tokens];
+                float k = keep[r];
                 for (int c = 0; c < width; c++) {
                     v[c] *= k;
                 }

@@ -1,6 +1,7 @@
 package dev.scalenet.layers;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Erf;
 import org.nd4j.linalg.factory.Nd4j;
@@ -32,6 +33,34 @@ final class Ops {
             dB.addi(dy.sum(0));
         }
         return Nd4j.gemm(dy, w, false, false);
+    }
+
+    /**
+     * {@link #linearBackward} for a layer fed its input transposed, {@code y = (xᵀ)ᵀ · Wᵀ + b} given {@code xᵀ}: adds dW,
+     * db into the views (either may be null) and returns dL/dx transposed, {@code [in, rows]}.
+     */
+    static INDArray linearBackwardInputTransposed(INDArray dy, INDArray xT, INDArray w, INDArray dW, INDArray dB) {
+        if (dW != null) {
+            Nd4j.gemm(dy, xT, dW, true, true, 1.0, 1.0);
+        }
+        if (dB != null) {
+            dB.addi(dy.sum(0).reshape(dB.shape()));
+        }
+        return Nd4j.gemm(w, dy, true, true);
+    }
+
+    /**
+     * {@link #linearBackward} for a layer whose output was computed transposed, {@code yᵀ = W · xᵀ}, given dL/dyᵀ
+     * {@code [out, rows]}: adds dW, db into the views (either may be null) and returns dL/dx {@code [rows, in]}.
+     */
+    static INDArray linearBackwardOutputTransposed(INDArray dyT, INDArray x, INDArray w, INDArray dW, INDArray dB) {
+        if (dW != null) {
+            Nd4j.gemm(dyT, x, dW, false, false, 1.0, 1.0);
+        }
+        if (dB != null) {
+            dB.addi(dyT.sum(1).reshape(dB.shape()));
+        }
+        return Nd4j.gemm(dyT, w, true, false);
     }
 
     /** A LayerNorm's output and, after a training pass, what its backward pass needs. */
@@ -122,12 +151,18 @@ final class Ops {
     }
 
     /**
-     * Multiplies each example's rows of a {@code [batch * tokens, dim]} matrix by its entry of {@code perExample}
-     * ({@code [batch, 1]}): stochastic depth's per-sample keep mask.
+     * Multiplies each example's rows of a {@code [batch * tokens, dim]} matrix, example-major or token-major
+     * ({@link TokenOrder}), by its entry of {@code perExample} ({@code [batch, 1]}): stochastic depth's per-sample keep mask.
      */
-    static INDArray scaleExamples(INDArray rows, INDArray perExample) {
+    static INDArray scaleExamples(INDArray rows, INDArray perExample, boolean tokenMajor) {
         long batch = perExample.size(0);
-        return rows.reshape('c', batch, rows.length() / batch).mulColumnVector(perExample).reshape('c', rows.shape());
+        if (!tokenMajor) {
+            return rows.reshape('c', batch, rows.length() / batch).mulColumnVector(perExample).reshape('c', rows.shape());
+        }
+        INDArray byToken = rows.reshape('c', rows.size(0) / batch, batch, rows.size(1));
+        INDArray out = Nd4j.createUninitialized(rows.dataType(), byToken.shape());
+        Nd4j.getExecutioner().exec(new BroadcastMulOp(byToken, perExample.reshape(batch), out, 1));
+        return out.reshape('c', rows.shape());
     }
 
     /** Batched {@code a · b} over the leading axis, with optional transposes. */

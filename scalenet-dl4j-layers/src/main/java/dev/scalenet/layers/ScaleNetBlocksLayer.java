@@ -26,6 +26,8 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
     /** Per shard after the first, its parameter-gradient buffer, laid out as {@code gradientsFlattened}. */
     private final List<ShardGradients> shardGradients = new ArrayList<>();
     private int shardsRan;
+    /** Whether the last training forward pass ran token-major (see {@link TokenOrder}): its backward pass does too. */
+    private boolean tokenMajorRan;
 
     ScaleNetBlocksLayer(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
@@ -45,29 +47,52 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
         long d = c.getEmbedDim();
         INDArray x = input.dup('c').reshape('c', batch * tokens, d);
         float[][] keep = training ? keepMultipliers(batch) : null;
+        // attention on the host wants the rows token-major; everything else takes either order
+        boolean tokenMajor = HostFloats.applies(x) && HostAttention.pays(tokens);
+        tokenMajorRan = tokenMajor;
         int n = shards.shardsFor(batch, input.length());
         shardsRan = n;
         for (int k = 0; k < n; k++) ran.add(new ArrayList<>());
         if (n == 1) {
-            return runStack(x, 0, batch, keep, training ? ran.get(0) : null).reshape('c', batch, tokens, d);
+            INDArray y = runStack(inOrder(x, batch, tokens, tokenMajor), 0, batch, keep, training ? ran.get(0) : null, tokenMajor);
+            return exampleMajor(y, batch, tokens, tokenMajor).reshape('c', batch, tokens, d);
         }
         INDArray out = Nd4j.createUninitialized(x.dataType(), batch * tokens, d);
         shards.run(n, training ? BatchShards.Phase.FORWARD : BatchShards.Phase.INFER, k -> runShard(n, x.length() / n, () -> {
             long b0 = BatchShards.start(k, n, batch);
             long b1 = BatchShards.start(k + 1, n, batch);
             INDArrayIndex rows = NDArrayIndex.interval(b0 * tokens, b1 * tokens);
-            INDArray part = x.get(rows, NDArrayIndex.all());
-            INDArray y = training ? runStack(part, b0, b1, keep, ran.get(k)) : inferScoped(part, b1 - b0);
-            out.get(rows, NDArrayIndex.all()).assign(y);
+            INDArray part = inOrder(x.get(rows, NDArrayIndex.all()), b1 - b0, tokens, tokenMajor);
+            INDArray y = training ? runStack(part, b0, b1, keep, ran.get(k), tokenMajor) : inferScoped(part, b1 - b0, tokenMajor);
+            outOfOrder(y, b1 - b0, tokens, tokenMajor, out.get(rows, NDArrayIndex.all()));
         }));
         return out.reshape('c', batch, tokens, d);
     }
 
+    /** Example-major rows in the order the stack runs in. */
+    private static INDArray inOrder(INDArray x, long examples, long tokens, boolean tokenMajor) {
+        return tokenMajor ? TokenOrder.tokenMajor(x, examples, tokens) : x;
+    }
+
+    /** The stack's rows example-major: {@code y} itself when already so. */
+    private static INDArray exampleMajor(INDArray y, long examples, long tokens, boolean tokenMajor) {
+        if (!tokenMajor) return y;
+        INDArray out = Nd4j.createUninitialized(y.dataType(), y.shape());
+        TokenOrder.exampleMajorInto(y, examples, tokens, out);
+        return out;
+    }
+
+    /** The stack's rows written example-major into {@code into}. */
+    private static void outOfOrder(INDArray y, long examples, long tokens, boolean tokenMajor, INDArray into) {
+        if (tokenMajor) TokenOrder.exampleMajorInto(y, examples, tokens, into);
+        else into.assign(y);
+    }
+
     /** Runs examples {@code b0..b1} of the batch (the rows of {@code x}) through every position; records the blocks in {@code record}. */
-    private INDArray runStack(INDArray x, long b0, long b1, float[][] keep, List<Block> record) {
+    private INDArray runStack(INDArray x, long b0, long b1, float[][] keep, List<Block> record, boolean tokenMajor) {
         ScaleNetBlocks c = layerConf();
         for (int j = 0; j < c.depth(); j++) {
-            Block block = block(j);
+            Block block = block(j, tokenMajor);
             x = record == null ? block.infer(x, b1 - b0)
                     : block.forward(x, b1 - b0, mask(keep, 2 * j, b0, b1), mask(keep, 2 * j + 1, b0, b1));
             if (record != null) record.add(block);
@@ -75,15 +100,16 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
         return x;
     }
 
-    /** Position {@code j} of the stack, over this layer's parameter views. */
-    private Block block(int j) {
+    /** Position {@code j} of the stack, over this layer's parameter views, for rows in the given order. */
+    private Block block(int j, boolean tokenMajor) {
         ScaleNetBlocks c = layerConf();
-        return new Block(c.blockShape(), c.viewsForPosition(params, j), c.hasAdapters(j), c.hasGates(j), c.getAdapterScale());
+        return new Block(c.blockShape(), c.viewsForPosition(params, j), c.hasAdapters(j), c.hasGates(j), c.getAdapterScale(),
+                tokenMajor);
     }
 
     /** Inference on a worker, one block at a time in scratch memory ({@link #throughScratch}). */
-    private INDArray inferScoped(INDArray x, long examples) {
-        return throughScratch(x, layerConf().depth(), false, (j, in) -> block(j).infer(in, examples));
+    private INDArray inferScoped(INDArray x, long examples, boolean tokenMajor) {
+        return throughScratch(x, layerConf().depth(), false, (j, in) -> block(j, tokenMajor).infer(in, examples));
     }
 
     /** One step of a chain over the stack's positions: takes the running array, returns the next. */
@@ -155,8 +181,10 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
         long d = layerConf().getEmbedDim();
         INDArray dy = epsilon.dup('c').reshape('c', batch * tokens, d);
         int n = shardsRan;
+        boolean tokenMajor = tokenMajorRan;
         if (n == 1) {
-            return backStack(dy, ran.get(0), trainableGradientViews()).reshape('c', batch, tokens, d);
+            INDArray dx = backStack(inOrder(dy, batch, tokens, tokenMajor), ran.get(0), trainableGradientViews());
+            return exampleMajor(dx, batch, tokens, tokenMajor).reshape('c', batch, tokens, d);
         }
         INDArray dx = Nd4j.createUninitialized(dy.dataType(), batch * tokens, d);
         // shard 0 adds into the layer's own gradient views; the others into their buffers, made here before the tasks run
@@ -165,8 +193,11 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
         for (int k = 1; k < n; k++) views.add(shardGradients(k).views());
         shards.run(n, BatchShards.Phase.BACKWARD, k -> runShard(n, dy.length() / n, () -> {
             if (k > 0) shardGradients.get(k - 1).buffer().assign(0);
-            INDArrayIndex rows = NDArrayIndex.interval(BatchShards.start(k, n, batch) * tokens, BatchShards.start(k + 1, n, batch) * tokens);
-            dx.get(rows, NDArrayIndex.all()).assign(backStackScoped(dy.get(rows, NDArrayIndex.all()), ran.get(k), views.get(k)));
+            long b0 = BatchShards.start(k, n, batch);
+            long b1 = BatchShards.start(k + 1, n, batch);
+            INDArrayIndex rows = NDArrayIndex.interval(b0 * tokens, b1 * tokens);
+            INDArray part = inOrder(dy.get(rows, NDArrayIndex.all()), b1 - b0, tokens, tokenMajor);
+            outOfOrder(backStackScoped(part, ran.get(k), views.get(k)), b1 - b0, tokens, tokenMajor, dx.get(rows, NDArrayIndex.all()));
         }));
         for (int k = 1; k < n; k++) gradientsFlattened.addi(shardGradients.get(k - 1).buffer());
         return dx.reshape('c', batch, tokens, d);
