@@ -1,6 +1,7 @@
 package dev.scalenet.layers;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Exact GELU, {@code gelu(x) = x·Φ(x)}, of a linear layer's output plus its bias, forward and backward, in Java over
@@ -21,10 +22,15 @@ final class HostGelu {
         return HostFloats.write(out, pre.shape());
     }
 
-    /** dL/d(pre + bias) given dL/dgelu and the forward's {@code pre} and {@code bias}. */
-    static INDArray backward(INDArray dy, INDArray pre, INDArray bias) {
+    /**
+     * dL/d(pre + bias) given dL/dgelu and the forward's {@code pre} and {@code bias}; adds its sum over the rows, the
+     * bias's gradient, into {@code dBias} unless that is null (frozen).
+     */
+    static INDArray backward(INDArray dy, INDArray pre, INDArray bias, INDArray dBias) {
         float[] dx = HostFloats.scratch(2, dy.length());
-        backward(HostFloats.read(pre, 0), HostFloats.copy(bias), HostFloats.read(dy, 1), Math.toIntExact(dy.size(0)), dx);
+        float[] db = dBias == null ? null : new float[Math.toIntExact(bias.length())];
+        backward(HostFloats.read(pre, 0), HostFloats.copy(bias), HostFloats.read(dy, 1), Math.toIntExact(dy.size(0)), dx, db);
+        if (dBias != null) dBias.addi(Nd4j.createFromArray(db).reshape(dBias.shape()));
         return HostFloats.write(dx, dy.shape());
     }
 
@@ -43,8 +49,8 @@ final class HostGelu {
         }
     }
 
-    /** {@code dx = dy · (Φ(x) + x·φ(x))} with {@code x = pre + bias}. */
-    static void backward(float[] pre, float[] bias, float[] dy, int rows, float[] dx) {
+    /** {@code dx = dy · (Φ(x) + x·φ(x))} with {@code x = pre + bias}; adds Σ_rows dx into {@code dBias} unless null. */
+    static void backward(float[] pre, float[] bias, float[] dy, int rows, float[] dx, float[] dBias) {
         int width = bias.length;
         float[] x = new float[width];
         float[] g = new float[width];
@@ -62,6 +68,11 @@ final class HostGelu {
                 float v = x[c];
                 float cdf = 0.5f * (1f + HostMath.erf(v * SQRT_HALF));
                 g[c] *= cdf + v * pdf[c] * INV_SQRT_2PI;
+            }
+            if (dBias != null) {
+                for (int c = 0; c < width; c++) {
+                    dBias[c] += g[c];
+                }
             }
             System.arraycopy(g, 0, dx, r * width, width);
         }

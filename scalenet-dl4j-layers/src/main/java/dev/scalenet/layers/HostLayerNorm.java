@@ -57,7 +57,7 @@ final class HostLayerNorm extends Ops.Normed {
         float[] row = new float[d];
         for (int r = 0; r < rows; r++) {
             System.arraycopy(x, r * d, row, 0, d);
-            float mu = sum(row) / d;
+            float mu = HostMath.sum(row, 0, d) / d;
             for (int c = 0; c < d; c++) {
                 row[c] -= mu;
             }
@@ -102,7 +102,7 @@ final class HostLayerNorm extends Ops.Normed {
                     dBeta[c] += dyRow[c];
                 }
             }
-            float meanG = sum(g) / d;
+            float meanG = HostMath.sum(g, 0, d) / d;
             float meanGx = dot(g, xHat) / d;
             if (addend != null) {
                 System.arraycopy(addend, r * d, dyRow, 0, d);
@@ -116,23 +116,7 @@ final class HostLayerNorm extends Ops.Normed {
         }
     }
 
-    /** Σ v, in four interleaved partial sums: four independent add chains instead of one. */
-    private static float sum(float[] v) {
-        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
-        int c = 0;
-        for (; c + 3 < v.length; c += 4) {
-            s0 += v[c];
-            s1 += v[c + 1];
-            s2 += v[c + 2];
-            s3 += v[c + 3];
-        }
-        for (; c < v.length; c++) {
-            s0 += v[c];
-        }
-        return (s0 + s1) + (s2 + s3);
-    }
-
-    /** Σ a ⊙ b, summed as {@link #sum}. */
+    /** Σ a ⊙ b, summed as {@link HostMath#sum}. */
     private static float dot(float[] a, float[] b) {
         float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
         int c = 0;

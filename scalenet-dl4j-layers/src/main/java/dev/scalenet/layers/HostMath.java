@@ -46,6 +46,22 @@ final class HostMath {
         }
     }
 
+    /** Σ v[from..to), in four interleaved partial sums: four independent add chains instead of one. */
+    static float sum(float[] v, int from, int to) {
+        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+        int c = from;
+        for (; c + 3 < to; c += 4) {
+            s0 += v[c];
+            s1 += v[c + 1];
+            s2 += v[c + 2];
+            s3 += v[c + 3];
+        }
+        for (; c < to; c++) {
+            s0 += v[c];
+        }
+        return (s0 + s1) + (s2 + s3);
+    }
+
     /**
      * erf(x) = x·P(x²)/Q(x²) on [-4, 4] (erf(±4) rounds to ±1 in fp32), a rational approximation of degrees 13 and
      * 8 in x: no exp, no branches.

@@ -51,14 +51,12 @@ final class Ops {
 
     /**
      * {@link #linearBackward} for a layer whose output was computed transposed, {@code yᵀ = W · xᵀ}, given dL/dyᵀ
-     * {@code [out, rows]}: adds dW, db into the views (either may be null) and returns dL/dx {@code [rows, in]}.
+     * {@code [out, rows]}: adds dW into its view (unless null: frozen) and returns dL/dx {@code [rows, in]}. The bias
+     * gradient, dyᵀ's row sums, is the caller's: ND4J's sum along that axis is slow.
      */
-    static INDArray linearBackwardOutputTransposed(INDArray dyT, INDArray x, INDArray w, INDArray dW, INDArray dB) {
+    static INDArray linearBackwardOutputTransposed(INDArray dyT, INDArray x, INDArray w, INDArray dW) {
         if (dW != null) {
             Nd4j.gemm(dyT, x, dW, false, false, 1.0, 1.0);
-        }
-        if (dB != null) {
-            dB.addi(dyT.sum(1).reshape(dB.shape()));
         }
         return Nd4j.gemm(dyT, w, true, false);
     }
