@@ -26,6 +26,11 @@ final class PatchEmbeddingLayer extends ViewLayer<PatchEmbedding> {
                 : input.dup('c').reshape('c', b, c.getInChans(), g, p, g, p).permute(0, 2, 4, 1, 3, 5)
                 .dup('c').reshape('c', b * g * g, (long) c.getInChans() * p * p);
         INDArray w = params.get("proj.weight").reshape('c', d, (long) c.getInChans() * p * p);
+        if (training) patches = unfolded;
+        if (HostFloats.applies(input)) {
+            return HostPatches.tokens(Nd4j.gemm(unfolded, w, false, true), params.get("proj.bias"),
+                    c.numPrefixTokens() > 0 ? params.get("clsToken") : null, params.get("posEmbed"), b);
+        }
         INDArray tokens = Ops.linear(unfolded, w, params.get("proj.bias"));
         int prefix = c.numPrefixTokens();
         long width = (long) c.numTokens() * d;
@@ -35,7 +40,6 @@ final class PatchEmbeddingLayer extends ViewLayer<PatchEmbedding> {
             out.get(NDArrayIndex.all(), NDArrayIndex.interval(0, d)).assign(0.0).addiRowVector(params.get("clsToken").reshape(d));
         }
         out.addiRowVector(params.get("posEmbed").reshape(width));
-        if (training) patches = unfolded;
         return out.reshape('c', b, c.numTokens(), d);
     }
 
@@ -48,6 +52,14 @@ final class PatchEmbeddingLayer extends ViewLayer<PatchEmbedding> {
         int d = c.getEmbedDim();
         int prefix = c.numPrefixTokens();
         long width = (long) c.numTokens() * d;
+        long k = (long) c.getInChans() * p * p;
+        INDArray w = params.get("proj.weight").reshape('c', d, k);
+        INDArray dW = trainableGradient("proj.weight") == null ? null : trainableGradient("proj.weight").reshape('c', d, k);
+        if (HostFloats.applies(epsilon)) {
+            INDArray dTokens = HostPatches.tokensBackward(epsilon, prefix, trainableGradient("proj.bias"),
+                    prefix > 0 ? trainableGradient("clsToken") : null, trainableGradient("posEmbed"));
+            return new HostPatches(c.getInChans(), g, p).fold(Ops.linearBackward(dTokens, patches, w, dW, null), b);
+        }
         INDArray eps = epsilon.dup('c').reshape('c', b, width);
         INDArray dPos = trainableGradient("posEmbed");
         if (dPos != null) {
@@ -60,13 +72,7 @@ final class PatchEmbeddingLayer extends ViewLayer<PatchEmbedding> {
         }
         INDArray dTokens = eps.get(NDArrayIndex.all(), NDArrayIndex.interval((long) prefix * d, width)).dup('c')
                 .reshape('c', b * g * g, d);
-        long k = (long) c.getInChans() * p * p;
-        INDArray dPatches = Ops.linearBackward(dTokens, patches, params.get("proj.weight").reshape('c', d, k),
-                trainableGradient("proj.weight") == null ? null : trainableGradient("proj.weight").reshape('c', d, k),
-                trainableGradient("proj.bias"));
-        if (HostFloats.applies(dPatches)) {
-            return new HostPatches(c.getInChans(), g, p).fold(dPatches, b);
-        }
+        INDArray dPatches = Ops.linearBackward(dTokens, patches, w, dW, trainableGradient("proj.bias"));
         // inverse of permute(0, 2, 4, 1, 3, 5)
         return dPatches.reshape('c', b, g, g, c.getInChans(), p, p).permute(0, 3, 1, 4, 2, 5).dup('c')
                 .reshape('c', b, c.getInChans(), c.getImgSize(), c.getImgSize());

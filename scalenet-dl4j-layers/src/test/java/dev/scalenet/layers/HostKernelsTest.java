@@ -98,12 +98,14 @@ class HostKernelsTest {
         assertClose(nd4j[2], host[2], "parameter gradients");
     }
 
-    /** Logits, loss and parameter gradients of a whole small ViT (patchify, class token, blocks, head). */
-    private static INDArray[] runVit(boolean host, boolean qkvBias) {
+    /** Logits, loss and parameter gradients of a whole small ViT (patchify, class token or average pool, blocks, head). */
+    private static INDArray[] runVit(boolean host, boolean qkvBias, boolean classToken) {
         HostFloats.enable(host);
+        VitConfig.Builder config = VitConfig.builder().imgSize(12).patchSize(4).inChans(2).numClasses(3).embedDim(8).depth(2)
+                .numHeads(2).qkvBias(qkvBias).classToken(classToken);
+        if (!classToken) config.globalPool(GlobalPool.AVG);
         ComputationGraph g = VisionTransformer.builder()
-                .config(VitConfig.builder().imgSize(12).patchSize(4).inChans(2).numClasses(3).embedDim(8).depth(2)
-                        .numHeads(2).qkvBias(qkvBias).build())
+                .config(config.build())
                 .order(0, 1, 0, 1).adapterRank(2).seed(5).build().init();
         Nd4j.getRandom().setSeed(9);
         g.params().assign(Nd4j.randn(DataType.FLOAT, g.params().shape()).muli(0.3));
@@ -118,13 +120,14 @@ class HostKernelsTest {
     }
 
     @Test
-    @DisplayName("a whole ViT (2-channel patchify and its gradient, class token, with and without a qkv bias) gives the ND4J path's logits and gradients")
+    @DisplayName("a whole ViT (2-channel patchify and its gradient, token assembly, with and without a qkv bias, with a class token or average pooling) gives the ND4J path's logits and gradients")
     void wholeVitHostEqualsNd4j() {
-        for (boolean qkvBias : new boolean[] {true, false}) {
-            INDArray[] nd4j = runVit(false, qkvBias);
-            INDArray[] host = runVit(true, qkvBias);
-            assertClose(nd4j[0], host[0], "logits (qkv bias " + qkvBias + ")");
-            assertClose(nd4j[1], host[1], "parameter gradients (qkv bias " + qkvBias + ")");
+        for (boolean[] c : new boolean[][] {{true, true}, {false, true}, {true, false}}) {
+            String what = " (qkv bias " + c[0] + ", class token " + c[1] + ")";
+            INDArray[] nd4j = runVit(false, c[0], c[1]);
+            INDArray[] host = runVit(true, c[0], c[1]);
+            assertClose(nd4j[0], host[0], "logits" + what);
+            assertClose(nd4j[1], host[1], "parameter gradients" + what);
         }
     }
 
