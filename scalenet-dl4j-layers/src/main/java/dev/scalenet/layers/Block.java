@@ -282,7 +282,7 @@ final class Block {
             for (int f = 0; f < features; f++) {
                 sums[f] = HostMath.sum(out, f * n, (f + 1) * n);
             }
-            dBias.addi(Nd4j.createFromArray(sums).reshape(dBias.shape()));
+            HostFloats.addInto(dBias, sums);
         }
         return HostFloats.write(out, features, n);
     }

@@ -58,6 +58,27 @@ final class HostFloats {
         return x == null ? null : fill(new float[Math.toIntExact(x.length())], x);
     }
 
+    /**
+     * {@code into += values} for a gradient view (null: nothing to do): in Java when the view is contiguous, as
+     * parameter-gradient views are, where ND4J takes an array creation and an add, each with its fixed cost.
+     */
+    static void addInto(INDArray into, float[] values) {
+        if (into == null) return;
+        if (into.length() != values.length) {
+            throw new IllegalArgumentException("adding " + values.length + " values into " + into.shapeInfoToString());
+        }
+        if (into.dataType() != DataType.FLOAT || into.ordering() != 'c' || into.elementWiseStride() != 1) {
+            into.addi(Nd4j.createFromArray(values).reshape(into.shape()).castTo(into.dataType()));
+            return;
+        }
+        float[] sum = new float[values.length];
+        contiguous(into).get(sum, 0, sum.length);
+        for (int i = 0; i < sum.length; i++) {
+            sum[i] += values[i];
+        }
+        contiguous(into).put(sum, 0, sum.length);
+    }
+
     private static float[] fill(float[] dst, INDArray x) {
         INDArray c = x.ordering() == 'c' && x.elementWiseStride() == 1 ? x : x.dup('c');
         contiguous(c).get(dst, 0, (int) x.length());

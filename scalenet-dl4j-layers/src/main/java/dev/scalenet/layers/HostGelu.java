@@ -1,7 +1,6 @@
 package dev.scalenet.layers;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Exact GELU, {@code gelu(x) = x·Φ(x)}, of a linear layer's output plus its bias, forward and backward, in Java over
@@ -30,7 +29,7 @@ final class HostGelu {
         float[] dx = HostFloats.scratch(2, dy.length());
         float[] db = dBias == null ? null : new float[Math.toIntExact(bias.length())];
         backward(HostFloats.read(pre, 0), HostFloats.copy(bias), HostFloats.read(dy, 1), Math.toIntExact(dy.size(0)), dx, db);
-        if (dBias != null) dBias.addi(Nd4j.createFromArray(db).reshape(dBias.shape()));
+        HostFloats.addInto(dBias, db);
         return HostFloats.write(dx, dy.shape());
     }
 

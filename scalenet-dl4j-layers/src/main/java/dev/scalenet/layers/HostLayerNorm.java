@@ -1,7 +1,6 @@
 package dev.scalenet.layers;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 import java.util.Arrays;
 
@@ -43,8 +42,8 @@ final class HostLayerNorm extends Ops.Normed {
         float[] dx = HostFloats.scratch(3, dy.length());
         backward(HostFloats.read(dy, 0), HostFloats.read(x, 1), mean, rstd, HostFloats.copy(gamma), mean.length, dg, db,
                 addend == null ? null : HostFloats.read(addend, 2), dx);
-        if (dGamma != null) dGamma.addi(Nd4j.createFromArray(dg).reshape(dGamma.shape()));
-        if (dBeta != null) dBeta.addi(Nd4j.createFromArray(db).reshape(dBeta.shape()));
+        HostFloats.addInto(dGamma, dg);
+        HostFloats.addInto(dBeta, db);
         return HostFloats.write(dx, dy.shape());
     }
 

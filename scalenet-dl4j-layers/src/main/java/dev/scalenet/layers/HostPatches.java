@@ -1,7 +1,6 @@
 package dev.scalenet.layers;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * A ViT's patch embedding on the host, around its projection (a GEMM). The patchify: images
@@ -110,9 +109,9 @@ final class HostPatches {
                 if (j >= prefix) System.arraycopy(row, 0, out, (n * patches + j - prefix) * d, d);
             }
         }
-        if (dBias != null) dBias.addi(Nd4j.createFromArray(db).reshape(dBias.shape()));
-        if (dCls != null) dCls.addi(Nd4j.createFromArray(dc).reshape(dCls.shape()));
-        if (dPos != null) dPos.addi(Nd4j.createFromArray(dp).reshape(dPos.shape()));
+        HostFloats.addInto(dBias, db);
+        HostFloats.addInto(dCls, dc);
+        HostFloats.addInto(dPos, dp);
         return HostFloats.write(out, (long) batch * patches, d);
     }
 

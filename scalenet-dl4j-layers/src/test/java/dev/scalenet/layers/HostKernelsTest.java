@@ -160,4 +160,17 @@ class HostKernelsTest {
         assertEquals(rows, back);
         assertThrows(IllegalArgumentException.class, () -> HostFloats.read(Nd4j.zeros(DataType.DOUBLE, 2), 0));
     }
+
+    @Test
+    @DisplayName("adding into a gradient view changes exactly that view's elements, contiguous or not; a wrong length is refused")
+    void addsIntoViews() {
+        INDArray flat = Nd4j.arange(0, 12).castTo(DataType.FLOAT).reshape('c', 1, 12);
+        INDArray view = flat.get(NDArrayIndex.point(0), NDArrayIndex.interval(4, 7)); // offset 4, contiguous
+        HostFloats.addInto(view, new float[] {100, 200, 300});
+        assertArrayEquals(new float[] {0, 1, 2, 3, 104, 205, 306, 7, 8, 9, 10, 11}, flat.data().asFloat());
+        INDArray m = Nd4j.zeros(DataType.FLOAT, 2, 3);
+        HostFloats.addInto(m.transpose(), new float[] {1, 2, 3, 4, 5, 6}); // [3, 2] in c order: (0,0) (0,1) (1,0) ...
+        assertArrayEquals(new float[] {1, 3, 5, 2, 4, 6}, m.data().asFloat());
+        assertThrows(IllegalArgumentException.class, () -> HostFloats.addInto(view, new float[2]));
+    }
 }
