@@ -64,9 +64,16 @@ public abstract class VitLayerConf extends BaseLayer implements TensorLayout {
         return isFrozen(paramName) ? new NoOp() : super.getUpdaterByParam(paramName);
     }
 
+    /**
+     * None when frozen; else the weight regularisation for weight matrices and the bias regularisation for every other
+     * tensor ({@link LayoutParamInitializer}'s rule), told from the name alone: DL4J asks for every parameter twice a
+     * step on the training thread, and its own route through the initializer rebuilt the layer's whole layout to
+     * answer for a bias.
+     */
     @Override
     public List<Regularization> getRegularizationByParam(String paramName) {
-        return isFrozen(paramName) ? Collections.emptyList() : super.getRegularizationByParam(paramName);
+        if (isFrozen(paramName)) return Collections.emptyList();
+        return isWeightParam(paramName) ? getRegularization() : getRegularizationBias();
     }
 
     @Override
