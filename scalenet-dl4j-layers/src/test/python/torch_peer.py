@@ -123,7 +123,7 @@ def median_ms(body, a):
         t0 = time.perf_counter()
         body()
         times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times), times, {'warmup': i, 'coldMs': statistics.median(cold) if cold else float('nan')}
+    return statistics.median(times), times, {'warmup': i, 'coldMs': statistics.median(cold) if cold else None}
 
 
 def main():

@@ -116,7 +116,8 @@ final class Block {
      * {@code x + keep ⊙ γ ⊙ ((y + b) + s · adapter)}: the end of branch {@code attn} (proj, its adapter, ls1) or
      * {@code mlp} (fc2, its adapter, ls2), given {@code y}, the branch's last product without its bias, and the adapter's
      * hidden activations (null without adapters). In training with gates, keeps the branch before its gate for γ's
-     * gradient. By {@link HostResidual} where the host kernels apply, else as ND4J operations.
+     * gradient. By {@link HostResidual} on token-major rows (the short sequences the host kernels are for), else as ND4J
+     * operations (on long sequences their in-place adds beat the copies).
      */
     private INDArray endBranch(String branch, INDArray x, INDArray y, INDArray adapterHidden, INDArray keep, boolean training) {
         boolean attn = branch.equals("attn");
@@ -128,7 +129,7 @@ final class Block {
         boolean keepUngated = training && gamma != null;
         INDArray sum;
         INDArray ungated = null;
-        if (HostFloats.applies(y)) {
+        if (tokenMajor) {
             int rows = Math.toIntExact(y.size(0));
             int width = Math.toIntExact(y.size(1));
             float[] yHost = HostFloats.read(y, 1);

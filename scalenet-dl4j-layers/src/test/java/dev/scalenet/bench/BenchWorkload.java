@@ -114,8 +114,9 @@ public final class BenchWorkload {
         List<String> ms = new ArrayList<>();
         for (double t : times) ms.add(String.format(Locale.ROOT, "%.2f", t));
         System.out.printf(Locale.ROOT, "{\"engine\": \"scalenet (ND4J %s)\", \"workload\": \"%s\", \"medianMs\": %.3f, "
-                        + "\"timesMs\": [%s], \"warmup\": %d, \"coldMs\": %.3f, \"peakRssMb\": %.1f, \"threads\": %d%s}%n",
-                Nd4j.getBackend().getClass().getSimpleName(), workload, median, String.join(", ", ms), warmupDone, coldMs, peakRssMb(),
+                        + "\"timesMs\": [%s], \"warmup\": %d, \"coldMs\": %s, \"peakRssMb\": %.1f, \"threads\": %d%s}%n",
+                Nd4j.getBackend().getClass().getSimpleName(), workload, median, String.join(", ", ms), warmupDone,
+                Double.isNaN(coldMs) ? "null" : String.format(Locale.ROOT, "%.3f", coldMs), peakRssMb(),
                 Nd4j.getEnvironment().maxThreads(), extra);
     }
 
