@@ -97,7 +97,9 @@ public final class Trainer {
      * and listed by {@link #changes}:
      * <ul>
      *   <li>every layer's updater becomes Adam with this recipe's warm-up/cosine learning rate (no separate bias
-     *       updater), with fresh optimizer state, and the iteration and epoch counters restart at 0;</li>
+     *       updater), with fresh optimizer state held by DL4J's graph updater kept on its in-place path
+     *       ({@code InPlaceGraphUpdater}: the same update, without DL4J 1.0.0-M2.1's per-step view building), and the
+     *       iteration and epoch counters restart at 0;</li>
      *   <li>every layer's regularisation becomes decoupled weight decay {@code weightDecay} on weights, none on
      *       biases (replacing any l1/l2/weight decay the graph had);</li>
      *   <li>the parameters {@code trainable} excludes are frozen (all others unfrozen);</li>
@@ -123,7 +125,8 @@ public final class Trainer {
         long warmup = Math.min(total, Math.round(config.warmupEpochs() * stepsPerEpoch));
         List<String> c = new ArrayList<>();
         c.add(String.format(Locale.ROOT, "updater of every layer: Adam, learning rate warm-up over %d steps to %.3g then"
-                + " cosine to %.3g at step %d; fresh optimizer state; iteration and epoch counters reset to 0", warmup,
+                + " cosine to %.3g at step %d; fresh optimizer state (DL4J's graph updater, on its in-place path); iteration and"
+                + " epoch counters reset to 0", warmup,
                 config.learningRate(), config.minLearningRate(), total));
         c.add(config.weightDecay() > 0 ? "regularization: decoupled weight decay " + config.weightDecay()
                 + " on weights, none on biases (replaces the graph's own)" : "regularization: none (removes the graph's own)");
