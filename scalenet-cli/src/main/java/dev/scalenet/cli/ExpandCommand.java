@@ -82,9 +82,9 @@ final class ExpandCommand implements Callable<Integer>, RecipeOptions.WithRecipe
     @Override
     public Integer call() throws Exception {
         TrainConfig recipe = RecipeOptions.recipe(spec, SHORT);
-        ExpansionPlan plan = ExpansionPlan.of(ExpansionPlan.Strategy.parse(strategy), depth).withAdapterRank(rank)
-                .withAdapterPositions(ExpansionPlan.AdapterPositions.parse(adapterPositions))
-                .withFunctionPreserving(functionPreserving).withUntiedBlocks(untiedBlocks).withUntiedNorms(untiedNorms);
+        ExpansionPlan plan = ExpansionPlan.builder().strategy(strategy).depth(depth).adapterRank(rank)
+                .adapterPositions(adapterPositions).functionPreserving(functionPreserving).untiedBlocks(untiedBlocks)
+                .untiedNorms(untiedNorms).build();
         Path base = model != null ? model : Pretrained.VIT_FMNIST_D64_L4.extract(out.resolve("base"));
         String stem = base.getFileName().toString().replaceFirst("\\.(safetensors|zip)$", "");
         String name = stem + "-" + plan.toString().replaceFirst(",.*", "");

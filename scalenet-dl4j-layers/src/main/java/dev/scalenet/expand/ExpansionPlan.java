@@ -138,6 +138,79 @@ public final class ExpansionPlan {
         return defaults(Strategy.EXPLICIT, sourceIndices.length, sourceIndices.clone());
     }
 
+    /** A plan from the settings as the front ends take them by name (see {@link Builder}). */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * A plan from named settings, as the command line, the Maven plugin and the Spark job take them: each unset (or
+     * null) one at its default, text parsed here, and the settings checked together. A bad value is an
+     * {@link InvalidSettingException} naming the setting ({@code strategy}, {@code depth}, {@code order},
+     * {@code adapterRank}, {@code adapterPositions}), which each front end reports in its own spelling.
+     */
+    public static final class Builder {
+        private String strategy;
+        private Integer depth;
+        private String order;
+        private Integer adapterRank;
+        private String adapterPositions;
+        private boolean functionPreserving;
+        private boolean untiedBlocks;
+        private boolean untiedNorms;
+        private Long seed;
+
+        private Builder() {}
+
+        /** {@code cyclic} (default) or {@code interleave}; ignored when an order is given. */
+        public Builder strategy(String v) { strategy = v; return this; }
+        /** Target depth; null or {@link #DOUBLE_DEPTH}: twice the base's (with an order: its length). */
+        public Builder depth(Integer v) { depth = v; return this; }
+        /** An explicit order of source block indices, comma- or space-separated, optionally in brackets; null or blank: none. */
+        public Builder order(String v) { order = v; return this; }
+        /** Adapter rank; null: {@link #DEFAULT_ADAPTER_RANK}. */
+        public Builder adapterRank(Integer v) { adapterRank = v; return this; }
+        /** {@code inserted} (default) or {@code all}. */
+        public Builder adapterPositions(String v) { adapterPositions = v; return this; }
+        public Builder functionPreserving(boolean v) { functionPreserving = v; return this; }
+        public Builder untiedBlocks(boolean v) { untiedBlocks = v; return this; }
+        public Builder untiedNorms(boolean v) { untiedNorms = v; return this; }
+        /** Seed of the adapters' initialisation; null: the default. */
+        public Builder seed(Long v) { seed = v; return this; }
+
+        public ExpansionPlan build() {
+            ExpansionPlan plan;
+            if (order != null && !order.isBlank()) {
+                int[] sources = parseOrder(order);
+                if (depth != null && depth != DOUBLE_DEPTH && depth != sources.length) {
+                    throw new InvalidSettingException("depth", depth, "nothing, or the length of the order (" + sources.length + ")");
+                }
+                plan = ExpansionPlan.order(sources);
+            } else {
+                plan = of(strategy == null ? Strategy.CYCLIC : Strategy.parse(strategy), depth == null ? DOUBLE_DEPTH : depth);
+            }
+            if (adapterRank != null) plan = plan.withAdapterRank(adapterRank);
+            if (seed != null) plan = plan.withSeed(seed);
+            return plan.withAdapterPositions(adapterPositions == null ? AdapterPositions.INSERTED : AdapterPositions.parse(adapterPositions))
+                    .withFunctionPreserving(functionPreserving)
+                    .withUntiedBlocks(untiedBlocks).withUntiedNorms(untiedNorms);
+        }
+
+        private static int[] parseOrder(String value) {
+            String[] parts = value.trim().replaceAll("^\\[|\\]$", "").trim().split("[,\\s]+");
+            int[] sources = new int[parts.length];
+            for (int i = 0; i < parts.length; i++) {
+                try {
+                    sources[i] = Integer.parseInt(parts[i]);
+                } catch (NumberFormatException e) {
+                    throw new InvalidSettingException("order", value, "source block indices separated by commas, e.g. "
+                            + "0,1,2,3,0,1,2,3 ('" + parts[i] + "' is not a whole number)");
+                }
+            }
+            return sources;
+        }
+    }
+
     /** Rank of the two parallel adapters per adapted position; 0 for pure weight sharing. */
     public ExpansionPlan withAdapterRank(int rank) {
         return with(c -> c.adapterRank = rank);

@@ -93,7 +93,7 @@ abstract class AbstractScaleNetMojo extends AbstractMojo {
             run();
         } catch (InvalidSettingException e) {
             getLog().debug(e);
-            throw Parameters.invalid(parameterOf(e.setting()), e.value(), e.expected());
+            throw invalid(e);
         } catch (DatasetException e) {
             getLog().debug(e);
             throw new MojoFailureException("Unusable dataset in " + Parameters.describe(dataParameterOf(e)) + ": "
@@ -121,6 +121,11 @@ abstract class AbstractScaleNetMojo extends AbstractMojo {
     /** The plugin parameter a library setting name stands for; the names are designed to match. */
     String parameterOf(String setting) {
         return setting;
+    }
+
+    /** A library setting's failure as the failure of the parameter that carries it, in the parameter's spelling. */
+    final MojoFailureException invalid(InvalidSettingException e) {
+        return Parameters.invalid(parameterOf(e.setting()), e.value(), e.expected());
     }
 
     /** The data parameter a dataset failure is about. */

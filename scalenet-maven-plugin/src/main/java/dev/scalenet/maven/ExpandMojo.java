@@ -1,5 +1,6 @@
 package dev.scalenet.maven;
 
+import dev.scalenet.InvalidSettingException;
 import dev.scalenet.data.DatasetException;
 import dev.scalenet.data.Datasets;
 import dev.scalenet.expand.ExpansionPlan;
@@ -254,20 +255,13 @@ public class ExpandMojo extends AbstractScaleNetMojo {
     }
 
     ExpansionPlan plan() throws MojoFailureException {
-        ExpansionPlan plan;
-        if (order != null && !order.isBlank()) {
-            int[] sources = ExpansionOrder.parse(order);
-            if (depth != null && depth != sources.length) {
-                throw Parameters.invalid("depth", depth, "nothing, or the length of <order> (" + sources.length + ")");
-            }
-            plan = ExpansionPlan.order(sources);
-        } else {
-            plan = ExpansionPlan.of(ExpansionPlan.Strategy.parse(strategy), depth == null ? ExpansionPlan.DOUBLE_DEPTH : depth);
+        try {
+            return ExpansionPlan.builder().order(order).strategy(strategy).depth(depth).adapterRank(adapterRank).seed(seed)
+                    .adapterPositions(adapterPositions).functionPreserving(functionPreserving).untiedBlocks(untiedBlocks)
+                    .untiedNorms(untiedNorms).build();
+        } catch (InvalidSettingException e) {
+            throw invalid(e);
         }
-        if (adapterRank != null) plan = plan.withAdapterRank(adapterRank);
-        if (seed != null) plan = plan.withSeed(seed);
-        return plan.withUntiedNorms(untiedNorms).withFunctionPreserving(functionPreserving).withUntiedBlocks(untiedBlocks)
-                .withAdapterPositions(ExpansionPlan.AdapterPositions.parse(adapterPositions));
     }
 
     TrainConfig recipe() {

@@ -52,13 +52,13 @@ final class SparkArguments {
         model = path(given, "model", false);
         config = path(given, "config", false);
         evalData = path(given, "evalData", false);
-        plan = ExpansionPlan.of(ExpansionPlan.Strategy.parse(given.getOrDefault("strategy", "cyclic")),
-                        whole(given, "depth", ExpansionPlan.DOUBLE_DEPTH))
-                .withAdapterRank(whole(given, "rank", ExpansionPlan.DEFAULT_ADAPTER_RANK))
-                .withAdapterPositions(ExpansionPlan.AdapterPositions.parse(given.getOrDefault("adapterPositions", "inserted")))
-                .withFunctionPreserving(bool(given, "functionPreserving", false))
-                .withUntiedBlocks(bool(given, "untiedBlocks", false))
-                .withUntiedNorms(bool(given, "untiedNorms", false));
+        plan = ExpansionPlan.builder().strategy(given.get("strategy"))
+                .depth(whole(given, "depth", ExpansionPlan.DOUBLE_DEPTH))
+                .adapterRank(whole(given, "rank", ExpansionPlan.DEFAULT_ADAPTER_RANK))
+                .adapterPositions(given.get("adapterPositions"))
+                .functionPreserving(bool(given, "functionPreserving", false))
+                .untiedBlocks(bool(given, "untiedBlocks", false))
+                .untiedNorms(bool(given, "untiedNorms", false)).build();
         resume = bool(given, "resume", true);
         recipe = TrainConfig.builder().build().toJson();
         recipe.remove("workers"); // Spark's parallelism unless given
