@@ -182,7 +182,7 @@ public final class Trainer {
         ProgressListener.Builder progressBuilder = ProgressListener.builder(runDir).name(name).stepsPerEpoch(perEpoch)
                 .totalSteps(total).workers(workers);
         if (resume && Files.exists(checkpointFile)) {
-            TrainingCheckpoint c = TrainingCheckpoint.load(checkpointFile);
+            TrainingCheckpoint c = TrainingCheckpoint.load(checkpointFile, graph.numParams());
             requireSameRun(checkpointFile, c.state.get("identity"), identity);
             graph.setParams(c.params);
             if (c.updater != null) graph.getUpdater().setStateViewArray(c.updater);

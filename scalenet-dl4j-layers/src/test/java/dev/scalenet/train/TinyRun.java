@@ -62,7 +62,7 @@ public final class TinyRun {
         child.destroyForcibly().waitFor();
         assertTrue(Files.exists(checkpoint),
                 "the child wrote a checkpoint before it was killed; log:\n" + Files.readString(log));
-        return TrainingCheckpoint.load(checkpoint).step();
+        return TrainingCheckpoint.load(checkpoint, model().numParams()).step();
     }
 
     /** {@code TinyRun <runDir> <epochs> [workers]}: trains {@link #model()} with {@link #recipe()}, resuming if it can. */
