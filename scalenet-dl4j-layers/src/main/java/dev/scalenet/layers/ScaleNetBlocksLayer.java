@@ -54,7 +54,7 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
         shardsRan = n;
         for (int k = 0; k < n; k++) ran.add(new ArrayList<>());
         if (n == 1) {
-            INDArray y = runStack(inOrder(x, batch, tokens, tokenMajor), 0, batch, keep, training ? ran.get(0) : null, tokenMajor);
+            INDArray y = runStack(stackOrder(x, batch, tokens, tokenMajor), 0, batch, keep, training ? ran.get(0) : null, tokenMajor);
             return exampleMajor(y, batch, tokens, tokenMajor).reshape('c', batch, tokens, d);
         }
         INDArray out = Nd4j.createUninitialized(x.dataType(), batch * tokens, d);
@@ -62,15 +62,15 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
             long b0 = BatchShards.start(k, n, batch);
             long b1 = BatchShards.start(k + 1, n, batch);
             INDArrayIndex rows = NDArrayIndex.interval(b0 * tokens, b1 * tokens);
-            INDArray part = inOrder(x.get(rows, NDArrayIndex.all()), b1 - b0, tokens, tokenMajor);
+            INDArray part = stackOrder(x.get(rows, NDArrayIndex.all()), b1 - b0, tokens, tokenMajor);
             INDArray y = training ? runStack(part, b0, b1, keep, ran.get(k), tokenMajor) : inferScoped(part, b1 - b0, tokenMajor);
-            outOfOrder(y, b1 - b0, tokens, tokenMajor, out.get(rows, NDArrayIndex.all()));
+            writeExampleMajor(y, b1 - b0, tokens, tokenMajor, out.get(rows, NDArrayIndex.all()));
         }));
         return out.reshape('c', batch, tokens, d);
     }
 
     /** Example-major rows in the order the stack runs in. */
-    private static INDArray inOrder(INDArray x, long examples, long tokens, boolean tokenMajor) {
+    private static INDArray stackOrder(INDArray x, long examples, long tokens, boolean tokenMajor) {
         return tokenMajor ? TokenOrder.tokenMajor(x, examples, tokens) : x;
     }
 
@@ -83,7 +83,7 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
     }
 
     /** The stack's rows written example-major into {@code into}. */
-    private static void outOfOrder(INDArray y, long examples, long tokens, boolean tokenMajor, INDArray into) {
+    private static void writeExampleMajor(INDArray y, long examples, long tokens, boolean tokenMajor, INDArray into) {
         if (tokenMajor) TokenOrder.exampleMajorInto(y, examples, tokens, into);
         else into.assign(y);
     }
@@ -183,7 +183,7 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
         int n = shardsRan;
         boolean tokenMajor = tokenMajorRan;
         if (n == 1) {
-            INDArray dx = backStack(inOrder(dy, batch, tokens, tokenMajor), ran.get(0), trainableGradientViews());
+            INDArray dx = backStack(stackOrder(dy, batch, tokens, tokenMajor), ran.get(0), trainableGradientViews());
             return exampleMajor(dx, batch, tokens, tokenMajor).reshape('c', batch, tokens, d);
         }
         INDArray dx = Nd4j.createUninitialized(dy.dataType(), batch * tokens, d);
@@ -196,8 +196,8 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
             long b0 = BatchShards.start(k, n, batch);
             long b1 = BatchShards.start(k + 1, n, batch);
             INDArrayIndex rows = NDArrayIndex.interval(b0 * tokens, b1 * tokens);
-            INDArray part = inOrder(dy.get(rows, NDArrayIndex.all()), b1 - b0, tokens, tokenMajor);
-            outOfOrder(backStackScoped(part, ran.get(k), views.get(k)), b1 - b0, tokens, tokenMajor, dx.get(rows, NDArrayIndex.all()));
+            INDArray part = stackOrder(dy.get(rows, NDArrayIndex.all()), b1 - b0, tokens, tokenMajor);
+            writeExampleMajor(backStackScoped(part, ran.get(k), views.get(k)), b1 - b0, tokens, tokenMajor, dx.get(rows, NDArrayIndex.all()));
         }));
         for (int k = 1; k < n; k++) gradientsFlattened.addi(shardGradients.get(k - 1).buffer());
         return dx.reshape('c', batch, tokens, d);
