@@ -155,15 +155,13 @@ final class Block {
         return sum;
     }
 
-    /** Stochastic depth's per-example multipliers ({@code [batch, 1]}, or null) as one per row, in this block's row order. */
+    /** Stochastic depth's per-example multipliers ({@code [batch, 1]}, or null) as one per token-major row. */
     private float[] keepPerRow(INDArray keep) {
         if (keep == null) return null;
         float[] perExample = HostFloats.copy(keep);
-        int b = Math.toIntExact(batch);
-        int t = Math.toIntExact(tokens);
-        float[] perRow = new float[b * t];
+        float[] perRow = new float[Math.toIntExact(batch * tokens)];
         for (int r = 0; r < perRow.length; r++) {
-            perRow[r] = perExample[TokenOrder.exampleOf(r, b, t, tokenMajor)];
+            perRow[r] = perExample[r % perExample.length]; // row = token * batch + example
         }
         return perRow;
     }

@@ -23,9 +23,4 @@ final class TokenOrder {
         long dim = y.size(1);
         into.reshape('c', batch, tokens, dim).assign(y.reshape('c', tokens, batch, dim).permute(1, 0, 2));
     }
-
-    /** The example of row {@code row}. */
-    static int exampleOf(int row, int batch, int tokens, boolean tokenMajor) {
-        return tokenMajor ? row % batch : row / tokens;
-    }
 }
