@@ -79,6 +79,19 @@ final class HostFloats {
         contiguous(into).put(sum, 0, sum.length);
     }
 
+    /** Copies an fp32 array, in c order, into {@code dst}; returns it. */
+    static float[] readInto(INDArray x, float[] dst) {
+        return fill(dst, x);
+    }
+
+    /** Writes the first elements of {@code src} into {@code into}, a c-order contiguous fp32 array or view (a range of rows). */
+    static void writeInto(float[] src, INDArray into) {
+        if (into.ordering() != 'c' || into.elementWiseStride() != 1) {
+            throw new IllegalArgumentException("writing into a non-contiguous array " + into.shapeInfoToString());
+        }
+        contiguous(into).put(src, 0, Math.toIntExact(into.length()));
+    }
+
     private static float[] fill(float[] dst, INDArray x) {
         INDArray c = x.ordering() == 'c' && x.elementWiseStride() == 1 ? x : x.dup('c');
         contiguous(c).get(dst, 0, (int) x.length());

@@ -20,6 +20,7 @@ import java.util.SplittableRandom;
  * backward each shard adds its parameter gradients into a buffer of its own, which are summed in shard order.
  */
 final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
+    private static volatile boolean residentInference = !"false".equalsIgnoreCase(System.getProperty("scalenet.residentInference", "true"));
     private final BatchShards shards = new BatchShards(this);
     /** Per shard, the blocks that ran in the last training forward pass (one list when unsharded). */
     private final List<List<Block>> ran = new ArrayList<>();
@@ -28,6 +29,8 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
     private int shardsRan;
     /** Whether the last training forward pass ran token-major (see {@link TokenOrder}): its backward pass does too. */
     private boolean tokenMajorRan;
+    /** Whether the last forward pass was an inference with the rows kept in Java ({@link #inferResident}). */
+    private boolean residentRan;
 
     ScaleNetBlocksLayer(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
@@ -45,12 +48,16 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
         long batch = input.size(0);
         long tokens = input.size(1);
         long d = c.getEmbedDim();
+        // attention on the host wants the rows token-major; everything else takes either order
+        boolean tokenMajor = HostFloats.applies(input) && HostAttention.pays(tokens);
+        int n = shards.shardsFor(batch, input.length());
+        residentRan = !training && tokenMajor && residentFits(batch, tokens, n);
+        if (residentRan) {
+            return inferResident(input, n);
+        }
         INDArray x = input.dup('c').reshape('c', batch * tokens, d);
         float[][] keep = training ? keepMultipliers(batch) : null;
-        // attention on the host wants the rows token-major; everything else takes either order
-        boolean tokenMajor = HostFloats.applies(x) && HostAttention.pays(tokens);
         tokenMajorRan = tokenMajor;
-        int n = shards.shardsFor(batch, input.length());
         shardsRan = n;
         for (int k = 0; k < n; k++) ran.add(new ArrayList<>());
         if (n == 1) {
@@ -67,6 +74,70 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
             writeExampleMajor(y, b1 - b0, tokens, tokenMajor, out.get(rows, NDArrayIndex.all()));
         }));
         return out.reshape('c', batch, tokens, d);
+    }
+
+    /**
+     * Whether inference can keep a shard's rows in Java ({@link Block#inferResident}): its matrices fit {@link HostGemm}'s
+     * slots, unless {@code -Dscalenet.residentInference=false}.
+     */
+    private boolean residentFits(long batch, long tokens, int shards) {
+        ScaleNetBlocks c = layerConf();
+        long rows = (batch + shards - 1) / shards * tokens;
+        long widest = Math.max(3L * c.getEmbedDim(), c.blockShape().mlpHiddenDim());
+        return residentInference && HostGemm.fits(rows, widest);
+    }
+
+    /**
+     * Inference with each shard's rows held in Java through the whole stack: read once, run by
+     * {@link Block#inferResident} block after block, written once. Bit-identical to running {@link Block#infer}.
+     */
+    private INDArray inferResident(INDArray input, int n) {
+        long batch = input.size(0);
+        long tokens = input.size(1);
+        INDArray out = Nd4j.createUninitialized(input.dataType(), input.shape());
+        if (n == 1) {
+            inferResident(input, batch, tokens, out);
+            return out;
+        }
+        shards.run(n, BatchShards.Phase.INFER, k -> runShard(n, input.length() / n, () -> {
+            INDArrayIndex examples = NDArrayIndex.interval(BatchShards.start(k, n, batch), BatchShards.start(k + 1, n, batch));
+            inferResident(input.get(examples, NDArrayIndex.all(), NDArrayIndex.all()),
+                    examples.length(), tokens, out.get(examples, NDArrayIndex.all(), NDArrayIndex.all()));
+        }));
+        return out;
+    }
+
+    /** {@code [examples, tokens, dim]} through every position, in Java, token-major in between, into {@code into}. */
+    private void inferResident(INDArray x, long examples, long tokens, INDArray into) {
+        int b = Math.toIntExact(examples);
+        int t = Math.toIntExact(tokens);
+        int d = Math.toIntExact(layerConf().getEmbedDim());
+        int n = b * t * d;
+        HostGemm gemm = HostGemm.ofThread();
+        float[] rows = HostFloats.readInto(x, gemm.floats(HostGemm.ROWS_IN, n));
+        float[] a = gemm.floats(HostGemm.ROWS_A, n);
+        float[] next = gemm.floats(HostGemm.ROWS_B, n);
+        TokenOrder.tokenMajor(rows, b, t, d, a);
+        for (int j = 0; j < layerConf().depth(); j++) {
+            block(j, true).inferResident(a, b, t, next, gemm);
+            float[] swap = a;
+            a = next;
+            next = swap;
+        }
+        TokenOrder.exampleMajor(a, b, t, d, rows);
+        HostFloats.writeInto(rows, into);
+    }
+
+    /** Whether the last forward pass ran {@link #inferResident}. */
+    boolean residentRan() {
+        return residentRan;
+    }
+
+    /** Switches {@link #inferResident} on or off for every layer (tests compare both paths); returns the previous state. */
+    static boolean residentInference(boolean on) {
+        boolean before = residentInference;
+        residentInference = on;
+        return before;
     }
 
     /** Example-major rows in the order the stack runs in. */
@@ -101,7 +172,7 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
     }
 
     /** Position {@code j} of the stack, over this layer's parameter views, for rows in the given order. */
-    private Block block(int j, boolean tokenMajor) {
+    Block block(int j, boolean tokenMajor) {
         ScaleNetBlocks c = layerConf();
         return new Block(c.blockShape(), c.viewsForPosition(params, j), c.hasAdapters(j), c.hasGates(j), c.getAdapterScale(),
                 tokenMajor);

@@ -1,0 +1,85 @@
+package dev.scalenet.layers;
+
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * A thread's GEMM operands and results for host-side inference ({@link Block#inferResident}): fp32 matrices kept
+ * between calls, outside any workspace, one per numbered slot, each with a Java array of its own. Products are computed
+ * by ND4J into them and read back into Java. Creating an ND4J array costs about 8 µs (its shape information), and a
+ * block's inference creates a dozen; an inference of the grown micro model spent 5% of its time there.
+ *
+ * <p>Memory: each slot keeps its last shape, so a thread holds one set of a shard's matrices, bounded by
+ * {@link #MAX_FLOATS_PER_SLOT}.
+ */
+final class HostGemm {
+    /** Slots hold at most this many floats (16 MB); a stack whose matrices are bigger runs on ND4J arrays instead. */
+    static final long MAX_FLOATS_PER_SLOT = 1L << 22;
+    // the slots: a block's operands and products (Block.inferResident), then a stack's running rows (ScaleNetBlocksLayer)
+    static final int H = 0, QKV = 1, CTX = 2, Y = 3, DOWN = 4, UP = 5, FC1 = 6, X1 = 7;
+    static final int ROWS_IN = 8, ROWS_A = 9, ROWS_B = 10;
+    private static final int SLOTS = 11;
+    private static final ThreadLocal<HostGemm> OF_THREAD = ThreadLocal.withInitial(HostGemm::new);
+
+    private final INDArray[] matrices = new INDArray[SLOTS];
+    private final float[][] floats = new float[SLOTS][0];
+
+    private HostGemm() {}
+
+    /** This thread's. */
+    static HostGemm ofThread() {
+        return OF_THREAD.get();
+    }
+
+    /** Slot {@code slot}'s Java array with room for {@code n} floats (contents undefined). */
+    float[] floats(int slot, long n) {
+        if (floats[slot].length < n) {
+            floats[slot] = new float[Math.toIntExact(n)];
+        }
+        return floats[slot];
+    }
+
+    /** Slot {@code slot}'s matrix holding the first {@code rows * cols} floats of {@code src}, for a product's operand. */
+    INDArray put(int slot, float[] src, long rows, long cols) {
+        INDArray m = matrix(slot, rows, cols);
+        m.data().asNioFloat().put(src, 0, Math.toIntExact(rows * cols));
+        return m;
+    }
+
+    /**
+     * {@code op(a) · op(b)} (op transposes where asked), computed by ND4J into slot {@code slot}'s matrix and returned as
+     * that slot's Java array (c order). The same BLAS call as {@code Nd4j.gemm(a, b, transA, transB)}, so the same bits.
+     */
+    float[] times(int slot, INDArray a, INDArray b, boolean transA, boolean transB) {
+        long rows = transA ? a.size(1) : a.size(0);
+        long cols = transB ? b.size(0) : b.size(1);
+        INDArray c = matrix(slot, rows, cols);
+        Nd4j.gemm(a, b, c, transA, transB, 1.0, 0.0);
+        float[] out = floats(slot, rows * cols);
+        c.data().asNioFloat().get(out, 0, Math.toIntExact(rows * cols));
+        return out;
+    }
+
+    /** Slot {@code slot}'s c-order {@code [rows, cols]} matrix, made (outside any workspace) when the shape changes. */
+    private INDArray matrix(int slot, long rows, long cols) {
+        INDArray m = matrices[slot];
+        if (m == null || m.size(0) != rows || m.size(1) != cols) {
+            if (rows * cols > MAX_FLOATS_PER_SLOT) {
+                throw new IllegalArgumentException("a " + rows + " x " + cols + " product is over HostGemm's " + MAX_FLOATS_PER_SLOT
+                        + " floats a slot: check HostGemm.fits first");
+            }
+            try (MemoryWorkspace none = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                m = Nd4j.createUninitialized(DataType.FLOAT, rows, cols);
+            }
+            matrices[slot] = m;
+        }
+        return m;
+    }
+
+    /** Whether matrices of {@code rows} rows and at most {@code widest} columns fit the slots. */
+    static boolean fits(long rows, long widest) {
+        return rows * widest <= MAX_FLOATS_PER_SLOT;
+    }
+}
