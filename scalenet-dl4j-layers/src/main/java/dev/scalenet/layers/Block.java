@@ -109,7 +109,7 @@ final class Block {
         HostLayerNorm.forward(x1, rows, HostFloats.copy(p.get("norm2.weight")), HostFloats.copy(p.get("norm2.bias")), eps, h, null, null);
         INDArray h2 = gemm.put(HostGemm.H, h, rows, d);
         float[] pre = gemm.times(HostGemm.FC1, h2, p.get("mlp.fc1.weight"), false, true);
-        HostGelu.forward(pre, HostFloats.copy(p.get("mlp.fc1.bias")), rows, pre); // in place: a row at a time
+        HostGelu.forward(pre, HostFloats.copy(p.get("mlp.fc1.bias")), rows, pre); // in place
         int hidden = shape.mlpHiddenDim();
         float[] fc2 = gemm.times(HostGemm.Y, gemm.put(HostGemm.FC1, pre, rows, hidden), p.get("mlp.fc2.weight"), false, true);
         endBranchResident("mlp", x1, fc2, h2, rows, gemm, out);

@@ -33,18 +33,24 @@ final class HostGelu {
         return HostFloats.write(dx, dy.shape());
     }
 
-    /** {@code out = gelu(pre + bias)} over {@code rows} rows of {@code bias.length} floats. */
+    /** {@code out = gelu(pre + bias)} over {@code rows} rows of {@code bias.length} floats; {@code out} may be {@code pre}. */
     static void forward(float[] pre, float[] bias, int rows, float[] out) {
+        // a few rows at a time through arrays of their own (the bias repeated to match): loops indexed from 0 in every
+        // array vectorise, and over several rows the loop runs long enough to pay for its set-up (0.59 against 1.03 ns
+        // an element a row at a time, measured at width 128)
         int width = bias.length;
-        float[] x = new float[width];
-        for (int r = 0; r < rows; r++) {
-            // a row at a time through an array of its own: loops indexed from 0 in every array vectorise
-            System.arraycopy(pre, r * width, x, 0, width);
-            for (int c = 0; c < width; c++) {
-                float v = x[c] + bias[c];
+        int chunk = HostMath.rowsPerChunk(width) * width;
+        float[] b = HostMath.tiled(bias, chunk);
+        float[] x = new float[chunk];
+        int total = rows * width;
+        for (int at = 0; at < total; at += chunk) {
+            int n = Math.min(chunk, total - at);
+            System.arraycopy(pre, at, x, 0, n);
+            for (int c = 0; c < n; c++) {
+                float v = x[c] + b[c];
                 x[c] = 0.5f * v * (1f + HostMath.erf(v * SQRT_HALF));
             }
-            System.arraycopy(x, 0, out, r * width, width);
+            System.arraycopy(x, 0, out, at, n);
         }
     }
 

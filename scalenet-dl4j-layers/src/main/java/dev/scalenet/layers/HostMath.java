@@ -46,6 +46,23 @@ final class HostMath {
         }
     }
 
+    /**
+     * How many rows of {@code width} floats an element-wise kernel takes a pass: about 1,024 floats, so that its loop
+     * runs long enough to pay for its set-up, and its arrays stay in the L1 cache.
+     */
+    static int rowsPerChunk(int width) {
+        return Math.max(1, 1024 / Math.max(1, width));
+    }
+
+    /** {@code v} repeated to fill {@code n} floats ({@code n} a multiple of its length): a per-column parameter for a chunk of rows. */
+    static float[] tiled(float[] v, int n) {
+        float[] t = new float[n];
+        for (int at = 0; at < n; at += v.length) {
+            System.arraycopy(v, 0, t, at, v.length);
+        }
+        return t;
+    }
+
     /** Σ v[from..to), in four interleaved partial sums: four independent add chains instead of one. */
     static float sum(float[] v, int from, int to) {
         float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;

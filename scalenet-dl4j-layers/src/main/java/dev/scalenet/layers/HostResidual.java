@@ -1,5 +1,7 @@
 package dev.scalenet.layers;
 
+import java.util.Arrays;
+
 /**
  * The end of a residual branch in one Java pass over fp32 rows:
  * {@code out = x + keep ⊙ γ ⊙ ((y + b) + s · (u + b_u))}, where {@code y} is the branch's last product without its bias
@@ -18,46 +20,56 @@ final class HostResidual {
      */
     static void forward(float[] x, float[] y, float[] bias, float[] u, float[] uBias, float s, float[] gamma,
                         float[] keep, int rows, int width, boolean keepUngated, float[] out) {
-        float[] v = new float[width];
-        float[] w = new float[width];
-        for (int r = 0; r < rows; r++) {
-            int at = r * width;
-            System.arraycopy(y, at, v, 0, width);
-            if (bias != null) {
-                for (int c = 0; c < width; c++) {
-                    v[c] += bias[c];
+        // a chunk of rows at a time, the per-column parameters repeated to match (see HostMath.rowsPerChunk)
+        int chunkRows = HostMath.rowsPerChunk(width);
+        int chunk = chunkRows * width;
+        float[] b = bias == null ? null : HostMath.tiled(bias, chunk);
+        float[] ub = uBias == null ? null : HostMath.tiled(uBias, chunk);
+        float[] g = gamma == null ? null : HostMath.tiled(gamma, chunk);
+        float[] k = keep == null ? null : new float[chunk];
+        float[] v = new float[chunk];
+        float[] w = new float[chunk];
+        for (int r0 = 0; r0 < rows; r0 += chunkRows) {
+            int at = r0 * width;
+            int n = Math.min(chunkRows, rows - r0) * width;
+            System.arraycopy(y, at, v, 0, n);
+            if (b != null) {
+                for (int c = 0; c < n; c++) {
+                    v[c] += b[c];
                 }
             }
             if (u != null) {
-                System.arraycopy(u, at, w, 0, width);
-                if (uBias != null) {
-                    for (int c = 0; c < width; c++) {
-                        w[c] += uBias[c];
+                System.arraycopy(u, at, w, 0, n);
+                if (ub != null) {
+                    for (int c = 0; c < n; c++) {
+                        w[c] += ub[c];
                     }
                 }
-                for (int c = 0; c < width; c++) {
+                for (int c = 0; c < n; c++) {
                     v[c] += w[c] * s;
                 }
             }
             if (keepUngated) {
-                System.arraycopy(v, 0, y, at, width);
+                System.arraycopy(v, 0, y, at, n);
             }
-            if (gamma != null) {
-                for (int c = 0; c < width; c++) {
-                    v[c] *= gamma[c];
+            if (g != null) {
+                for (int c = 0; c < n; c++) {
+                    v[c] *= g[c];
                 }
             }
-            if (keep != null) {
-                float k = keep[r];
-                for (int c = 0; c < width; c++) {
-                    v[c] *= k;
+            if (k != null) {
+                for (int i = 0; i * width < n; i++) {
+                    Arrays.fill(k, i * width, (i + 1) * width, keep[r0 + i]);
+                }
+                for (int c = 0; c < n; c++) {
+                    v[c] *= k[c];
                 }
             }
-            System.arraycopy(x, at, w, 0, width);
-            for (int c = 0; c < width; c++) {
+            System.arraycopy(x, at, w, 0, n);
+            for (int c = 0; c < n; c++) {
                 v[c] += w[c];
             }
-            System.arraycopy(v, 0, out, at, width);
+            System.arraycopy(v, 0, out, at, n);
         }
     }
 }

@@ -173,4 +173,33 @@ class HostKernelsTest {
         assertArrayEquals(new float[] {1, 3, 5, 2, 4, 6}, m.data().asFloat());
         assertThrows(IllegalArgumentException.class, () -> HostFloats.addInto(view, new float[2]));
     }
+
+    @Test
+    @DisplayName("GELU and the residual branch end, taken a chunk of rows at a time, give the per-element formula's bits over several chunks and a partial last one")
+    void elementWiseKernelsMatchTheirFormulaAcrossChunks() {
+        int width = 24;
+        int rows = 3 * HostMath.rowsPerChunk(width) + 5;
+        java.util.SplittableRandom random = new java.util.SplittableRandom(7);
+        float[][] v = new float[3][rows * width];
+        for (float[] a : v) for (int i = 0; i < a.length; i++) a[i] = (float) random.nextGaussian();
+        float[][] p = new float[3][width];
+        for (float[] a : p) for (int i = 0; i < a.length; i++) a[i] = (float) random.nextGaussian();
+        float[] keep = new float[rows];
+        for (int r = 0; r < rows; r++) keep[r] = r % 3 == 0 ? 0f : 1.25f;
+        float s = 0.7f;
+
+        float[] gelu = new float[rows * width];
+        HostGelu.forward(v[0], p[0], rows, gelu);
+        float[] y = v[1].clone();
+        float[] out = new float[rows * width];
+        HostResidual.forward(v[0], y, p[0], v[2], p[1], s, p[2], keep, rows, width, true, out);
+        for (int i = 0; i < rows * width; i++) {
+            int c = i % width;
+            float g = v[0][i] + p[0][c];
+            assertEquals(Float.floatToRawIntBits(0.5f * g * (1f + HostMath.erf(g * (float) Math.sqrt(0.5)))), Float.floatToRawIntBits(gelu[i]), "gelu " + i);
+            float ungated = (v[1][i] + p[0][c]) + (v[2][i] + p[1][c]) * s;
+            assertEquals(Float.floatToRawIntBits(ungated), Float.floatToRawIntBits(y[i]), "ungated branch " + i);
+            assertEquals(Float.floatToRawIntBits(ungated * p[2][c] * keep[i / width] + v[0][i]), Float.floatToRawIntBits(out[i]), "sum " + i);
+        }
+    }
 }
