@@ -83,53 +83,57 @@ final class Block {
     }
 
     /**
-     * {@link #infer} of token-major rows held in Java ({@code [rows, dim]}, rows = tokens · batch), into {@code out}:
-     * ND4J runs only the GEMMs, into {@code gemm}'s matrices, and nothing goes back into a new ND4J array between the
-     * steps. The same kernels and GEMM calls as {@link #infer} in the same order, so the same bits ({@code
-     * ResidentInferenceTest}). {@code out} must not be {@code x}.
+     * {@link #infer} of token-major rows held in Java feature-major ({@link HostFeatureMajor}: {@code x[feature][row]},
+     * rows = tokens · batch), into {@code out}: ND4J runs only the GEMMs, on the transposed matrices {@code [features,
+     * rows]} and into {@code gemm}'s reused matrices, and nothing goes back into a new ND4J array between the steps.
+     * The same arithmetic as {@link #infer}, summed in other orders ({@code ResidentInferenceTest}). {@code out} must
+     * not be {@code x}.
      */
-    void inferResident(float[] x, int batch, int tokens, float[] out, HostGemm gemm) {
+    void inferResident(float[][] x, int batch, int tokens, float[][] out, HostGemm gemm) {
         if (!tokenMajor) {
             throw new IllegalStateException("inferResident takes token-major rows");
         }
-        int rows = batch * tokens;
+        int n = batch * tokens;
         int d = shape.embedDim();
         float eps = (float) LN_EPS;
+        float[] mean = gemm.floats(HostGemm.MEAN, n);
+        float[] rstd = gemm.floats(HostGemm.RSTD, n);
 
-        float[] h = gemm.floats(HostGemm.H, (long) rows * d);
-        HostLayerNorm.forward(x, rows, HostFloats.copy(p.get("norm1.weight")), HostFloats.copy(p.get("norm1.bias")), eps, h, null, null);
-        INDArray h1 = gemm.put(HostGemm.H, h, rows, d);
-        float[] qkvT = gemm.times(HostGemm.QKV, p.get("attn.qkv.weight"), h1, false, true);
-        float[] ctx = gemm.floats(HostGemm.CTX, (long) rows * d);
+        float[][] h = gemm.features(HostGemm.H, d, n);
+        HostFeatureMajor.layerNorm(x, n, HostFloats.copy(p.get("norm1.weight")), HostFloats.copy(p.get("norm1.bias")), eps, mean, rstd, h);
+        INDArray h1 = gemm.put(HostGemm.H, h, d, n);
+        float[] qkvT = gemm.times(HostGemm.QKV, p.get("attn.qkv.weight"), h1, false, false);
+        float[] ctx = gemm.floats(HostGemm.CTX, (long) n * d);
         new HostAttention(tokens, shape.numHeads(), shape.headDim(), scale()).forward(qkvT, qkvBias(), batch, null, ctx);
-        float[] proj = gemm.times(HostGemm.Y, gemm.put(HostGemm.CTX, ctx, d, rows), p.get("attn.proj.weight"), true, true);
-        float[] x1 = gemm.floats(HostGemm.X1, (long) rows * d);
-        endBranchResident("attn", x, proj, h1, rows, gemm, x1);
+        float[][] proj = gemm.timesByFeature(HostGemm.Y, p.get("attn.proj.weight"), gemm.put(HostGemm.CTX, ctx, d, n));
+        float[][] x1 = gemm.features(HostGemm.X1, d, n);
+        endBranchResident("attn", x, proj, h1, n, gemm, x1);
 
-        HostLayerNorm.forward(x1, rows, HostFloats.copy(p.get("norm2.weight")), HostFloats.copy(p.get("norm2.bias")), eps, h, null, null);
-        INDArray h2 = gemm.put(HostGemm.H, h, rows, d);
-        float[] pre = gemm.times(HostGemm.FC1, h2, p.get("mlp.fc1.weight"), false, true);
-        HostGelu.forward(pre, HostFloats.copy(p.get("mlp.fc1.bias")), rows, pre); // in place
+        HostFeatureMajor.layerNorm(x1, n, HostFloats.copy(p.get("norm2.weight")), HostFloats.copy(p.get("norm2.bias")), eps, mean, rstd, h);
+        INDArray h2 = gemm.put(HostGemm.H, h, d, n);
+        float[][] fc1 = gemm.timesByFeature(HostGemm.FC1, p.get("mlp.fc1.weight"), h2);
+        HostFeatureMajor.gelu(fc1, HostFloats.copy(p.get("mlp.fc1.bias")), n);
         int hidden = shape.mlpHiddenDim();
-        float[] fc2 = gemm.times(HostGemm.Y, gemm.put(HostGemm.FC1, pre, rows, hidden), p.get("mlp.fc2.weight"), false, true);
-        endBranchResident("mlp", x1, fc2, h2, rows, gemm, out);
+        float[][] fc2 = gemm.timesByFeature(HostGemm.Y, p.get("mlp.fc2.weight"), gemm.put(HostGemm.FC1, fc1, hidden, n));
+        endBranchResident("mlp", x1, fc2, h2, n, gemm, out);
     }
 
-    /** {@link #endBranch} in inference, on Java arrays: {@code y} the branch's last product, {@code h} its input in ND4J. */
-    private void endBranchResident(String branch, float[] x, float[] y, INDArray h, int rows, HostGemm gemm, float[] out) {
+    /** {@link #endBranch} in inference, feature-major: {@code y} the branch's last product, {@code h} its input, {@code [dim, n]}. */
+    private void endBranchResident(String branch, float[][] x, float[][] y, INDArray h, int n, HostGemm gemm, float[][] out) {
         boolean attn = branch.equals("attn");
-        float[] u = null;
+        float[][] u = null;
         float[] uBias = null;
         if (adapters) {
             String a = "adapter." + branch;
-            float[] down = gemm.times(HostGemm.DOWN, h, p.get(a + ".down.weight"), false, true);
-            int rank = Math.toIntExact(p.get(a + ".down.weight").size(0));
-            HostRelu.forward(down, HostFloats.copy(p.get(a + ".down.bias")), rows, rank, down);
-            u = gemm.times(HostGemm.UP, gemm.put(HostGemm.DOWN, down, rows, rank), p.get(a + ".up.weight"), false, true);
+            INDArray downWeight = p.get(a + ".down.weight");
+            float[][] down = gemm.timesByFeature(HostGemm.DOWN, downWeight, h);
+            int rank = Math.toIntExact(downWeight.size(0));
+            HostFeatureMajor.relu(down, HostFloats.copy(p.get(a + ".down.bias")), rank, n);
+            u = gemm.timesByFeature(HostGemm.UP, p.get(a + ".up.weight"), gemm.put(HostGemm.DOWN, down, rank, n));
             uBias = HostFloats.copy(p.get(a + ".up.bias"));
         }
-        HostResidual.forward(x, y, HostFloats.copy(p.get(attn ? "attn.proj.bias" : "mlp.fc2.bias")), u, uBias, (float) adapterScale,
-                gates ? HostFloats.copy(p.get(attn ? "ls1.gamma" : "ls2.gamma")) : null, null, rows, shape.embedDim(), false, out);
+        HostFeatureMajor.residual(x, y, HostFloats.copy(p.get(attn ? "attn.proj.bias" : "mlp.fc2.bias")), u,
+                uBias, (float) adapterScale, gates ? HostFloats.copy(p.get(attn ? "ls1.gamma" : "ls2.gamma")) : null, shape.embedDim(), n, out);
     }
 
     private INDArray run(INDArray x, long batch, INDArray attnKeep, INDArray mlpKeep, boolean training) {

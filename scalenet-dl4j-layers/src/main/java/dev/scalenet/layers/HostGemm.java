@@ -5,6 +5,8 @@ import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
+import java.nio.FloatBuffer;
+
 /**
  * A thread's GEMM operands and results for host-side inference ({@link Block#inferResident}): fp32 matrices kept
  * between calls, outside any workspace, one per numbered slot, each with a Java array of its own. Products are computed
@@ -17,14 +19,16 @@ import org.nd4j.linalg.factory.Nd4j;
 final class HostGemm {
     /** Slots hold at most this many floats (16 MB); a stack whose matrices are bigger runs on ND4J arrays instead. */
     static final long MAX_FLOATS_PER_SLOT = 1L << 22;
-    // the slots: a block's operands and products (Block.inferResident), then a stack's running rows (ScaleNetBlocksLayer)
-    static final int H = 0, QKV = 1, CTX = 2, Y = 3, DOWN = 4, UP = 5, FC1 = 6, X1 = 7;
-    static final int ROWS_IN = 8, ROWS_A = 9, ROWS_B = 10;
-    private static final int SLOTS = 11;
+    // the slots: a block's operands, products and LayerNorm statistics (Block.inferResident), then a stack's running
+    // rows (ScaleNetBlocksLayer)
+    static final int H = 0, QKV = 1, CTX = 2, Y = 3, DOWN = 4, UP = 5, FC1 = 6, X1 = 7, MEAN = 8, RSTD = 9;
+    static final int ROWS_IN = 10, ROWS_A = 11, ROWS_B = 12;
+    private static final int SLOTS = 13;
     private static final ThreadLocal<HostGemm> OF_THREAD = ThreadLocal.withInitial(HostGemm::new);
 
     private final INDArray[] matrices = new INDArray[SLOTS];
     private final float[][] floats = new float[SLOTS][0];
+    private final float[][][] features = new float[SLOTS][0][0];
 
     private HostGemm() {}
 
@@ -39,6 +43,47 @@ final class HostGemm {
             floats[slot] = new float[Math.toIntExact(n)];
         }
         return floats[slot];
+    }
+
+    /** Slot {@code slot}'s feature-major Java arrays: {@code count} arrays of at least {@code n} floats (contents undefined). */
+    float[][] features(int slot, int count, int n) {
+        float[][] f = features[slot];
+        if (f.length < count || f[0].length < n) {
+            f = new float[Math.max(count, f.length)][Math.max(n, f.length == 0 ? 0 : f[0].length)];
+            features[slot] = f;
+        }
+        return f;
+    }
+
+    /** Slot {@code slot}'s matrix holding {@code src} as {@code [count, n]}: feature f in row f. */
+    INDArray put(int slot, float[][] src, int count, int n) {
+        INDArray m = matrix(slot, count, n);
+        FloatBuffer buffer = m.data().asNioFloat();
+        int at = buffer.position();
+        for (int f = 0; f < count; f++) {
+            buffer.position(at + f * n);
+            buffer.put(src[f], 0, n);
+        }
+        return m;
+    }
+
+    /**
+     * {@code a · b}, computed by ND4J into slot {@code slot}'s matrix and returned as that slot's feature-major arrays,
+     * row f of the product in array f.
+     */
+    float[][] timesByFeature(int slot, INDArray a, INDArray b) {
+        int count = Math.toIntExact(a.size(0));
+        int n = Math.toIntExact(b.size(1));
+        INDArray c = matrix(slot, count, n);
+        Nd4j.gemm(a, b, c, false, false, 1.0, 0.0);
+        float[][] out = features(slot, count, n);
+        FloatBuffer buffer = c.data().asNioFloat();
+        int at = buffer.position();
+        for (int f = 0; f < count; f++) {
+            buffer.position(at + f * n);
+            buffer.get(out[f], 0, n);
+        }
+        return out;
     }
 
     /** Slot {@code slot}'s matrix holding the first {@code rows * cols} floats of {@code src}, for a product's operand. */

@@ -107,24 +107,23 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
         return out;
     }
 
-    /** {@code [examples, tokens, dim]} through every position, in Java, token-major in between, into {@code into}. */
+    /** {@code [examples, tokens, dim]} through every position, in Java, token-major and feature-major in between, into {@code into}. */
     private void inferResident(INDArray x, long examples, long tokens, INDArray into) {
         int b = Math.toIntExact(examples);
         int t = Math.toIntExact(tokens);
         int d = Math.toIntExact(layerConf().getEmbedDim());
-        int n = b * t * d;
         HostGemm gemm = HostGemm.ofThread();
-        float[] rows = HostFloats.readInto(x, gemm.floats(HostGemm.ROWS_IN, n));
-        float[] a = gemm.floats(HostGemm.ROWS_A, n);
-        float[] next = gemm.floats(HostGemm.ROWS_B, n);
-        TokenOrder.tokenMajor(rows, b, t, d, a);
+        float[] rows = HostFloats.readInto(x, gemm.floats(HostGemm.ROWS_IN, (long) b * t * d));
+        float[][] a = gemm.features(HostGemm.ROWS_A, d, b * t);
+        float[][] next = gemm.features(HostGemm.ROWS_B, d, b * t);
+        HostFeatureMajor.fromExampleMajor(rows, b, t, d, a);
         for (int j = 0; j < layerConf().depth(); j++) {
             block(j, true).inferResident(a, b, t, next, gemm);
-            float[] swap = a;
+            float[][] swap = a;
             a = next;
             next = swap;
         }
-        TokenOrder.exampleMajor(a, b, t, d, rows);
+        HostFeatureMajor.toExampleMajor(a, b, t, d, rows);
         HostFloats.writeInto(rows, into);
     }
 

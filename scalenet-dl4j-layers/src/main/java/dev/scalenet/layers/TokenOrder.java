@@ -23,22 +23,4 @@ final class TokenOrder {
         long dim = y.size(1);
         into.reshape('c', batch, tokens, dim).assign(y.reshape('c', tokens, batch, dim).permute(1, 0, 2));
     }
-
-    /** {@link #tokenMajor} on Java arrays: example-major rows of {@code dim} floats in {@code src}, token-major into {@code dst}. */
-    static void tokenMajor(float[] src, int batch, int tokens, int dim, float[] dst) {
-        for (int b = 0; b < batch; b++) {
-            for (int t = 0; t < tokens; t++) {
-                System.arraycopy(src, (b * tokens + t) * dim, dst, (t * batch + b) * dim, dim);
-            }
-        }
-    }
-
-    /** The inverse of {@link #tokenMajor(float[], int, int, int, float[])}: token-major {@code src}, example-major into {@code dst}. */
-    static void exampleMajor(float[] src, int batch, int tokens, int dim, float[] dst) {
-        for (int b = 0; b < batch; b++) {
-            for (int t = 0; t < tokens; t++) {
-                System.arraycopy(src, (t * batch + b) * dim, dst, (b * tokens + t) * dim, dim);
-            }
-        }
-    }
 }

@@ -10,22 +10,24 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Inference with the rows kept in Java from block to block ({@link Block#inferResident}) runs the same kernels and the
- * same GEMM calls as {@link Block#infer}, in the same order, so it gives the same bits: compared as bits, not within a
- * tolerance. A grown stack (shared blocks, adapters and gates on the inserted positions, a qkv bias) exercises every
- * step.
+ * Inference with the rows kept in Java from block to block, feature-major ({@link Block#inferResident}), computes what
+ * {@link Block#infer} computes. A grown stack (shared blocks, adapters and gates on the inserted positions, a qkv bias)
+ * exercises every step.
+ *
+ * <p>Tolerance: 2e-5 of the largest magnitude compared, as {@code HostKernelsTest}. Both paths round in fp32 but sum
+ * in different orders (LayerNorm's statistics over the features one after another against four partial sums; BLAS
+ * on transposed operands); an indexing or missing-term bug moves results by their own order of magnitude.
  */
 class ResidentInferenceTest {
     private static final int BATCH = 7;
     private static final int TOKENS = 5;
     private static final int DIM = 16;
+    private static final double TOLERANCE = 2e-5;
 
     @AfterEach
     void restore() {
@@ -41,33 +43,38 @@ class ResidentInferenceTest {
         return g;
     }
 
-    private static int[] bits(float[] values) {
-        int[] b = new int[values.length];
-        for (int i = 0; i < b.length; i++) b[i] = Float.floatToRawIntBits(values[i]);
-        return b;
+    private static void assertClose(float[] expected, float[] actual, String what) {
+        double scale = 0;
+        double diff = 0;
+        for (int i = 0; i < expected.length; i++) {
+            scale = Math.max(scale, Math.abs(expected[i]));
+            diff = Math.max(diff, Math.abs((double) expected[i] - actual[i]));
+        }
+        assertTrue(scale > 1e-3, "a vacuous comparison: " + what + " is zero");
+        assertTrue(diff <= TOLERANCE * scale, what + " differs by " + diff + " (scale " + scale + ")");
     }
 
     @Test
-    @DisplayName("each position of a grown stack, run on Java rows, gives Block.infer's output bit for bit")
-    void blockMatchesInferBitForBit() {
+    @DisplayName("each position of a grown stack, run on Java feature-major rows, gives Block.infer's output (2e-5 relative)")
+    void blockMatchesInfer() {
         ComputationGraph g = graph();
         ScaleNetBlocksLayer layer = (ScaleNetBlocksLayer) g.getLayer("blocks");
         Nd4j.getRandom().setSeed(3);
         int rows = BATCH * TOKENS;
         INDArray x = Nd4j.randn(DataType.FLOAT, rows, DIM); // token-major rows
-        float[] in = x.dup().data().asFloat();
+        float[][] in = x.transpose().toFloatMatrix(); // feature-major
         for (int j = 0; j < 4; j++) {
-            float[] expected = layer.block(j, true).infer(x, BATCH).dup('c').data().asFloat();
-            float[] actual = new float[rows * DIM];
-            layer.block(j, true).inferResident(in, BATCH, TOKENS, actual, HostGemm.ofThread());
-            assertNotEquals(0f, expected[0], "a vacuous comparison at position " + j);
-            assertArrayEquals(bits(expected), bits(actual), "position " + j + " (adapters and gates: " + (j >= 2) + ")");
+            INDArray expected = layer.block(j, true).infer(x, BATCH);
+            float[][] out = new float[DIM][rows];
+            layer.block(j, true).inferResident(in, BATCH, TOKENS, out, HostGemm.ofThread());
+            float[] actual = Nd4j.createFromArray(out).transpose().dup('c').data().asFloat();
+            assertClose(expected.dup('c').data().asFloat(), actual, "position " + j + " (adapters and gates: " + (j >= 2) + ")");
         }
     }
 
     @Test
-    @DisplayName("the layer's logits are the block-by-block path's, bit for bit, unsharded and in three shards")
-    void layerMatchesBlockByBlockBitForBit() {
+    @DisplayName("the layer's logits are the block-by-block path's (2e-5 relative), unsharded and in three shards")
+    void layerMatchesBlockByBlock() {
         Nd4j.getRandom().setSeed(4);
         INDArray x = Nd4j.randn(DataType.FLOAT, BATCH, TOKENS, DIM);
         for (int shards : new int[] {1, 3}) {
@@ -79,8 +86,7 @@ class ResidentInferenceTest {
             ScaleNetBlocksLayer.residentInference(true);
             float[] resident = g.outputSingle(x).data().asFloat();
             assertTrue(layer.residentRan(), "the resident path did not run");
-            assertTrue(Math.abs(blockByBlock[0]) > 1e-6, "a vacuous comparison");
-            assertArrayEquals(bits(blockByBlock), bits(resident), shards + " shard(s)");
+            assertClose(blockByBlock, resident, shards + " shard(s)");
         }
     }
 
@@ -88,8 +94,8 @@ class ResidentInferenceTest {
     @DisplayName("rows in example-major order are refused: the kernels read token-major rows")
     void refusesExampleMajorRows() {
         ScaleNetBlocksLayer layer = (ScaleNetBlocksLayer) graph().getLayer("blocks");
-        float[] rows = new float[BATCH * TOKENS * DIM];
+        float[][] rows = new float[DIM][BATCH * TOKENS];
         assertThrows(IllegalStateException.class,
-                () -> layer.block(0, false).inferResident(rows, BATCH, TOKENS, new float[rows.length], HostGemm.ofThread()));
+                () -> layer.block(0, false).inferResident(rows, BATCH, TOKENS, new float[DIM][BATCH * TOKENS], HostGemm.ofThread()));
     }
 }
