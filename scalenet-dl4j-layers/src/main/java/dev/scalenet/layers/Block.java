@@ -107,7 +107,7 @@ final class Block {
         new HostAttention(tokens, shape.numHeads(), shape.headDim(), scale()).forward(qkvT, qkvBias(), batch, null, ctx);
         float[][] proj = gemm.timesByFeature(HostGemm.Y, p.get("attn.proj.weight"), gemm.put(HostGemm.CTX, ctx, d, n));
         float[][] x1 = gemm.features(HostGemm.X1, d, n);
-        endBranchResident("attn", x, proj, h1, n, gemm, x1);
+        endBranchResident("attn", x, proj, h, n, gemm, x1);
 
         HostFeatureMajor.layerNorm(x1, n, HostFloats.copy(p.get("norm2.weight")), HostFloats.copy(p.get("norm2.bias")), eps, mean, rstd, h);
         INDArray h2 = gemm.put(HostGemm.H, h, d, n);
@@ -115,21 +115,24 @@ final class Block {
         HostFeatureMajor.gelu(fc1, HostFloats.copy(p.get("mlp.fc1.bias")), n);
         int hidden = shape.mlpHiddenDim();
         float[][] fc2 = gemm.timesByFeature(HostGemm.Y, p.get("mlp.fc2.weight"), gemm.put(HostGemm.FC1, fc1, hidden, n));
-        endBranchResident("mlp", x1, fc2, h2, n, gemm, out);
+        endBranchResident("mlp", x1, fc2, h, n, gemm, out);
     }
 
-    /** {@link #endBranch} in inference, feature-major: {@code y} the branch's last product, {@code h} its input, {@code [dim, n]}. */
-    private void endBranchResident(String branch, float[][] x, float[][] y, INDArray h, int n, HostGemm gemm, float[][] out) {
+    /** {@link #endBranch} in inference, feature-major: {@code y} the branch's last product, {@code hRows} its input. */
+    private void endBranchResident(String branch, float[][] x, float[][] y, float[][] hRows, int n, HostGemm gemm, float[][] out) {
         boolean attn = branch.equals("attn");
         float[][] u = null;
         float[] uBias = null;
         if (adapters) {
             String a = "adapter." + branch;
             INDArray downWeight = p.get(a + ".down.weight");
-            float[][] down = gemm.timesByFeature(HostGemm.DOWN, downWeight, h);
             int rank = Math.toIntExact(downWeight.size(0));
+            int d = shape.embedDim();
+            float[][] down = gemm.features(HostGemm.DOWN, rank, n);
+            HostFeatureMajor.linear(HostFloats.copy(downWeight), rank, d, hRows, n, down);
             HostFeatureMajor.relu(down, HostFloats.copy(p.get(a + ".down.bias")), rank, n);
-            u = gemm.timesByFeature(HostGemm.UP, p.get(a + ".up.weight"), gemm.put(HostGemm.DOWN, down, rank, n));
+            u = gemm.features(HostGemm.UP, d, n);
+            HostFeatureMajor.linear(HostFloats.copy(p.get(a + ".up.weight")), d, rank, down, n, u);
             uBias = HostFloats.copy(p.get(a + ".up.bias"));
         }
         HostFeatureMajor.residual(x, y, HostFloats.copy(p.get(attn ? "attn.proj.bias" : "mlp.fc2.bias")), u,

@@ -94,7 +94,7 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
     private INDArray inferResident(INDArray input, int n) {
         long batch = input.size(0);
         long tokens = input.size(1);
-        INDArray out = Nd4j.createUninitialized(input.dataType(), input.shape());
+        INDArray out = createActivations(input.dataType(), input.shape());
         if (n == 1) {
             inferResident(input, batch, tokens, out);
             return out;
