@@ -150,30 +150,40 @@ final class HostAttention {
     }
 
     /**
-     * {@code out[l] = Σ_n a[a0 + n·aStep][l] · b[b0 + n·bStep][l]} for n < count, two products a pass so that
-     * {@code out} is loaded and stored half as often. Every array is indexed from 0 by the same {@code l}: only then
+     * {@code out[l] = Σ_n a[a0 + n·aStep][l] · b[b0 + n·bStep][l]} for n < count, three products a pass so that
+     * {@code out} is loaded and stored a third as often (with four, seven arrays in one loop, C2 stops vectorising it:
+     * measured 4.4 against 21.7 GFLOP/s; with two, 18.1). Every array is indexed from 0 by the same {@code l}: only then
      * does C2 vectorise the loop (with offsets it must assume the arrays overlap: measured 4 against 20 GFLOP/s).
      */
     private static void sumOfProducts(float[] out, float[][] a, int a0, int aStep, float[][] b, int b0, int bStep,
                                       int count, int lanes) {
-        int n = 0;
-        if ((count & 1) == 1) {
+        int n = count % 3;
+        if (n == 0) {
+            Arrays.fill(out, 0, lanes, 0f);
+        } else if (n == 1) {
             float[] x = a[a0];
             float[] y = b[b0];
             for (int l = 0; l < lanes; l++) {
                 out[l] = x[l] * y[l];
             }
-            n = 1;
         } else {
-            Arrays.fill(out, 0, lanes, 0f);
+            float[] x1 = a[a0];
+            float[] y1 = b[b0];
+            float[] x2 = a[a0 + aStep];
+            float[] y2 = b[b0 + bStep];
+            for (int l = 0; l < lanes; l++) {
+                out[l] = x1[l] * y1[l] + x2[l] * y2[l];
+            }
         }
-        for (; n < count; n += 2) {
+        for (; n < count; n += 3) {
             float[] x1 = a[a0 + n * aStep];
             float[] y1 = b[b0 + n * bStep];
             float[] x2 = a[a0 + (n + 1) * aStep];
             float[] y2 = b[b0 + (n + 1) * bStep];
+            float[] x3 = a[a0 + (n + 2) * aStep];
+            float[] y3 = b[b0 + (n + 2) * bStep];
             for (int l = 0; l < lanes; l++) {
-                out[l] += x1[l] * y1[l] + x2[l] * y2[l];
+                out[l] += x1[l] * y1[l] + x2[l] * y2[l] + x3[l] * y3[l];
             }
         }
     }
