@@ -143,6 +143,19 @@ final class BatchShards {
         if (failure != null) throw new IllegalStateException("a batch shard failed", failure);
     }
 
+    /**
+     * {@link #run}, each task with its threads chosen for {@code elementsPerShard} activation elements
+     * ({@link ComputeThreads}): none besides its own when every shard has a core to itself.
+     */
+    void runThreaded(int shards, Phase phase, long elementsPerShard, IntConsumer task) {
+        long elements = oneCorePerShard(shards) ? 0 : elementsPerShard;
+        run(shards, phase, k -> {
+            try (ComputeThreads threads = ComputeThreads.forElements(elements)) {
+                task.accept(k);
+            }
+        });
+    }
+
     private static synchronized ExecutorService worker(int i) {
         if (WORKERS[i] == null) {
             WORKERS[i] = Executors.newSingleThreadExecutor(r -> {

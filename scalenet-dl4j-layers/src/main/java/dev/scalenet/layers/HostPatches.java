@@ -43,6 +43,11 @@ final class HostPatches {
      * token, the position embedding ({@code [1, prefix + patches, dim]}) to every token.
      */
     static INDArray tokens(INDArray projected, INDArray bias, INDArray cls, INDArray pos, long batch) {
+        return tokensInto(projected, bias, cls, pos, batch, null);
+    }
+
+    /** {@link #tokens} written into {@code into} (a c-order contiguous array or range of examples), or a new array when null. */
+    static INDArray tokensInto(INDArray projected, INDArray bias, INDArray cls, INDArray pos, long batch, INDArray into) {
         int d = Math.toIntExact(projected.size(1));
         int patches = Math.toIntExact(projected.size(0) / batch);
         int prefix = cls == null ? 0 : 1;
@@ -74,7 +79,9 @@ final class HostPatches {
                 System.arraycopy(row, 0, out, (n * t + j) * d, d);
             }
         }
-        return HostFloats.write(out, batch, t, d);
+        if (into == null) return HostFloats.write(out, batch, t, d);
+        HostFloats.writeInto(out, into);
+        return into;
     }
 
     /**

@@ -4,10 +4,12 @@ import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.INDArrayIndex;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /** See {@link PatchEmbedding}. The convolution is a GEMM over unfolded, non-overlapping patches. */
 final class PatchEmbeddingLayer extends ViewLayer<PatchEmbedding> {
+    private final BatchShards shards = new BatchShards(this);
     private INDArray patches;
 
     PatchEmbeddingLayer(NeuralNetConfiguration conf, DataType dataType) {
@@ -18,6 +20,10 @@ final class PatchEmbeddingLayer extends ViewLayer<PatchEmbedding> {
     protected INDArray forward(INDArray input, boolean training) {
         PatchEmbedding c = layerConf();
         long b = input.size(0);
+        if (!training && HostFloats.applies(input)) {
+            int n = shards.shardsFor(b, b * c.numTokens() * c.getEmbedDim());
+            if (n > 1) return inferSharded(input, n);
+        }
         int p = c.getPatchSize();
         int g = c.gridSize();
         int d = c.getEmbedDim();
@@ -41,6 +47,29 @@ final class PatchEmbeddingLayer extends ViewLayer<PatchEmbedding> {
         }
         out.addiRowVector(params.get("posEmbed").reshape(width));
         return out.reshape('c', b, c.numTokens(), d);
+    }
+
+    /**
+     * Inference with the batch cut into shards ({@link BatchShards}), each patchified, projected and assembled into
+     * tokens on its worker: on one thread this took about 0.4 ms of the grown micro model's 12 ms batch, with the
+     * shards' cores idle.
+     */
+    private INDArray inferSharded(INDArray input, int n) {
+        PatchEmbedding c = layerConf();
+        long b = input.size(0);
+        int p = c.getPatchSize();
+        int d = c.getEmbedDim();
+        INDArray out = createActivations(input.dataType(), b, c.numTokens(), d);
+        INDArray w = params.get("proj.weight").reshape('c', d, (long) c.getInChans() * p * p);
+        HostPatches patchify = new HostPatches(c.getInChans(), c.gridSize(), p);
+        shards.runThreaded(n, BatchShards.Phase.INFER, out.length() / n, k -> {
+            INDArrayIndex examples = NDArrayIndex.interval(BatchShards.start(k, n, b), BatchShards.start(k + 1, n, b));
+            INDArray projected = Nd4j.gemm(patchify.unfold(input.get(examples, NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all())),
+                    w, false, true);
+            HostPatches.tokensInto(projected, params.get("proj.bias"), c.numPrefixTokens() > 0 ? params.get("clsToken") : null,
+                    params.get("posEmbed"), examples.length(), out.get(examples, NDArrayIndex.all(), NDArrayIndex.all()));
+        });
+        return out;
     }
 
     @Override

@@ -38,7 +38,7 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
 
     @Override
     protected long threadingElements(INDArray input) {
-        // the caller's own threads only wait for the shards; each shard chooses its threads in runShard
+        // the caller's own threads only wait for the shards; each shard chooses its threads (BatchShards.runThreaded)
         return input.length() / shards.shardsFor(input.size(0), input.length());
     }
 
@@ -65,14 +65,14 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
             return exampleMajor(y, batch, tokens, tokenMajor).reshape('c', batch, tokens, d);
         }
         INDArray out = Nd4j.createUninitialized(x.dataType(), batch * tokens, d);
-        shards.run(n, training ? BatchShards.Phase.FORWARD : BatchShards.Phase.INFER, k -> runShard(n, x.length() / n, () -> {
+        shards.runThreaded(n, training ? BatchShards.Phase.FORWARD : BatchShards.Phase.INFER, x.length() / n, k -> {
             long b0 = BatchShards.start(k, n, batch);
             long b1 = BatchShards.start(k + 1, n, batch);
             INDArrayIndex rows = NDArrayIndex.interval(b0 * tokens, b1 * tokens);
             INDArray part = stackOrder(x.get(rows, NDArrayIndex.all()), b1 - b0, tokens, tokenMajor);
             INDArray y = training ? runStack(part, b0, b1, keep, ran.get(k), tokenMajor) : inferScoped(part, b1 - b0, tokenMajor);
             writeExampleMajor(y, b1 - b0, tokens, tokenMajor, out.get(rows, NDArrayIndex.all()));
-        }));
+        });
         return out.reshape('c', batch, tokens, d);
     }
 
@@ -99,11 +99,11 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
             inferResident(input, batch, tokens, out);
             return out;
         }
-        shards.run(n, BatchShards.Phase.INFER, k -> runShard(n, input.length() / n, () -> {
+        shards.runThreaded(n, BatchShards.Phase.INFER, input.length() / n, k -> {
             INDArrayIndex examples = NDArrayIndex.interval(BatchShards.start(k, n, batch), BatchShards.start(k + 1, n, batch));
             inferResident(input.get(examples, NDArrayIndex.all(), NDArrayIndex.all()),
                     examples.length(), tokens, out.get(examples, NDArrayIndex.all(), NDArrayIndex.all()));
-        }));
+        });
         return out;
     }
 
@@ -205,14 +205,6 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
         return x;
     }
 
-    /** Runs one shard's work with its threads chosen: none besides its own when every shard has a core to itself. */
-    private static void runShard(int n, long elementsPerShard, Runnable work) {
-        long elements = BatchShards.oneCorePerShard(n) ? 0 : elementsPerShard;
-        try (ComputeThreads threads = ComputeThreads.forElements(elements)) {
-            work.run();
-        }
-    }
-
     /**
      * Stochastic depth's per-example multipliers, for each position's two branches (null where the rate is 0): 0 with
      * probability {@code rate}, else 1/(1 - rate). A pure function of (seed, iteration, position, branch), drawn for
@@ -261,14 +253,14 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
         List<Map<String, INDArray>> views = new ArrayList<>();
         views.add(trainableGradientViews());
         for (int k = 1; k < n; k++) views.add(shardGradients(k).views());
-        shards.run(n, BatchShards.Phase.BACKWARD, k -> runShard(n, dy.length() / n, () -> {
+        shards.runThreaded(n, BatchShards.Phase.BACKWARD, dy.length() / n, k -> {
             if (k > 0) shardGradients.get(k - 1).buffer().assign(0);
             long b0 = BatchShards.start(k, n, batch);
             long b1 = BatchShards.start(k + 1, n, batch);
             INDArrayIndex rows = NDArrayIndex.interval(b0 * tokens, b1 * tokens);
             INDArray part = stackOrder(dy.get(rows, NDArrayIndex.all()), b1 - b0, tokens, tokenMajor);
             writeExampleMajor(backStackScoped(part, ran.get(k), views.get(k)), b1 - b0, tokens, tokenMajor, dx.get(rows, NDArrayIndex.all()));
-        }));
+        });
         for (int k = 1; k < n; k++) gradientsFlattened.addi(shardGradients.get(k - 1).buffer());
         return dx.reshape('c', batch, tokens, d);
     }

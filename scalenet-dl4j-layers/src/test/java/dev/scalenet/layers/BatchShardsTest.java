@@ -144,4 +144,24 @@ class BatchShardsTest {
         shards.run(2, BatchShards.Phase.INFER, k -> sums[k] = Nd4j.ones(DataType.FLOAT, 4, 4).sumNumber().doubleValue());
         assertArrayEquals(new double[] {16, 16}, sums);
     }
+
+    @Test
+    @DisplayName("a whole fp32 ViT in inference, patch embedding and blocks in shards on the host path, gives the unsharded logits (1e-6 relative)")
+    void shardedVitInference() {
+        // the same operations on fewer rows; BLAS may block the rows differently, which moves the last bits only
+        Supplier<ComputationGraph> vit = () -> dev.scalenet.vit.VisionTransformer.builder()
+                .config(dev.scalenet.vit.VitConfig.builder().imgSize(12).patchSize(4).inChans(2).numClasses(3).embedDim(8).depth(2)
+                        .numHeads(2).build())
+                .order(0, 1, 0, 1).adapterRank(2).seed(5).build().init();
+        ComputationGraph one = withShards(1, vit);
+        ComputationGraph two = withShards(2, vit);
+        Nd4j.getRandom().setSeed(9);
+        two.params().assign(Nd4j.randn(DataType.FLOAT, one.params().shape()).muli(0.3));
+        one.params().assign(two.params());
+        INDArray x = Nd4j.randn(DataType.FLOAT, 5, 2, 12, 12);
+        INDArray expected = one.outputSingle(x);
+        double scale = expected.amaxNumber().doubleValue();
+        assertTrue(scale > 1e-3, "a vacuous comparison");
+        assertTrue(maxAbsDiff(expected, two.outputSingle(x)) <= 1e-6 * scale);
+    }
 }
