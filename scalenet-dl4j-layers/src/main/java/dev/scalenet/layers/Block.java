@@ -102,7 +102,7 @@ final class Block {
         float[][] h = gemm.features(HostGemm.H, d, n);
         HostFeatureMajor.layerNorm(x, n, HostFloats.copy(p.get("norm1.weight")), HostFloats.copy(p.get("norm1.bias")), eps, mean, rstd, h);
         INDArray h1 = gemm.put(HostGemm.H, h, d, n);
-        float[] qkvT = gemm.times(HostGemm.QKV, p.get("attn.qkv.weight"), h1, false, false);
+        float[] qkvT = gemm.times(HostGemm.QKV, p.get("attn.qkv.weight"), h1);
         float[] ctx = gemm.floats(HostGemm.CTX, (long) n * d);
         new HostAttention(tokens, shape.numHeads(), shape.headDim(), scale()).forward(qkvT, qkvBias(), batch, null, ctx);
         float[][] proj = gemm.timesByFeature(HostGemm.Y, p.get("attn.proj.weight"), gemm.put(HostGemm.CTX, ctx, d, n));

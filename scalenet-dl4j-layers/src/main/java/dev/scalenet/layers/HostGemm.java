@@ -10,7 +10,7 @@ import java.nio.FloatBuffer;
 /**
  * A thread's GEMM operands and results for host-side inference ({@link Block#inferResident}): fp32 matrices kept
  * between calls, outside any workspace, one per numbered slot, each with a Java array of its own. Products are computed
- * by ND4J into them and read back into Java. Creating an ND4J array costs about 8 µs (its shape information), and a
+ * into them ({@link HostBlas}) and read back into Java. Creating an ND4J array costs about 8 µs (its shape information), and a
  * block's inference creates a dozen; an inference of the grown micro model spent 5% of its time there.
  *
  * <p>Memory: each slot keeps its last shape, so a thread holds one set of a shard's matrices, bounded by
@@ -27,6 +27,7 @@ final class HostGemm {
     private static final ThreadLocal<HostGemm> OF_THREAD = ThreadLocal.withInitial(HostGemm::new);
 
     private final INDArray[] matrices = new INDArray[SLOTS];
+    private final long[][] shapes = new long[SLOTS][]; // the matrices' shapes, kept here: INDArray.size costs more
     private final float[][] floats = new float[SLOTS][0];
     private final float[][][] features = new float[SLOTS][0][0];
 
@@ -68,14 +69,14 @@ final class HostGemm {
     }
 
     /**
-     * {@code a · b}, computed by ND4J into slot {@code slot}'s matrix and returned as that slot's feature-major arrays,
+     * {@code a · b}, computed into slot {@code slot}'s matrix ({@link HostBlas}) and returned as that slot's feature-major arrays,
      * row f of the product in array f.
      */
     float[][] timesByFeature(int slot, INDArray a, INDArray b) {
         int count = Math.toIntExact(a.size(0));
         int n = Math.toIntExact(b.size(1));
         INDArray c = matrix(slot, count, n);
-        Nd4j.gemm(a, b, c, false, false, 1.0, 0.0);
+        HostBlas.product(a, b, c);
         float[][] out = features(slot, count, n);
         FloatBuffer buffer = c.data().asNioFloat();
         int at = buffer.position();
@@ -93,24 +94,22 @@ final class HostGemm {
         return m;
     }
 
-    /**
-     * {@code op(a) · op(b)} (op transposes where asked), computed by ND4J into slot {@code slot}'s matrix and returned as
-     * that slot's Java array (c order). The same BLAS call as {@code Nd4j.gemm(a, b, transA, transB)}, so the same bits.
-     */
-    float[] times(int slot, INDArray a, INDArray b, boolean transA, boolean transB) {
-        long rows = transA ? a.size(1) : a.size(0);
-        long cols = transB ? b.size(0) : b.size(1);
+    /** {@code a · b}, computed into slot {@code slot}'s matrix ({@link HostBlas}) and returned as that slot's Java array (c order). */
+    float[] times(int slot, INDArray a, INDArray b) {
+        int rows = Math.toIntExact(a.size(0));
+        int cols = Math.toIntExact(b.size(1));
         INDArray c = matrix(slot, rows, cols);
-        Nd4j.gemm(a, b, c, transA, transB, 1.0, 0.0);
-        float[] out = floats(slot, rows * cols);
-        c.data().asNioFloat().get(out, 0, Math.toIntExact(rows * cols));
+        HostBlas.product(a, b, c);
+        float[] out = floats(slot, (long) rows * cols);
+        c.data().asNioFloat().get(out, 0, rows * cols);
         return out;
     }
 
     /** Slot {@code slot}'s c-order {@code [rows, cols]} matrix, made (outside any workspace) when the shape changes. */
     private INDArray matrix(int slot, long rows, long cols) {
         INDArray m = matrices[slot];
-        if (m == null || m.size(0) != rows || m.size(1) != cols) {
+        long[] shape = shapes[slot];
+        if (m == null || shape[0] != rows || shape[1] != cols) {
             if (rows * cols > MAX_FLOATS_PER_SLOT) {
                 throw new IllegalArgumentException("a " + rows + " x " + cols + " product is over HostGemm's " + MAX_FLOATS_PER_SLOT
                         + " floats a slot: check HostGemm.fits first");
@@ -119,6 +118,7 @@ final class HostGemm {
                 m = Nd4j.createUninitialized(DataType.FLOAT, rows, cols);
             }
             matrices[slot] = m;
+            shapes[slot] = new long[] {rows, cols};
         }
         return m;
     }
