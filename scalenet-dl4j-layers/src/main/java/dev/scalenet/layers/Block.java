@@ -102,10 +102,11 @@ final class Block {
         float[][] h = gemm.features(HostGemm.H, d, n);
         HostFeatureMajor.layerNorm(x, n, HostFloats.copy(p.get("norm1.weight")), HostFloats.copy(p.get("norm1.bias")), eps, mean, rstd, h);
         INDArray h1 = gemm.put(HostGemm.H, h, d, n);
-        float[] qkvT = gemm.times(HostGemm.QKV, p.get("attn.qkv.weight"), h1);
-        float[] ctx = gemm.floats(HostGemm.CTX, (long) n * d);
-        new HostAttention(tokens, shape.numHeads(), shape.headDim(), scale()).forward(qkvT, qkvBias(), batch, null, ctx);
-        float[][] proj = gemm.timesByFeature(HostGemm.Y, p.get("attn.proj.weight"), gemm.put(HostGemm.CTX, ctx, d, n));
+        INDArray qkvT = gemm.product(HostGemm.QKV, p.get("attn.qkv.weight"), h1);
+        INDArray ctxT = gemm.matrix(HostGemm.CTX, d, n);
+        new HostAttention(tokens, shape.numHeads(), shape.headDim(), scale())
+                .forward(HostGemm.buffer(qkvT), qkvBias(), batch, null, HostGemm.buffer(ctxT));
+        float[][] proj = gemm.timesByFeature(HostGemm.Y, p.get("attn.proj.weight"), ctxT);
         float[][] x1 = gemm.features(HostGemm.X1, d, n);
         endBranchResident("attn", x, proj, h, n, gemm, x1);
 

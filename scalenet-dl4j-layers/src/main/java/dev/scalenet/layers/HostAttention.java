@@ -1,5 +1,6 @@
 package dev.scalenet.layers;
 
+import java.nio.FloatBuffer;
 import java.util.Arrays;
 
 /**
@@ -7,7 +8,7 @@ import java.util.Arrays;
  * feature-major layout of a batch shard: rows in token order ({@code row = token * batch + example}, see
  * {@link TokenOrder}) and the projections transposed, {@code qkvᵀ [3 * dim, rows]} in (timm's column order) q|k|v,
  * then heads, then head features. There each (token, feature) holds one example after another, which is what this
- * kernel computes over: it copies whole runs of examples in and out ({@code System.arraycopy}) instead of transposing
+ * kernel computes over: it copies whole runs of examples in and out (bulk copies) instead of transposing
  * element by element. On the few-token shapes of a batch shard this replaces two permuting copies, two batched GEMMs of
  * hundreds of tiny products, a scale and a softmax: ND4J operations whose fixed costs dominated the micro model's step.
  *
@@ -51,6 +52,14 @@ final class HostAttention {
      * @param ctx receives probs·v, transposed: {@code [dim, tokens * batch]}
      */
     void forward(float[] qkv, float[] bias, int batch, float[] probs, float[] ctx) {
+        forward(FloatBuffer.wrap(qkv), bias, batch, probs, FloatBuffer.wrap(ctx));
+    }
+
+    /**
+     * {@link #forward(float[], float[], int, float[], float[])} reading qkv from and writing ctx to buffers (from index 0),
+     * such as ND4J's: the runs of examples are copied straight between them and the lanes.
+     */
+    void forward(FloatBuffer qkv, float[] bias, int batch, float[] probs, FloatBuffer ctx) {
         Lanes w = LANES.get();
         int t = tokens;
         int hd = headDim;
@@ -87,7 +96,10 @@ final class HostAttention {
      * Given the forward's qkv, bias and probs and dL/dctx (transposed as ctx), writes dL/dqkv in qkv's layout:
      * dv = pᵀ·dctx, dp = dctx·vᵀ, ds = p ⊙ (dp − Σ dp ⊙ p) · scale, dq = ds·k, dk = dsᵀ·q.
      */
-    void backward(float[] qkv, float[] bias, float[] probs, float[] dCtx, int batch, float[] dQkv) {
+    void backward(float[] qkvArray, float[] bias, float[] probs, float[] dCtxArray, int batch, float[] dQkvArray) {
+        FloatBuffer qkv = FloatBuffer.wrap(qkvArray);
+        FloatBuffer dCtx = FloatBuffer.wrap(dCtxArray);
+        FloatBuffer dQkv = FloatBuffer.wrap(dQkvArray);
         Lanes w = LANES.get();
         int t = tokens;
         int hd = headDim;
@@ -201,7 +213,7 @@ final class HostAttention {
     }
 
     /** q, k and v (with their bias) of examples {@code b0..} into lane order, as {@link #gather}. */
-    private void gatherQkv(float[] qkv, float[] bias, int batch, int b0, int examples, float[][] q, float[][] k, float[][] v) {
+    private void gatherQkv(FloatBuffer qkv, float[] bias, int batch, int b0, int examples, float[][] q, float[][] k, float[][] v) {
         int d = heads * headDim;
         gather(qkv, bias, batch, b0, examples, 0, q);
         gather(qkv, bias, batch, b0, examples, d, k);
@@ -213,7 +225,7 @@ final class HostAttention {
      * {@code b0 .. b0 + examples}, plus the same entries of {@code bias} when not null, into lane order:
      * {@code out[token * headDim + e][head * examples + example]}. Each (token, feature) is one run of examples.
      */
-    private void gather(float[] src, float[] bias, int batch, int b0, int examples, int f0, float[][] out) {
+    private void gather(FloatBuffer src, float[] bias, int batch, int b0, int examples, int f0, float[][] out) {
         int hd = headDim;
         int rows = batch * tokens;
         for (int i = 0; i < tokens; i++) {
@@ -222,7 +234,7 @@ final class HostAttention {
                     int f = f0 + h * hd + e;
                     float[] o = out[i * hd + e];
                     int at = h * examples;
-                    System.arraycopy(src, f * rows + i * batch + b0, o, at, examples);
+                    src.get(f * rows + i * batch + b0, o, at, examples);
                     if (bias != null) {
                         float add = bias[f];
                         for (int x = at; x < at + examples; x++) {
@@ -235,12 +247,12 @@ final class HostAttention {
     }
 
     /** A token's lane rows {@code lane[e][head * examples + example]} back into feature rows {@code f0 + head * headDim + e}, as {@link #gather} reads them. */
-    private void scatter(float[][] lane, int batch, int b0, int examples, int token, float[] dst, int f0) {
+    private void scatter(float[][] lane, int batch, int b0, int examples, int token, FloatBuffer dst, int f0) {
         int hd = headDim;
         int rows = batch * tokens;
         for (int h = 0; h < heads; h++) {
             for (int e = 0; e < hd; e++) {
-                System.arraycopy(lane[e], h * examples, dst, (f0 + h * hd + e) * rows + token * batch + b0, examples);
+                dst.put((f0 + h * hd + e) * rows + token * batch + b0, lane[e], h * examples, examples);
             }
         }
     }

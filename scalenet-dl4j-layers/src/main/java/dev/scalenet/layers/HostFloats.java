@@ -84,6 +84,20 @@ final class HostFloats {
         return fill(dst, x);
     }
 
+    /**
+     * The first {@code run} floats of every {@code every} of a c-order fp32 array ({@code x.length() / every} runs),
+     * one after another into {@code dst}: one token of each example, without ND4J's view and strided copy.
+     */
+    static float[] readRuns(INDArray x, int every, int run, float[] dst) {
+        INDArray c = x.ordering() == 'c' && x.elementWiseStride() == 1 ? x : x.dup('c');
+        FloatBuffer buffer = contiguous(c).slice();
+        int runs = Math.toIntExact(x.length() / every);
+        for (int k = 0; k < runs; k++) {
+            buffer.get(k * every, dst, k * run, run);
+        }
+        return dst;
+    }
+
     /** Writes the first elements of {@code src} into {@code into}, a c-order contiguous fp32 array or view (a range of rows). */
     static void writeInto(float[] src, INDArray into) {
         if (into.ordering() != 'c' || into.elementWiseStride() != 1) {

@@ -87,26 +87,20 @@ final class HostGemm {
         return out;
     }
 
-    /** Slot {@code slot}'s matrix holding the first {@code rows * cols} floats of {@code src}, for a product's operand. */
-    INDArray put(int slot, float[] src, long rows, long cols) {
-        INDArray m = matrix(slot, rows, cols);
-        m.data().asNioFloat().put(src, 0, Math.toIntExact(rows * cols));
-        return m;
+    /** {@code a · b}, computed into slot {@code slot}'s matrix ({@link HostBlas}), which is returned. */
+    INDArray product(int slot, INDArray a, INDArray b) {
+        INDArray c = matrix(slot, a.size(0), b.size(1));
+        HostBlas.product(a, b, c);
+        return c;
     }
 
-    /** {@code a · b}, computed into slot {@code slot}'s matrix ({@link HostBlas}) and returned as that slot's Java array (c order). */
-    float[] times(int slot, INDArray a, INDArray b) {
-        int rows = Math.toIntExact(a.size(0));
-        int cols = Math.toIntExact(b.size(1));
-        INDArray c = matrix(slot, rows, cols);
-        HostBlas.product(a, b, c);
-        float[] out = floats(slot, (long) rows * cols);
-        c.data().asNioFloat().get(out, 0, rows * cols);
-        return out;
+    /** One of this class's matrices as a buffer whose index 0 is its first element. */
+    static FloatBuffer buffer(INDArray matrix) {
+        return matrix.data().asNioFloat().slice();
     }
 
     /** Slot {@code slot}'s c-order {@code [rows, cols]} matrix, made (outside any workspace) when the shape changes. */
-    private INDArray matrix(int slot, long rows, long cols) {
+    INDArray matrix(int slot, long rows, long cols) {
         INDArray m = matrices[slot];
         long[] shape = shapes[slot];
         if (m == null || shape[0] != rows || shape[1] != cols) {

@@ -34,6 +34,14 @@ final class VitPoolingLayer extends ViewLayer<VitPooling> {
         if (normsEveryToken()) {
             norm = Ops.layerNorm(input.dup('c').reshape('c', b * tokens, d), params.get(n + ".weight"), params.get(n + ".bias"), LN_EPS, training);
             out = patchTokens(norm.out.reshape('c', b, tokens, d)).mean(1);
+        } else if (!training && c.getGlobalPool() == GlobalPool.TOKEN && HostFloats.applies(input)) {
+            // inference's class token and norm in Java: where ND4J makes a view, a strided copy and the norm's arrays
+            int tokenFloats = Math.toIntExact(tokens) * d;
+            float[] cls = HostFloats.readRuns(input, tokenFloats, d, new float[Math.toIntExact(b) * d]);
+            HostLayerNorm.forward(cls, Math.toIntExact(b), HostFloats.copy(params.get(n + ".weight")), HostFloats.copy(params.get(n + ".bias")),
+                    (float) LN_EPS, cls, null, null);
+            out = createActivations(input.dataType(), b, d);
+            HostFloats.writeInto(cls, out);
         } else {
             INDArray pooled = c.getGlobalPool() == GlobalPool.TOKEN
                     ? input.get(NDArrayIndex.all(), NDArrayIndex.point(0), NDArrayIndex.all()).dup('c')

@@ -162,6 +162,16 @@ class HostKernelsTest {
     }
 
     @Test
+    @DisplayName("reading one run every so many floats takes each example's first token, from a view at an offset too")
+    void readsRuns() {
+        INDArray x = Nd4j.arange(0, 48).castTo(DataType.FLOAT).reshape('c', 4, 3, 4); // 4 examples, 3 tokens of 4
+        assertArrayEquals(new float[] {0, 1, 2, 3, 12, 13, 14, 15, 24, 25, 26, 27, 36, 37, 38, 39},
+                HostFloats.readRuns(x, 12, 4, new float[16]));
+        INDArray last = x.get(NDArrayIndex.interval(2, 4), NDArrayIndex.all(), NDArrayIndex.all());
+        assertArrayEquals(new float[] {24, 25, 26, 27, 36, 37, 38, 39}, HostFloats.readRuns(last, 12, 4, new float[8]));
+    }
+
+    @Test
     @DisplayName("adding into a gradient view changes exactly that view's elements, contiguous or not; a wrong length is refused")
     void addsIntoViews() {
         INDArray flat = Nd4j.arange(0, 12).castTo(DataType.FLOAT).reshape('c', 1, 12);
