@@ -151,12 +151,12 @@ final class Block {
         h1 = n1.out;
         attnOut = tokenMajor ? attentionOnHost(training) : attentionAsNd4jOps();
         if (adapters) attnAdapterHidden = adapterHidden("attn", h1);
-        INDArray x1 = endBranch("attn", x, Nd4j.gemm(attnOut, p.get("attn.proj.weight"), tokenMajor, true),
+        INDArray x1 = endBranch("attn", x, HostBlas.times(attnOut, p.get("attn.proj.weight"), tokenMajor, true),
                 attnAdapterHidden, attnKeep, training);
 
         n2 = Ops.layerNorm(x1, p.get("norm2.weight"), p.get("norm2.bias"), LN_EPS, training);
         h2 = n2.out;
-        INDArray pre = Nd4j.gemm(h2, p.get("mlp.fc1.weight"), false, true);
+        INDArray pre = HostBlas.times(h2, p.get("mlp.fc1.weight"), false, true);
         if (HostFloats.applies(pre)) {
             fc1Pre = pre; // the kernel adds the bias
             geluOut = HostGelu.apply(fc1Pre, p.get("mlp.fc1.bias"));
@@ -166,7 +166,7 @@ final class Block {
             geluOut = fc1Out.mul(cdf);
         }
         if (adapters) mlpAdapterHidden = adapterHidden("mlp", h2);
-        return endBranch("mlp", x1, Nd4j.gemm(geluOut, p.get("mlp.fc2.weight"), false, true), mlpAdapterHidden, mlpKeep,
+        return endBranch("mlp", x1, HostBlas.times(geluOut, p.get("mlp.fc2.weight"), false, true), mlpAdapterHidden, mlpKeep,
                 training);
     }
 
@@ -182,7 +182,7 @@ final class Block {
         INDArray bias = p.get(attn ? "attn.proj.bias" : "mlp.fc2.bias");
         INDArray gamma = gates ? p.get(attn ? "ls1.gamma" : "ls2.gamma") : null;
         String up = "adapter." + branch + ".up";
-        INDArray u = adapterHidden == null ? null : Nd4j.gemm(adapterHidden, p.get(up + ".weight"), false, true);
+        INDArray u = adapterHidden == null ? null : HostBlas.times(adapterHidden, p.get(up + ".weight"), false, true);
         INDArray uBias = adapterHidden == null ? null : p.get(up + ".bias");
         boolean keepUngated = training && gamma != null;
         INDArray sum;
@@ -295,7 +295,7 @@ final class Block {
     private INDArray attentionOnHost(boolean training) {
         int heads = shape.numHeads();
         long n = batch * tokens;
-        qkv = Nd4j.gemm(p.get("attn.qkv.weight"), h1, false, true);
+        qkv = HostBlas.times(p.get("attn.qkv.weight"), h1, false, true);
         hostAttention = new HostAttention(tokens, heads, shape.headDim(), scale());
         float[] probs = training ? HostFloats.scratch(1, batch * heads * tokens * tokens) : null;
         float[] ctx = HostFloats.scratch(2, n * shape.embedDim());
@@ -308,7 +308,7 @@ final class Block {
     private INDArray attentionAsNd4jOps() {
         int heads = shape.numHeads();
         int hd = shape.headDim();
-        qkv = Nd4j.gemm(h1, p.get("attn.qkv.weight"), false, true);
+        qkv = HostBlas.times(h1, p.get("attn.qkv.weight"), false, true);
         INDArray bias = p.get("attn.qkv.bias");
         if (bias != null) qkv.addiRowVector(bias);
         // timm: reshape(B, N, 3, heads, hd).permute(2, 0, 3, 1, 4): q, k, v each [B * heads, N, hd]
@@ -373,7 +373,7 @@ final class Block {
 
     private INDArray adapterHidden(String branch, INDArray h) {
         String a = "adapter." + branch;
-        INDArray pre = Nd4j.gemm(h, p.get(a + ".down.weight"), false, true);
+        INDArray pre = HostBlas.times(h, p.get(a + ".down.weight"), false, true);
         INDArray bias = p.get(a + ".down.bias");
         if (HostFloats.applies(pre)) return HostRelu.apply(pre, bias);
         return Transforms.relu(bias == null ? pre : pre.addiRowVector(bias), false);

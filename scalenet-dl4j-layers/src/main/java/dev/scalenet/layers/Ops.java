@@ -20,19 +20,19 @@ final class Ops {
 
     /** {@code y = x · Wᵀ + b} with torch's {@code [out, in]} weight layout; {@code b} may be null. */
     static INDArray linear(INDArray x, INDArray w, INDArray b) {
-        INDArray y = Nd4j.gemm(x, w, false, true);
+        INDArray y = HostBlas.times(x, w, false, true);
         return b == null ? y : y.addiRowVector(b);
     }
 
     /** Adds dW, db of {@link #linear} into the views (either may be null: frozen or absent) and returns dx. */
     static INDArray linearBackward(INDArray dy, INDArray x, INDArray w, INDArray dW, INDArray dB) {
         if (dW != null) {
-            Nd4j.gemm(dy, x, dW, true, false, 1.0, 1.0);
+            HostBlas.gemm(dy, x, dW, true, false, 1.0, 1.0);
         }
         if (dB != null) {
             dB.addi(dy.sum(0));
         }
-        return Nd4j.gemm(dy, w, false, false);
+        return HostBlas.times(dy, w, false, false);
     }
 
     /**
@@ -41,12 +41,12 @@ final class Ops {
      */
     static INDArray linearBackwardInputTransposed(INDArray dy, INDArray xT, INDArray w, INDArray dW, INDArray dB) {
         if (dW != null) {
-            Nd4j.gemm(dy, xT, dW, true, true, 1.0, 1.0);
+            HostBlas.gemm(dy, xT, dW, true, true, 1.0, 1.0);
         }
         if (dB != null) {
             dB.addi(dy.sum(0).reshape(dB.shape()));
         }
-        return Nd4j.gemm(w, dy, true, true);
+        return HostBlas.times(w, dy, true, true);
     }
 
     /**
@@ -56,9 +56,9 @@ final class Ops {
      */
     static INDArray linearBackwardOutputTransposed(INDArray dyT, INDArray x, INDArray w, INDArray dW) {
         if (dW != null) {
-            Nd4j.gemm(dyT, x, dW, false, false, 1.0, 1.0);
+            HostBlas.gemm(dyT, x, dW, false, false, 1.0, 1.0);
         }
-        return Nd4j.gemm(dyT, w, true, false);
+        return HostBlas.times(dyT, w, true, false);
     }
 
     /** A LayerNorm's output and, after a training pass, what its backward pass needs. */

@@ -34,7 +34,7 @@ final class PatchEmbeddingLayer extends ViewLayer<PatchEmbedding> {
         INDArray w = params.get("proj.weight").reshape('c', d, (long) c.getInChans() * p * p);
         if (training) patches = unfolded;
         if (HostFloats.applies(input)) {
-            return HostPatches.tokens(Nd4j.gemm(unfolded, w, false, true), params.get("proj.bias"),
+            return HostPatches.tokens(HostBlas.times(unfolded, w, false, true), params.get("proj.bias"),
                     c.numPrefixTokens() > 0 ? params.get("clsToken") : null, params.get("posEmbed"), b);
         }
         INDArray tokens = Ops.linear(unfolded, w, params.get("proj.bias"));
@@ -64,7 +64,7 @@ final class PatchEmbeddingLayer extends ViewLayer<PatchEmbedding> {
         HostPatches patchify = new HostPatches(c.getInChans(), c.gridSize(), p);
         shards.runThreaded(n, BatchShards.Phase.INFER, out.length() / n, k -> {
             INDArrayIndex examples = NDArrayIndex.interval(BatchShards.start(k, n, b), BatchShards.start(k + 1, n, b));
-            INDArray projected = Nd4j.gemm(patchify.unfold(input.get(examples, NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all())),
+            INDArray projected = HostBlas.times(patchify.unfold(input.get(examples, NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all())),
                     w, false, true);
             HostPatches.tokensInto(projected, params.get("proj.bias"), c.numPrefixTokens() > 0 ? params.get("clsToken") : null,
                     params.get("posEmbed"), examples.length(), out.get(examples, NDArrayIndex.all(), NDArrayIndex.all()));

@@ -36,6 +36,36 @@ class HostBlasTest {
     }
 
     @Test
+    @DisplayName("every combination of transposes, new results and accumulating into a gradient (alpha 1, beta 1): ND4J's bits")
+    void transposesAndAccumulation() {
+        Nd4j.getRandom().setSeed(3);
+        for (boolean transA : new boolean[] {false, true}) {
+            for (boolean transB : new boolean[] {false, true}) {
+                INDArray a = transA ? Nd4j.randn(DataType.FLOAT, 9, 17) : Nd4j.randn(DataType.FLOAT, 17, 9);
+                INDArray b = transB ? Nd4j.randn(DataType.FLOAT, 23, 9) : Nd4j.randn(DataType.FLOAT, 9, 23);
+                String what = "transA " + transA + ", transB " + transB;
+                assertArrayEquals(Nd4j.gemm(a, b, transA, transB).data().asInt(), HostBlas.times(a, b, transA, transB).data().asInt(), what);
+                INDArray start = Nd4j.randn(DataType.FLOAT, 17, 23);
+                INDArray expected = start.dup();
+                INDArray actual = start.dup();
+                Nd4j.gemm(a, b, expected, transA, transB, 1.0, 1.0);
+                HostBlas.gemm(a, b, actual, transA, transB, 1.0, 1.0);
+                assertArrayEquals(expected.data().asInt(), actual.data().asInt(), what + ", accumulating");
+            }
+        }
+    }
+
+    @Test
+    @DisplayName("double precision takes ND4J's GEMM (the gradient checks' path)")
+    void doubleTakesNd4j() {
+        INDArray a = Nd4j.randn(DataType.DOUBLE, 3, 4);
+        INDArray b = Nd4j.randn(DataType.DOUBLE, 4, 5);
+        INDArray c = HostBlas.times(a, b, false, false);
+        assertTrue(c.dataType() == DataType.DOUBLE);
+        assertArrayEquals(Nd4j.gemm(a, b, false, false).data().asDouble(), c.data().asDouble(), 0.0);
+    }
+
+    @Test
     @DisplayName("operands that do not fit are refused, naming the shapes")
     void refusesMismatchedShapes() {
         INDArray a = Nd4j.zeros(DataType.FLOAT, 4, 5);
