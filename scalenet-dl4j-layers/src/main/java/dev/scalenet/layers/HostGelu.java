@@ -56,30 +56,42 @@ final class HostGelu {
 
     /** {@code dx = dy · (Φ(x) + x·φ(x))} with {@code x = pre + bias}; adds Σ_rows dx into {@code dBias} unless null. */
     static void backward(float[] pre, float[] bias, float[] dy, int rows, float[] dx, float[] dBias) {
+        // a chunk of rows a pass, as forward; each loop stores into one array, or C2 does not vectorise it
         int width = bias.length;
-        float[] x = new float[width];
-        float[] g = new float[width];
-        float[] pdf = new float[width];
-        float[] k = new float[width];
-        for (int r = 0; r < rows; r++) {
-            System.arraycopy(pre, r * width, x, 0, width);
-            System.arraycopy(dy, r * width, g, 0, width);
-            for (int c = 0; c < width; c++) {
-                x[c] += bias[c];
+        int chunkRows = HostMath.rowsPerChunk(width);
+        int chunk = chunkRows * width;
+        float[] b = HostMath.tiled(bias, chunk);
+        float[] x = new float[chunk];
+        float[] g = new float[chunk];
+        float[] pdf = new float[chunk];
+        float[] k = new float[chunk];
+        float[] row = new float[width];
+        int total = rows * width;
+        for (int at = 0; at < total; at += chunk) {
+            int n = Math.min(chunk, total - at);
+            System.arraycopy(pre, at, x, 0, n);
+            System.arraycopy(dy, at, g, 0, n);
+            for (int c = 0; c < n; c++) {
+                x[c] += b[c];
+            }
+            for (int c = 0; c < n; c++) {
                 pdf[c] = -0.5f * x[c] * x[c];
             }
-            HostMath.expInPlace(pdf, k, width);
-            for (int c = 0; c < width; c++) {
+            HostMath.expInPlace(pdf, k, n);
+            for (int c = 0; c < n; c++) {
                 float v = x[c];
                 float cdf = 0.5f * (1f + HostMath.erf(v * SQRT_HALF));
                 g[c] *= cdf + v * pdf[c] * INV_SQRT_2PI;
             }
-            if (dBias != null) {
-                for (int c = 0; c < width; c++) {
-                    dBias[c] += g[c];
+            if (dBias != null) { // row after row, the order a row-at-a-time pass summed in, each row indexed from 0
+                for (int r = 0; r < n; r += width) {
+                    System.arraycopy(g, r, row, 0, width);
+                    for (int c = 0; c < width; c++) {
+                        dBias[c] += row[c];
+                    }
                 }
             }
-            System.arraycopy(g, 0, dx, r * width, width);
+            System.arraycopy(g, 0, dx, at, n);
         }
     }
 }
