@@ -87,8 +87,11 @@ final class HostLayerNorm extends Ops.Normed {
             System.arraycopy(dy, r * d, dyRow, 0, d);
             float mu = mean[r];
             float s = rstd[r];
+            // one stored array per loop: C2 vectorises a loop only then
             for (int c = 0; c < d; c++) {
                 xHat[c] = (xHat[c] - mu) * s;
+            }
+            for (int c = 0; c < d; c++) {
                 g[c] = dyRow[c] * gamma[c];
             }
             if (dGamma != null) {
