@@ -63,6 +63,19 @@ final class HostMath {
         return t;
     }
 
+    /** The sums of the columns of {@code rows} rows of {@code width} floats, row after row (each row copied to an array indexed from 0, which C2 vectorises). */
+    static float[] columnSums(float[] v, int rows, int width) {
+        float[] sums = new float[width];
+        float[] row = new float[width];
+        for (int r = 0; r < rows; r++) {
+            System.arraycopy(v, r * width, row, 0, width);
+            for (int c = 0; c < width; c++) {
+                sums[c] += row[c];
+            }
+        }
+        return sums;
+    }
+
     /** Σ v[from..to), in four interleaved partial sums: four independent add chains instead of one. */
     static float sum(float[] v, int from, int to) {
         float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;

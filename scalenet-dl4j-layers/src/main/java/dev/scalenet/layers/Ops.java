@@ -29,9 +29,7 @@ final class Ops {
         if (dW != null) {
             HostBlas.gemm(dy, x, dW, true, false, 1.0, 1.0);
         }
-        if (dB != null) {
-            dB.addi(dy.sum(0));
-        }
+        addColumnSums(dy, dB);
         return HostBlas.times(dy, w, false, false);
     }
 
@@ -43,10 +41,22 @@ final class Ops {
         if (dW != null) {
             HostBlas.gemm(dy, xT, dW, true, true, 1.0, 1.0);
         }
-        if (dB != null) {
+        addColumnSums(dy, dB);
+        return HostBlas.times(w, dy, true, true);
+    }
+
+    /**
+     * Adds {@code dy}'s column sums (a bias's gradient) into {@code dB} unless it is null (frozen or absent): on the host
+     * where the kernels apply (ND4J took a reduction and an add, 2.3% of the micro model's training step), else by ND4J.
+     */
+    private static void addColumnSums(INDArray dy, INDArray dB) {
+        if (dB == null) return;
+        if (HostFloats.applies(dy)) {
+            int width = Math.toIntExact(dy.size(1));
+            HostFloats.addInto(dB, HostMath.columnSums(HostFloats.read(dy, 0), Math.toIntExact(dy.size(0)), width));
+        } else {
             dB.addi(dy.sum(0).reshape(dB.shape()));
         }
-        return HostBlas.times(w, dy, true, true);
     }
 
     /**

@@ -72,4 +72,11 @@ class HostMathTest {
         assertEquals(1f, HostMath.erf(4.5f), 2e-7f);
         assertEquals(1f, HostMath.erf(Float.MAX_VALUE), 2e-7f);
     }
+
+    @Test
+    @DisplayName("column sums of a row-major matrix: each column's entries, row after row")
+    void columnSums() {
+        float[] m = {1, 2, 3, 10, 20, 30, 100, 200, 300, 1000, 2000, 3000, 0.5f, 0.25f, 0.125f}; // 5 rows of 3
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new float[] {1111.5f, 2222.25f, 3333.125f}, HostMath.columnSums(m, 5, 3));
+    }
 }
