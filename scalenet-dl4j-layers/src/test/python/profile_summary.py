@@ -21,7 +21,7 @@ def kind(frames):
         return 'JIT/interpreter'
     if 'GC' in stack or 'G1' in stack:
         return 'GC'
-    if re.search(r'dev/scalenet/layers/Host(Attention|Gelu|LayerNorm|Residual|Relu|Patches|Math)\.', ';'.join(frames[-3:])):
+    if re.search(r'dev/scalenet/layers/Host(Attention|Gelu|LayerNorm|Residual|Relu|Patches|Math|FeatureMajor)\.', ';'.join(frames[-3:])):
         return 'host kernels (Java: attention, GELU, LayerNorm, residual, ReLU, patch embedding)'
     if re.search(r'libnd4j|nd4j::|sd::|functions::', stack):
         return 'libnd4j ops (element-wise, reductions, softmax, ...)'
