@@ -299,12 +299,7 @@ final class HostAttention {
 
         /** {@code count} rows of at least {@code lanes} floats each. */
         float[][] rows(int set, int count, int lanes) {
-            float[][] r = sets[set];
-            if (r.length < count || r[0].length < lanes) {
-                r = new float[Math.max(count, r.length)][Math.max(lanes, r.length == 0 ? 0 : r[0].length)];
-                sets[set] = r;
-            }
-            return r;
+            return sets[set] = HostFloats.atLeast(sets[set], count, lanes);
         }
     }
 }

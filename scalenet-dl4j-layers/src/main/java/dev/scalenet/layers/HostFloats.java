@@ -45,6 +45,15 @@ final class HostFloats {
         return slots[slot];
     }
 
+    /**
+     * {@code rows} if it has at least {@code count} arrays of at least {@code n} floats, else a bigger set (contents
+     * undefined): a kernel's reused work arrays, grown on demand.
+     */
+    static float[][] atLeast(float[][] rows, int count, int n) {
+        if (rows.length >= count && rows.length > 0 && rows[0].length >= n) return rows;
+        return new float[Math.max(count, rows.length)][Math.max(n, rows.length == 0 ? 0 : rows[0].length)];
+    }
+
     /** Copies an fp32 array, in c order, into this thread's scratch {@code slot}. */
     static float[] read(INDArray x, int slot) {
         return fill(scratch(slot, x.length()), x);

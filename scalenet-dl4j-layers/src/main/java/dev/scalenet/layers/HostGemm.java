@@ -48,12 +48,7 @@ final class HostGemm {
 
     /** Slot {@code slot}'s feature-major Java arrays: {@code count} arrays of at least {@code n} floats (contents undefined). */
     float[][] features(int slot, int count, int n) {
-        float[][] f = features[slot];
-        if (f.length < count || f[0].length < n) {
-            f = new float[Math.max(count, f.length)][Math.max(n, f.length == 0 ? 0 : f[0].length)];
-            features[slot] = f;
-        }
-        return f;
+        return features[slot] = HostFloats.atLeast(features[slot], count, n);
     }
 
     /** Slot {@code slot}'s matrix holding {@code src} as {@code [count, n]}: feature f in row f. */
