@@ -89,7 +89,8 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
 
     /**
      * Inference with each shard's rows held in Java through the whole stack: read once, run by
-     * {@link Block#inferResident} block after block, written once. Bit-identical to running {@link Block#infer}.
+     * {@link Block#inferResident} block after block, written once. The same arithmetic as {@link Block#infer}, summed
+     * in other orders ({@code ResidentInferenceTest}).
      */
     private INDArray inferResident(INDArray input, int n) {
         long batch = input.size(0);
