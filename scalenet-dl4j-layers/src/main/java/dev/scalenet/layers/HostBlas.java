@@ -69,7 +69,7 @@ final class HostBlas {
     }
 
     private static boolean contiguous(INDArray x) {
-        return x.dataType() == DataType.FLOAT && x.rank() == 2 && x.ordering() == 'c' && x.elementWiseStride() == 1;
+        return x.dataType() == DataType.FLOAT && x.rank() == 2 && HostFloats.inCOrder(x);
     }
 
     /** The array's first element (a view's buffer starts at the view's offset). */

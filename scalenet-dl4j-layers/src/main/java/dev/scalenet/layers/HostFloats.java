@@ -76,7 +76,7 @@ final class HostFloats {
         if (into.length() != values.length) {
             throw new IllegalArgumentException("adding " + values.length + " values into " + into.shapeInfoToString());
         }
-        if (into.dataType() != DataType.FLOAT || into.ordering() != 'c' || into.elementWiseStride() != 1) {
+        if (into.dataType() != DataType.FLOAT || !inCOrder(into)) {
             into.addi(Nd4j.createFromArray(values).reshape(into.shape()).castTo(into.dataType()));
             return;
         }
@@ -98,8 +98,7 @@ final class HostFloats {
      * one after another into {@code dst}: one token of each example, without ND4J's view and strided copy.
      */
     static float[] readRuns(INDArray x, int every, int run, float[] dst) {
-        INDArray c = x.ordering() == 'c' && x.elementWiseStride() == 1 ? x : x.dup('c');
-        FloatBuffer buffer = contiguous(c).slice();
+        FloatBuffer buffer = contiguous(asCOrder(x)).slice();
         int runs = Math.toIntExact(x.length() / every);
         for (int k = 0; k < runs; k++) {
             buffer.get(k * every, dst, k * run, run);
@@ -109,16 +108,25 @@ final class HostFloats {
 
     /** Writes the first elements of {@code src} into {@code into}, a c-order contiguous fp32 array or view (a range of rows). */
     static void writeInto(float[] src, INDArray into) {
-        if (into.ordering() != 'c' || into.elementWiseStride() != 1) {
+        if (!inCOrder(into)) {
             throw new IllegalArgumentException("writing into a non-contiguous array " + into.shapeInfoToString());
         }
         contiguous(into).put(src, 0, Math.toIntExact(into.length()));
     }
 
     private static float[] fill(float[] dst, INDArray x) {
-        INDArray c = x.ordering() == 'c' && x.elementWiseStride() == 1 ? x : x.dup('c');
-        contiguous(c).get(dst, 0, (int) x.length());
+        contiguous(asCOrder(x)).get(dst, 0, (int) x.length());
         return dst;
+    }
+
+    /** Whether {@code x}'s elements lie one after another in c order (a whole array, or a view of whole rows). */
+    static boolean inCOrder(INDArray x) {
+        return x.ordering() == 'c' && x.elementWiseStride() == 1;
+    }
+
+    /** {@code x}, or its c-order copy where it is not {@link #inCOrder}. */
+    private static INDArray asCOrder(INDArray x) {
+        return inCOrder(x) ? x : x.dup('c');
     }
 
     /** A new c-order fp32 array of {@code shape} in the current workspace, holding the first elements of {@code src}. */

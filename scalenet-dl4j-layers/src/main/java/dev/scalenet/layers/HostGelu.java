@@ -65,7 +65,6 @@ final class HostGelu {
         float[] g = new float[chunk];
         float[] pdf = new float[chunk];
         float[] k = new float[chunk];
-        float[] row = new float[width];
         int total = rows * width;
         for (int at = 0; at < total; at += chunk) {
             int n = Math.min(chunk, total - at);
@@ -83,13 +82,8 @@ final class HostGelu {
                 float cdf = 0.5f * (1f + HostMath.erf(v * SQRT_HALF));
                 g[c] *= cdf + v * pdf[c] * INV_SQRT_2PI;
             }
-            if (dBias != null) { // row after row, the order a row-at-a-time pass summed in, each row indexed from 0
-                for (int r = 0; r < n; r += width) {
-                    System.arraycopy(g, r, row, 0, width);
-                    for (int c = 0; c < width; c++) {
-                        dBias[c] += row[c];
-                    }
-                }
+            if (dBias != null) { // row after row, the order a row-at-a-time pass summed in
+                HostMath.addColumnSums(g, n / width, width, dBias);
             }
             System.arraycopy(g, 0, dx, at, n);
         }

@@ -63,17 +63,25 @@ final class HostMath {
         return t;
     }
 
-    /** The sums of the columns of {@code rows} rows of {@code width} floats, row after row (each row copied to an array indexed from 0, which C2 vectorises). */
+    /** The sums of the columns of {@code rows} rows of {@code width} floats ({@link #addColumnSums} into zeros). */
     static float[] columnSums(float[] v, int rows, int width) {
         float[] sums = new float[width];
+        addColumnSums(v, rows, width, sums);
+        return sums;
+    }
+
+    /**
+     * Adds the columns of the first {@code rows} rows of {@code width} floats of {@code v} into {@code into}, row after
+     * row (each row copied to an array indexed from 0, which C2 vectorises).
+     */
+    static void addColumnSums(float[] v, int rows, int width, float[] into) {
         float[] row = new float[width];
         for (int r = 0; r < rows; r++) {
             System.arraycopy(v, r * width, row, 0, width);
             for (int c = 0; c < width; c++) {
-                sums[c] += row[c];
+                into[c] += row[c];
             }
         }
-        return sums;
     }
 
     /** Σ v[from..to), in four interleaved partial sums: four independent add chains instead of one. */

@@ -40,14 +40,10 @@ final class HostPatches {
     /**
      * Tokens {@code [batch, prefix + patches, dim]} from the projected patches without their bias
      * ({@code [batch * patches, dim]}): the class token first unless {@code cls} is null, the bias added to each patch
-     * token, the position embedding ({@code [1, prefix + patches, dim]}) to every token.
+     * token, the position embedding ({@code [1, prefix + patches, dim]}) to every token. Written into {@code into} (a
+     * c-order contiguous array or range of examples), or into a new array when it is null; returns the one written.
      */
-    static INDArray tokens(INDArray projected, INDArray bias, INDArray cls, INDArray pos, long batch) {
-        return tokensInto(projected, bias, cls, pos, batch, null);
-    }
-
-    /** {@link #tokens} written into {@code into} (a c-order contiguous array or range of examples), or a new array when null. */
-    static INDArray tokensInto(INDArray projected, INDArray bias, INDArray cls, INDArray pos, long batch, INDArray into) {
+    static INDArray tokens(INDArray projected, INDArray bias, INDArray cls, INDArray pos, long batch, INDArray into) {
         int d = Math.toIntExact(projected.size(1));
         int patches = Math.toIntExact(projected.size(0) / batch);
         int prefix = cls == null ? 0 : 1;

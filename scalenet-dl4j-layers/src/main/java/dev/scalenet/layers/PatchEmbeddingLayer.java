@@ -31,11 +31,10 @@ final class PatchEmbeddingLayer extends ViewLayer<PatchEmbedding> {
         INDArray unfolded = HostFloats.applies(input) ? new HostPatches(c.getInChans(), g, p).unfold(input)
                 : input.dup('c').reshape('c', b, c.getInChans(), g, p, g, p).permute(0, 2, 4, 1, 3, 5)
                 .dup('c').reshape('c', b * g * g, (long) c.getInChans() * p * p);
-        INDArray w = params.get("proj.weight").reshape('c', d, (long) c.getInChans() * p * p);
+        INDArray w = projectionWeight();
         if (training) patches = unfolded;
         if (HostFloats.applies(input)) {
-            return HostPatches.tokens(HostBlas.times(unfolded, w, false, true), params.get("proj.bias"),
-                    c.numPrefixTokens() > 0 ? params.get("clsToken") : null, params.get("posEmbed"), b);
+            return tokensOnHost(HostBlas.times(unfolded, w, false, true), b, null);
         }
         INDArray tokens = Ops.linear(unfolded, w, params.get("proj.bias"));
         int prefix = c.numPrefixTokens();
@@ -60,16 +59,27 @@ final class PatchEmbeddingLayer extends ViewLayer<PatchEmbedding> {
         int p = c.getPatchSize();
         int d = c.getEmbedDim();
         INDArray out = createActivations(input.dataType(), b, c.numTokens(), d);
-        INDArray w = params.get("proj.weight").reshape('c', d, (long) c.getInChans() * p * p);
+        INDArray w = projectionWeight();
         HostPatches patchify = new HostPatches(c.getInChans(), c.gridSize(), p);
         shards.runThreaded(n, BatchShards.Phase.INFER, out.length() / n, k -> {
             INDArrayIndex examples = NDArrayIndex.interval(BatchShards.start(k, n, b), BatchShards.start(k + 1, n, b));
             INDArray projected = HostBlas.times(patchify.unfold(input.get(examples, NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all())),
                     w, false, true);
-            HostPatches.tokensInto(projected, params.get("proj.bias"), c.numPrefixTokens() > 0 ? params.get("clsToken") : null,
-                    params.get("posEmbed"), examples.length(), out.get(examples, NDArrayIndex.all(), NDArrayIndex.all()));
+            tokensOnHost(projected, examples.length(), out.get(examples, NDArrayIndex.all(), NDArrayIndex.all()));
         });
         return out;
+    }
+
+    /** The projection's weight as the GEMM takes it, {@code [embedDim, chans · patch²]}. */
+    private INDArray projectionWeight() {
+        PatchEmbedding c = layerConf();
+        return params.get("proj.weight").reshape('c', c.getEmbedDim(), (long) c.getInChans() * c.getPatchSize() * c.getPatchSize());
+    }
+
+    /** {@link HostPatches#tokens} with this layer's bias, class token (if any) and position embedding. */
+    private INDArray tokensOnHost(INDArray projected, long examples, INDArray into) {
+        return HostPatches.tokens(projected, params.get("proj.bias"), layerConf().numPrefixTokens() > 0 ? params.get("clsToken") : null,
+                params.get("posEmbed"), examples, into);
     }
 
     @Override
@@ -82,7 +92,7 @@ final class PatchEmbeddingLayer extends ViewLayer<PatchEmbedding> {
         int prefix = c.numPrefixTokens();
         long width = (long) c.numTokens() * d;
         long k = (long) c.getInChans() * p * p;
-        INDArray w = params.get("proj.weight").reshape('c', d, k);
+        INDArray w = projectionWeight();
         INDArray dW = trainableGradient("proj.weight") == null ? null : trainableGradient("proj.weight").reshape('c', d, k);
         if (HostFloats.applies(epsilon)) {
             INDArray dTokens = HostPatches.tokensBackward(epsilon, prefix, trainableGradient("proj.bias"),
