@@ -111,6 +111,46 @@ abstract class ViewLayer<C extends VitLayerConf> extends BaseLayer<C> {
         return layerConf().isFrozen(param) ? null : gradientViews.get(param);
     }
 
+    /**
+     * The inverse of {@link #params()}: copies a flat vector laid out as {@code params()} gives it. DL4J's own
+     * {@code BaseLayer.setParams} reshapes each tensor's slice in 'f' order, while these layers keep c-order views
+     * ({@link LayoutParamInitializer}), so every DL4J path that copies parameters through it ({@code TransferLearning},
+     * early-stopping savers, parameter averaging, {@code clone}) would transpose them.
+     */
+    @Override
+    public void setParams(INDArray params) {
+        if (params == paramsFlattened) return;
+        if (params.length() != paramsFlattened.length()) {
+            throw new IllegalArgumentException(layerId() + ": setParams got " + params.length() + " values, expected "
+                    + paramsFlattened.length() + " (this layer's numParams())");
+        }
+        paramsFlattened.assign(params.reshape('c', paramsFlattened.shape()));
+    }
+
+    /**
+     * The first call (from {@link VitLayerConf#instantiate}) installs the views of the flat parameter slice; later calls
+     * copy values into those views. DL4J's {@code BaseLayer} would replace the views with the given arrays, after which
+     * the layer reads tensors that {@link #params()}, the updater and the gradients no longer see.
+     */
+    @Override
+    public void setParamTable(Map<String, INDArray> paramTable) {
+        if (params == null || params.isEmpty()) {
+            super.setParamTable(paramTable);
+            return;
+        }
+        if (!params.keySet().equals(paramTable.keySet())) {
+            throw new IllegalArgumentException(layerId() + ": setParamTable got parameters " + paramTable.keySet() + ", expected " + params.keySet());
+        }
+        for (Map.Entry<String, INDArray> e : paramTable.entrySet()) {
+            INDArray view = params.get(e.getKey());
+            if (!java.util.Arrays.equals(view.shape(), e.getValue().shape())) {
+                throw new IllegalArgumentException(layerId() + ": setParamTable got " + e.getKey() + " of shape "
+                        + java.util.Arrays.toString(e.getValue().shape()) + ", expected " + java.util.Arrays.toString(view.shape()));
+            }
+        }
+        for (Map.Entry<String, INDArray> e : paramTable.entrySet()) params.get(e.getKey()).assign(e.getValue());
+    }
+
     private static MemoryWorkspace borrow(LayerWorkspaceMgr mgr, ArrayType type) {
         // null is a valid try-with-resources resource: allocate in whatever workspace is current
         return mgr.isWorkspaceOpen(type) ? mgr.notifyScopeBorrowed(type) : null;
