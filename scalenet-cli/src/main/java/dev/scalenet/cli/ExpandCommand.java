@@ -1,5 +1,8 @@
 package dev.scalenet.cli;
 
+import dev.scalenet.InvalidSettingException;
+import dev.scalenet.data.DatasetException;
+import dev.scalenet.data.Datasets;
 import dev.scalenet.expand.ExpansionPlan;
 import dev.scalenet.job.ExpandJob;
 import dev.scalenet.job.Report;
@@ -15,89 +18,107 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 
 /**
- * Expand a base ViT, fine-tune it briefly, report before and after: the plugin's expand goal from the command line. Its
- * defaults are the library's (the paper's start, a short recipe at 5e-4); the README's main job sets its own recipe in
- * examples/quickstart/pom.xml.
+ * Expand a base ViT, fine-tune it, report before and after: the plugin's expand goal from the command line. Every
+ * option is also accepted under the plugin parameter's name ({@code --adapterRank} for {@code --rank},
+ * {@code --trainData} for {@code --data}, ...). Its defaults are the library's (the project's recommended growth and
+ * recipe, {@link LibraryDefaults}), the same as the plugin's and the Spark job's.
  */
-@Command(name = "expand", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Expands a base ViT with ScaleNet, fine-tunes it briefly and reports held-out accuracy before and after.",
-                "Writes <out>/<name>.zip, report.json, report.html and model.properties."})
+@Command(name = "expand", mixinStandardHelpOptions = true, sortOptions = false, defaultValueProvider = LibraryDefaults.class,
+        description = {"Expands a base ViT with ScaleNet, fine-tunes it and reports held-out accuracy before and after.",
+                "Writes <out>/<name>.zip, report.json, report.html and model.properties.",
+                "Each option also takes the Maven plugin's parameter name (shown second)."})
 final class ExpandCommand implements Callable<Integer>, RecipeOptions.WithRecipe {
-    /** A few minutes on two cores: 100 steps of 128 images. */
-    static final TrainConfig SHORT = TrainConfig.builder().epochs(1).batchSize(128).trainLimit(12_800)
-            .learningRate(5e-4).warmupEpochs(0.2).build();
-
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", paramLabel = "<file>", description = "base model: timm .safetensors or model zip (default: the bundled vit_fmnist_d64_l4)")
+    @Option(names = {"--model", "--baseModel"}, paramLabel = "<file>", description = "base model: timm .safetensors or model zip (default: the bundled vit_fmnist_d64_l4)")
     Path model;
 
-    @Option(names = "--config", paramLabel = "<json>", description = "the base model's timm constructor / metadata JSON (default: beside the model)")
+    @Option(names = {"--config", "--modelConfig"}, paramLabel = "<json>", description = "the base model's timm constructor / metadata JSON (default: beside the model)")
     Path config;
 
-    @Option(names = "--depth", paramLabel = "<blocks>", defaultValue = "" + ExpansionPlan.DOUBLE_DEPTH,
-            description = "target depth (default: twice the base depth)")
-    int depth;
+    @Option(names = "--depth", paramLabel = "<blocks>", description = "target depth; 0 doubles the base's (default: ${DEFAULT-VALUE})")
+    Integer depth;
 
-    @Option(names = "--strategy", paramLabel = "<name>", defaultValue = "cyclic", description = "cyclic or interleave (default: ${DEFAULT-VALUE})")
+    @Option(names = "--strategy", paramLabel = "<name>", description = "cyclic or interleave (default: ${DEFAULT-VALUE})")
     String strategy;
 
-    @Option(names = "--rank", paramLabel = "<rank>", defaultValue = "" + ExpansionPlan.DEFAULT_ADAPTER_RANK,
-            description = "adapter rank (default: ${DEFAULT-VALUE})")
-    int rank;
+    @Option(names = "--order", paramLabel = "<indices>", description = "an explicit order of source blocks, e.g. 0,1,2,3,3,2,1,0; replaces --strategy and --depth")
+    String order;
 
-    @Option(names = "--adapterPositions", paramLabel = "<where>", defaultValue = "inserted",
+    @Option(names = {"--rank", "--adapterRank"}, paramLabel = "<rank>", description = "adapter rank; 0 for pure weight sharing (default: ${DEFAULT-VALUE})")
+    Integer rank;
+
+    @Option(names = "--adapterPositions", paramLabel = "<where>",
             description = "adapters on the inserted blocks only, or on every position: inserted or all (default: ${DEFAULT-VALUE})")
     String adapterPositions;
 
-    @Option(names = "--functionPreserving", arity = "1", paramLabel = "<true|false>", defaultValue = "false",
+    @Option(names = "--functionPreserving", arity = "1", paramLabel = "<true|false>",
             description = "inserted blocks start as the identity (zero LayerScale gates), so the grown model starts as the base (default: ${DEFAULT-VALUE})")
-    boolean functionPreserving;
+    Boolean functionPreserving;
 
-    @Option(names = "--untiedBlocks", arity = "1", paramLabel = "<true|false>", defaultValue = "false",
+    @Option(names = "--untiedBlocks", arity = "1", paramLabel = "<true|false>",
             description = "inserted blocks get their own copies of their source's tensors instead of sharing them (default: ${DEFAULT-VALUE})")
-    boolean untiedBlocks;
+    Boolean untiedBlocks;
 
-    @Option(names = "--untiedNorms", arity = "1", paramLabel = "<true|false>", defaultValue = "false",
+    @Option(names = "--untiedNorms", arity = "1", paramLabel = "<true|false>",
             description = "inserted blocks get their own LayerNorms (default: ${DEFAULT-VALUE})")
-    boolean untiedNorms;
+    Boolean untiedNorms;
 
-    @Option(names = "--data", paramLabel = "<dir>", defaultValue = "data/fashion-mnist",
-            description = "training + held-out data (IDX files or image folders), or 'none' to expand only (default: ${DEFAULT-VALUE})")
+    @Option(names = {"--data", "--trainData"}, paramLabel = "<dir>", defaultValue = "data/fashion-mnist",
+            description = "training + held-out data (IDX files or image folders), or 'none' to expand only (default: ${DEFAULT-VALUE}, relative to the working directory)")
     String data;
 
-    @Option(names = "--out", paramLabel = "<dir>", defaultValue = "target/scalenet", description = "output folder (default: ${DEFAULT-VALUE})")
+    @Option(names = "--evalData", paramLabel = "<dir>", description = "held-out data (default: the evaluation split beside --data)")
+    Path evalData;
+
+    @Option(names = {"--out", "--outputDirectory"}, paramLabel = "<dir>", defaultValue = "target/scalenet", description = "output folder (default: ${DEFAULT-VALUE})")
     Path out;
 
-    @Option(names = "--resume", arity = "1", paramLabel = "<true|false>", defaultValue = "false",
+    @Option(names = "--name", paramLabel = "<stem>", description = "file name stem of the model and the report's title (default: <base>-<strategy>)")
+    String name;
+
+    @Option(names = "--resume", arity = "1", paramLabel = "<true|false>",
             description = "continue an interrupted fine-tuning from its checkpoint (default: ${DEFAULT-VALUE})")
-    boolean resume;
+    Boolean resume;
 
     @Override
     public TrainConfig recipeDefaults() {
-        return SHORT;
+        return TrainConfig.builder().build();
     }
 
     @Override
     public Integer call() throws Exception {
-        TrainConfig recipe = RecipeOptions.recipe(spec, SHORT);
-        ExpansionPlan plan = ExpansionPlan.builder().strategy(strategy).depth(depth).adapterRank(rank)
+        TrainConfig recipe = RecipeOptions.recipe(spec, recipeDefaults());
+        ExpansionPlan plan = ExpansionPlan.builder().strategy(strategy).depth(depth).order(order).adapterRank(rank)
                 .adapterPositions(adapterPositions).functionPreserving(functionPreserving).untiedBlocks(untiedBlocks)
                 .untiedNorms(untiedNorms).build();
+        Path trainData = data.equals("none") ? null : usableData("--data", Path.of(data));
+        if (evalData != null) usableData("--evalData", evalData);
         Path base = model != null ? model : Pretrained.VIT_FMNIST_D64_L4.extract(out.resolve("base"));
         String stem = base.getFileName().toString().replaceFirst("\\.(safetensors|zip)$", "");
-        String name = stem + "-" + plan.toString().replaceFirst(",.*", "");
+        String stemName = name != null ? name : stem + "-" + plan.toString().replaceFirst(",.*", "");
         long t0 = System.nanoTime();
         Report report = ExpandJob.builder().baseModel(base).baseModelJson(config).outputDir(out).recipe(recipe)
-                .resume(resume).trainData(data.equals("none") ? null : Path.of(data))
+                .resume(resume).trainData(trainData).evalData(evalData)
                 .toolVersion("scalenet-cli " + dev.scalenet.Version.library())
-                .plan(plan).name(name).build().run();
+                .plan(plan).name(stemName).build().run();
         System.out.println();
         report.summary().forEach(System.out::println);
         System.out.printf(Locale.ROOT, "wrote       %s%n            %s (+ report.json, model.properties)%n",
-                out.resolve(name + ".zip").toAbsolutePath(), out.resolve(Report.HTML_FILE).toAbsolutePath());
+                out.resolve(stemName + ".zip").toAbsolutePath(), out.resolve(Report.HTML_FILE).toAbsolutePath());
         System.out.printf(Locale.ROOT, "total       %.0f s%n", (System.nanoTime() - t0) / 1e9);
         return 0;
+    }
+
+    /** Fails before any work, saying what is wrong with the folder, as {@code evaluate} does. */
+    private static Path usableData(String option, Path dir) {
+        try {
+            Datasets.layout(dir);
+            return dir;
+        } catch (DatasetException e) {
+            throw new InvalidSettingException(option, dir, "a dataset folder (IDX files or image folders), or 'none' to expand only: "
+                    + e.getMessage() + (dir.isAbsolute() ? "" : " (relative paths start at " + Path.of("").toAbsolutePath() + ")"));
+        }
     }
 }

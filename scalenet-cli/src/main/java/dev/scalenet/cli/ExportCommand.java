@@ -10,7 +10,9 @@ import java.util.concurrent.Callable;
 
 /** A model in timm's form. */
 @Command(name = "export", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Writes a model as a timm state dict (.safetensors) with its JSON (constructor, pretrained_cfg, label_names) beside it.")
+        description = {"Writes a model as a timm state dict (.safetensors) with its JSON (constructor, pretrained_cfg, label_names) beside it.",
+                "A base model loads in timm's VisionTransformer. A grown model's adapters (blocks.N.adapter.*) are keys timm's class",
+                "does not define, so timm's strict load_state_dict refuses that file; this library reads it back."})
 final class ExportCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;

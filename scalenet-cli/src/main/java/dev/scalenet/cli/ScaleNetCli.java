@@ -32,6 +32,7 @@ public final class ScaleNetCli implements Runnable {
     public static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new ScaleNetCli());
         for (CommandLine sub : cli.getSubcommands().values()) {
+            sub.getCommandSpec().versionProvider(new VersionProvider()); // 'scalenet <command> -V' too
             if (sub.getCommand() instanceof RecipeOptions.WithRecipe r) {
                 RecipeOptions.addTo(sub.getCommandSpec(), r.recipeDefaults());
             }

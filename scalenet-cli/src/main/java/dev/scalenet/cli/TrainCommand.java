@@ -58,7 +58,7 @@ final class TrainCommand implements Callable<Integer>, RecipeOptions.WithRecipe 
 
     @Override
     public TrainConfig recipeDefaults() {
-        return TrainConfig.builder().build();
+        return TrainConfig.pretraining().build();
     }
 
     @Override
@@ -70,7 +70,7 @@ final class TrainCommand implements Callable<Integer>, RecipeOptions.WithRecipe 
         System.out.println("model: " + model.config() + ", " + model.graph().numParams() + " parameters");
         System.out.println("recipe: " + recipe.toJson());
 
-        TrainResult result = new Trainer(recipe, model.dataConfig(), out.resolve("run"), resume, name)
+        TrainResult result = new Trainer(recipe, model.dataConfig(), out.resolve("run"), name).withResume(resume)
                 .fit(model.graph(), train, eval);
 
         model.exportTimm(out.resolve(name + ".safetensors"));

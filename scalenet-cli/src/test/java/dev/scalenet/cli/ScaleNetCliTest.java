@@ -1,5 +1,8 @@
 package dev.scalenet.cli;
 
+import dev.scalenet.expand.ExpansionPlan;
+import dev.scalenet.job.ExpandJob;
+import dev.scalenet.train.TrainConfig;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -60,12 +63,64 @@ class ScaleNetCliTest {
     @DisplayName("recipe settings are options of train, expand and experiment, with their defaults")
     void recipeOptionsInHelp() {
         String help = run("expand", "--help").out();
-        assertTrue(help.contains("--learningRate=<double>") && help.contains("(default: 5.0E-4)"), help);
-        assertTrue(help.contains("--trainLimit=<int>") && help.contains("(default: 12800)"), help);
+        assertTrue(help.contains("--learningRate=<double>") && help.contains("(default: 5.0E-5)"), help);
+        assertTrue(help.contains("--trainLimit=<int>") && help.contains("recipe: trainLimit (default: 0)"), help);
+        assertTrue(run("train", "--help").out().contains("recipe: learningRate (default: 0.001)"), "train starts from the pretraining recipe");
         assertTrue(run("experiment", "--help").out().contains("--batchSize=<int>"));
         assertTrue(run("train", "--help").out().contains("--epochs=<int>"));
         assertTrue(run("train", "--help").out().contains("--workers=<int>"), "data-parallel workers (ParallelWrapper)");
         assertFalse(run("predict", "--help").out().contains("--epochs"), "predict has no recipe");
+    }
+
+    @Test
+    @DisplayName("expand's defaults are the library's, the same as the plugin's and the Spark job's, and its help shows them")
+    void expandDefaultsAreTheLibrarys() {
+        CommandLine cli = ScaleNetCli.commandLine();
+        cli.parseArgs("expand");
+        ExpandCommand expand = cli.getSubcommands().get("expand").getCommand();
+        ExpansionPlan plan = ExpansionPlan.builder().strategy(expand.strategy).depth(expand.depth).adapterRank(expand.rank)
+                .adapterPositions(expand.adapterPositions).functionPreserving(expand.functionPreserving)
+                .untiedBlocks(expand.untiedBlocks).untiedNorms(expand.untiedNorms).build();
+        assertEquals(ExpansionPlan.builder().build().toString(), plan.toString());
+        assertEquals(ExpandJob.DEFAULT_RESUME, expand.resume);
+        assertEquals(TrainConfig.builder().build(), expand.recipeDefaults());
+        String help = run("expand", "--help").out();
+        assertTrue(help.contains("starts as the base (default: true)"), help);
+        assertTrue(help.contains("from its checkpoint (default: true)"), help);
+    }
+
+    @Test
+    @DisplayName("every plugin parameter name that means something on the command line is an expand option")
+    void pluginNamesAreOptions(@TempDir Path dir) {
+        String help = run("expand", "--help").out();
+        for (String name : new String[] {"--baseModel", "--modelConfig", "--adapterRank", "--trainData", "--evalData",
+                "--outputDirectory", "--order", "--name", "--depth", "--strategy", "--adapterPositions", "--functionPreserving",
+                "--untiedBlocks", "--untiedNorms", "--resume"}) {
+            assertTrue(help.contains(name), name + " in\n" + help);
+        }
+        Run order = run("expand", "--order", "0,1,two", "--out", dir.toString());
+        assertEquals(2, order.code(), order.err());
+        assertTrue(order.err().contains("'--order': 0,1,two: expected source block indices"), order.err());
+    }
+
+    @Test
+    @DisplayName("expand with data that is not there explains it like evaluate: the option, the folder, what it needs, where relative paths start")
+    void missingData(@TempDir Path dir) {
+        Run r = run("expand", "--trainData", "no/such/folder", "--out", dir.toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("'--data': no/such/folder: expected a dataset folder"), r.err());
+        assertTrue(r.err().contains("relative paths start at"), r.err());
+        assertFalse(Files.exists(dir.resolve("base")), "nothing written");
+    }
+
+    @Test
+    @DisplayName("-V prints the version on every command")
+    void versionEverywhere() {
+        for (String command : new String[] {"expand", "train", "evaluate"}) {
+            Run r = run(command, "-V");
+            assertEquals(0, r.code(), r.err());
+            assertTrue(r.out().startsWith("scalenet "), command + ": " + r.out());
+        }
     }
 
     @Test

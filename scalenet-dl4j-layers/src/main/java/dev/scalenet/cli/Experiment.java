@@ -214,7 +214,7 @@ public final class Experiment {
         VitModel start = start(s, arm, seed);
         TrainConfig recipe = s.recipe.toBuilder().epochs(s.budget / 3 * arm.thirds).seed(runSeed)
                 .learningRate(arm.fromBase() ? s.growLearningRate : s.recipe.learningRate()).build();
-        TrainResult t = new Trainer(recipe, start.dataConfig(), dir, true, arm.label + " seed " + seed)
+        TrainResult t = new Trainer(recipe, start.dataConfig(), dir, arm.label + " seed " + seed).withResume(true)
                 .fit(start.graph(), s.train, s.validation);
         ObjectNode r = JSON.createObjectNode();
         r.put("arm", arm.id());

@@ -155,12 +155,33 @@ public final class ExpansionPlan {
         private String order;
         private Integer adapterRank;
         private String adapterPositions;
-        private boolean functionPreserving;
-        private boolean untiedBlocks;
-        private boolean untiedNorms;
+        private Boolean functionPreserving;
+        private Boolean untiedBlocks;
+        private Boolean untiedNorms;
         private Long seed;
 
         private Builder() {}
+
+        /**
+         * The project's recommended growth, every front end's default: cyclic to twice the depth, rank-8 adapters on the
+         * inserted blocks, a function-preserving start (zero gates: the grown model starts as the base), shared blocks
+         * and norms. Declared here once; the plugin, the command line and the Spark job leave unset settings to it.
+         */
+        public static final boolean DEFAULT_FUNCTION_PRESERVING = true;
+
+        /** Every setting's default, by its front-end name, for help texts: the plan an empty builder builds. */
+        public static java.util.Map<String, String> defaults() {
+            ExpansionPlan p = new Builder().build();
+            java.util.Map<String, String> d = new java.util.LinkedHashMap<>();
+            d.put("strategy", p.strategy().name().toLowerCase(Locale.ROOT));
+            d.put("depth", String.valueOf(DOUBLE_DEPTH));
+            d.put("adapterRank", String.valueOf(p.adapterRank()));
+            d.put("adapterPositions", p.adapterPositions().name().toLowerCase(Locale.ROOT));
+            d.put("functionPreserving", String.valueOf(p.functionPreserving()));
+            d.put("untiedBlocks", String.valueOf(p.untiedBlocks()));
+            d.put("untiedNorms", String.valueOf(p.untiedNorms()));
+            return d;
+        }
 
         /** {@code cyclic} (default) or {@code interleave}; ignored when an order is given. */
         public Builder strategy(String v) { strategy = v; return this; }
@@ -172,9 +193,12 @@ public final class ExpansionPlan {
         public Builder adapterRank(Integer v) { adapterRank = v; return this; }
         /** {@code inserted} (default) or {@code all}. */
         public Builder adapterPositions(String v) { adapterPositions = v; return this; }
-        public Builder functionPreserving(boolean v) { functionPreserving = v; return this; }
-        public Builder untiedBlocks(boolean v) { untiedBlocks = v; return this; }
-        public Builder untiedNorms(boolean v) { untiedNorms = v; return this; }
+        /** Inserted blocks start as the identity; null: {@link #DEFAULT_FUNCTION_PRESERVING}. */
+        public Builder functionPreserving(Boolean v) { functionPreserving = v; return this; }
+        /** Inserted blocks get their own copies instead of sharing; null: false. */
+        public Builder untiedBlocks(Boolean v) { untiedBlocks = v; return this; }
+        /** Inserted blocks get their own norms; null: false. */
+        public Builder untiedNorms(Boolean v) { untiedNorms = v; return this; }
         /** Seed of the adapters' initialisation; null: the default. */
         public Builder seed(Long v) { seed = v; return this; }
 
@@ -192,8 +216,8 @@ public final class ExpansionPlan {
             if (adapterRank != null) plan = plan.withAdapterRank(adapterRank);
             if (seed != null) plan = plan.withSeed(seed);
             return plan.withAdapterPositions(adapterPositions == null ? AdapterPositions.INSERTED : AdapterPositions.parse(adapterPositions))
-                    .withFunctionPreserving(functionPreserving)
-                    .withUntiedBlocks(untiedBlocks).withUntiedNorms(untiedNorms);
+                    .withFunctionPreserving(functionPreserving == null ? DEFAULT_FUNCTION_PRESERVING : functionPreserving)
+                    .withUntiedBlocks(Boolean.TRUE.equals(untiedBlocks)).withUntiedNorms(Boolean.TRUE.equals(untiedNorms));
         }
 
         private static int[] parseOrder(String value) {

@@ -63,6 +63,9 @@ public final class ExpandJob {
     private final Path evalData;
     private final Path outputDir;
     private final String name;
+    /** Every front end's default for {@code resume}: a build killed while it trains continues where it stopped. */
+    public static final boolean DEFAULT_RESUME = true;
+
     private final boolean resume;
     private final String toolVersion;
     private final String baseModelCoordinates;
@@ -174,7 +177,7 @@ public final class ExpandJob {
         report.expansion(plan, expanded);
         if (train != null) {
             boolean resumeRun = prepareRun(inputs);
-            Trainer trainer = new Trainer(recipe, model.dataConfig(), runDir(), resumeRun, name);
+            Trainer trainer = new Trainer(recipe, model.dataConfig(), runDir(), name).withResume(resumeRun);
             if (parallelEngine != null) trainer = trainer.withParallelEngine(parallelEngine);
             TrainResult trained = trainer.fit(model.graph(), train, eval);
             // the trainer evaluates before its first step: that is the expansion's starting accuracy
@@ -274,7 +277,7 @@ public final class ExpandJob {
         private Path evalData;
         private Path outputDir;
         private String name = "model";
-        private boolean resume = true;
+        private boolean resume = DEFAULT_RESUME;
         private String toolVersion = "";
         private String baseModelCoordinates;
         private ParallelEngine.Factory parallelEngine;
@@ -298,7 +301,8 @@ public final class ExpandJob {
         /** File name stem of the model. */
         public Builder name(String v) { name = v; return this; }
         /** Continue an interrupted fine-tuning from its checkpoint (default true). */
-        public Builder resume(boolean v) { resume = v; return this; }
+        /** Continue an interrupted fine-tuning from its checkpoint when nothing changed; null: {@link #DEFAULT_RESUME}. */
+        public Builder resume(Boolean v) { resume = v == null ? DEFAULT_RESUME : v; return this; }
 
         /** The running tool and its version (e.g. the Maven plugin's), part of the up-to-date check. */
         public Builder toolVersion(String v) { toolVersion = v; return this; }

@@ -46,7 +46,7 @@ public final class Predict {
         for (int start = 0; start < n; start += CHUNK) {
             int end = Math.min(n, start + CHUNK);
             INDArray chunk = x.get(NDArrayIndex.interval(start, end)).dup('c');
-            INDArray y = kind == Features.Kind.LOGITS ? model.graph().outputSingle(false, chunk)
+            INDArray y = kind == Features.Kind.LOGITS ? Features.logits(model.graph(), chunk)
                     : Features.of(model.graph(), chunk).get(kind);
             float[] values = y.castTo(DataType.FLOAT).dup('c').data().asFloat();
             if (out == null) {

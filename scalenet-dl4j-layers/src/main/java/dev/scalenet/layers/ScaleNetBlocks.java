@@ -145,6 +145,29 @@ public class ScaleNetBlocks extends VitLayerConf {
         return false;
     }
 
+    /**
+     * The stack in one line, e.g. {@code 8 positions, order 0,1,2,3,0,1,2,3 over 4 shared source blocks (4 heads, MLP
+     * 128); inserted 4-7: adapters rank 8, gates}.
+     */
+    public String describe() {
+        int[] inserted = java.util.stream.IntStream.range(0, order.length).filter(this::isInserted).toArray();
+        StringBuilder s = new StringBuilder().append(order.length).append(" positions, order ")
+                .append(java.util.Arrays.stream(order).mapToObj(String::valueOf).collect(java.util.stream.Collectors.joining(",")))
+                .append(" over ").append(numSourceBlocks).append(" shared source blocks (").append(numHeads).append(" heads, MLP ")
+                .append(mlpHiddenDim).append(')');
+        if (inserted.length > 0) {
+            java.util.List<String> kinds = new java.util.ArrayList<>();
+            if (adapterRank > 0) kinds.add("adapters rank " + adapterRank + (adaptersEverywhere ? " (every position)" : ""));
+            if (gates) kinds.add("gates");
+            if (untiedNorms) kinds.add("untied norms");
+            s.append("; inserted ").append(java.util.Arrays.stream(inserted).mapToObj(String::valueOf)
+                    .collect(java.util.stream.Collectors.joining(","))).append(kinds.isEmpty() ? ": pure sharing" : ": " + String.join(", ", kinds));
+        } else if (adapterRank > 0 && adaptersEverywhere) {
+            s.append("; adapters rank ").append(adapterRank).append(" on every position");
+        }
+        return s.toString();
+    }
+
     /** Number of positions in the deep stack. */
     public int depth() {
         return order.length;

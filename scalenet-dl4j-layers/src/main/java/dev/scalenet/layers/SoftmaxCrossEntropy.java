@@ -3,14 +3,16 @@ package dev.scalenet.layers;
 import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
+import org.nd4j.linalg.activations.impl.ActivationSoftmax;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.lossfunctions.ILossFunction;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
- * Cross-entropy of softmax(logits) against (optionally label-smoothed) targets, on an output layer with
- * the identity activation, so the network's output stays timm's logits. Smoothing ε gives each class
+ * Cross-entropy of softmax(logits) against (optionally label-smoothed) targets. DL4J hands a loss the output layer's
+ * pre-activation, which is the logits; the layer's activation is softmax (the network outputs probabilities, as DL4J's
+ * classifiers do) or, in models written before version 0.2, the identity: the loss is the same for both. Smoothing ε gives each class
  * ε/K and the true class 1 − ε + ε/K, as {@code torch.nn.CrossEntropyLoss(label_smoothing=ε)}.
  * Per-example scores and gradients; DL4J averages over the minibatch. In fp32 on the CPU backend both are computed
  * in Java, row by row in double precision, where ND4J takes a dozen operations on a {@code [batch, classes]} array
@@ -33,9 +35,9 @@ public class SoftmaxCrossEntropy implements ILossFunction {
     public double getLabelSmoothing() { return labelSmoothing; }
     public void setLabelSmoothing(double labelSmoothing) { this.labelSmoothing = labelSmoothing; }
 
-    private static void requireIdentity(IActivation activationFn) {
-        if (!(activationFn instanceof ActivationIdentity)) {
-            throw new IllegalStateException("SoftmaxCrossEntropy applies softmax itself and needs the identity "
+    private static void requireSoftmaxOrIdentity(IActivation activationFn) {
+        if (!(activationFn instanceof ActivationSoftmax || activationFn instanceof ActivationIdentity)) {
+            throw new IllegalStateException("SoftmaxCrossEntropy reads the logits and needs the softmax (or identity) "
                     + "activation on its output layer, found " + activationFn);
         }
     }
@@ -95,7 +97,7 @@ public class SoftmaxCrossEntropy implements ILossFunction {
 
     @Override
     public INDArray computeScoreArray(INDArray labels, INDArray preOutput, IActivation activationFn, INDArray mask) {
-        requireIdentity(activationFn);
+        requireSoftmaxOrIdentity(activationFn);
         if (onHost(labels, preOutput, mask)) {
             float[] scores = new float[Math.toIntExact(preOutput.size(0))];
             onHost(labels, preOutput, mask, scores, null);
@@ -109,7 +111,7 @@ public class SoftmaxCrossEntropy implements ILossFunction {
     @Override
     public double computeScore(INDArray labels, INDArray preOutput, IActivation activationFn, INDArray mask, boolean average) {
         if (onHost(labels, preOutput, mask)) {
-            requireIdentity(activationFn);
+            requireSoftmaxOrIdentity(activationFn);
             float[] scores = new float[Math.toIntExact(preOutput.size(0))];
             onHost(labels, preOutput, mask, scores, null);
             double sum = 0;
@@ -122,7 +124,7 @@ public class SoftmaxCrossEntropy implements ILossFunction {
 
     @Override
     public INDArray computeGradient(INDArray labels, INDArray preOutput, IActivation activationFn, INDArray mask) {
-        requireIdentity(activationFn);
+        requireSoftmaxOrIdentity(activationFn);
         if (onHost(labels, preOutput, mask)) {
             float[] gradient = new float[Math.toIntExact(preOutput.length())];
             onHost(labels, preOutput, mask, null, gradient);

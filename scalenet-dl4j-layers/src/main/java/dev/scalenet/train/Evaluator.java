@@ -1,5 +1,6 @@
 package dev.scalenet.train;
 
+import dev.scalenet.vit.Features;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
@@ -28,7 +29,7 @@ public final class Evaluator {
         double lossSum = 0;
         while (batches.hasNext()) {
             DataSet batch = batches.next();
-            INDArray logits = graph.outputSingle(false, batch.getFeatures());
+            INDArray logits = Features.logits(graph, batch.getFeatures());
             float[][] z = logits.toFloatMatrix();
             float[][] y = batch.getLabels().toFloatMatrix();
             for (int i = 0; i < z.length; i++) {

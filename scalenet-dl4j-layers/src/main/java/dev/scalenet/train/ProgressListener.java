@@ -11,6 +11,7 @@ import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.helpers.NOPLogger;
 
 import java.io.Closeable;
 import java.io.IOException;
@@ -19,12 +20,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 /**
  * Training progress as a DL4J {@link org.deeplearning4j.optimize.api.TrainingListener}: the progress line (step,
  * loss, learning rate, images/s, ETA; logged for the first step, then every 10 s), the run's
  * {@code metrics.jsonl} ({@link MetricsLog}: the mean training loss and gradient norm 20 times an epoch, and each
- * evaluation) and {@code curve.png} (redrawn after each evaluation and on {@link #close()}). {@link Trainer} uses
+ * evaluation) and {@code curve.png} (redrawn after each evaluation, at each epoch end and on {@link #close()}). {@link Trainer} uses
  * it; a plain DL4J loop gets the same output:
  * <pre>{@code
  * try (ProgressListener progress = ProgressListener.builder(runDir).name("deep").stepsPerEpoch(train.stepsPerEpoch())
@@ -39,6 +41,8 @@ import java.util.Objects;
  */
 public final class ProgressListener extends BaseTrainingListener implements Closeable {
     private static final Logger log = LoggerFactory.getLogger(ProgressListener.class);
+    /** Where progress lines go: the log, or standard error when the application has no SLF4J binding. */
+    private static final Consumer<String> SAY = sinkFor(log);
     private static final long INTERVAL_NANOS = 10_000_000_000L;
     /** Training-loss lines per epoch in the metrics file (each the mean over its interval). */
     static final int METRIC_LINES_PER_EPOCH = 20;
@@ -165,13 +169,16 @@ public final class ProgressListener extends BaseTrainingListener implements Clos
         if (!anyStep || now - lastLine > INTERVAL_NANOS) {
             anyStep = true;
             lastLine = now;
-            log.info(progressLine(step, epoch, loss, learningRate(model, iteration, epoch), imagesPerSecond));
+            SAY.accept(progressLine(step, epoch, loss, learningRate(model, iteration, epoch), imagesPerSecond));
         }
     }
 
     @Override
     public void onEpochEnd(Model model) {
-        if (evalData == null) return;
+        if (evalData == null) {
+            drawCurve(); // a plain fit loop may never close this listener: the curve is current after every epoch
+            return;
+        }
         if (!(model instanceof ComputationGraph graph)) {
             throw new IllegalArgumentException("evaluateOn needs a ComputationGraph, got " + model.getClass().getName());
         }
@@ -192,9 +199,17 @@ public final class ProgressListener extends BaseTrainingListener implements Clos
         o.put("step", step);
         o.put("epoch", epochOf(step, epoch));
         write(o);
-        log.info("{}: {}: held-out {}", name, step == 0 ? "before training" : String.format(Locale.ROOT,
-                "epoch %.2f (%d steps)", epochOf(step, epoch), step), r);
+        SAY.accept(name + ": " + (step == 0 ? "before training" : String.format(Locale.ROOT,
+                "epoch %.2f (%d steps)", epochOf(step, epoch), step)) + ": held-out " + r);
         drawCurve();
+    }
+
+    /**
+     * The log's INFO level, unless SLF4J found no binding (it then drops every line, after one warning about
+     * {@code StaticLoggerBinder}): a run is never silent, with or without one.
+     */
+    static Consumer<String> sinkFor(Logger logger) {
+        return logger instanceof NOPLogger ? System.err::println : logger::info;
     }
 
     private double epochOf(long step, int epoch) {

@@ -67,12 +67,21 @@ public final class Trainer {
     private final ParallelEngine.Factory engine;
 
     /**
+     * A trainer that starts afresh, replacing any checkpoint in {@code runDir}; {@link #withResume} continues from it.
+     *
      * @param runDir where the checkpoint, metrics and curve go
-     * @param resume continue from {@code runDir}'s checkpoint if there is one (it must come from the same
-     *               recipe, data and starting model); otherwise start afresh, replacing it
+     * @param name   starts every progress line and titles the curve
      */
-    public Trainer(TrainConfig config, DataConfig data, Path runDir, boolean resume, String name) {
-        this(config, data, runDir, resume, name, Trainer::parallelWrapper);
+    public Trainer(TrainConfig config, DataConfig data, Path runDir, String name) {
+        this(config, data, runDir, false, name, Trainer::parallelWrapper);
+    }
+
+    /**
+     * This trainer, continuing from {@code runDir}'s checkpoint if there is one and {@code resume} is true (the
+     * checkpoint must come from the same recipe, data and starting model); otherwise starting afresh.
+     */
+    public Trainer withResume(boolean resume) {
+        return new Trainer(config, data, runDir, resume, name, engine);
     }
 
     private Trainer(TrainConfig config, DataConfig data, Path runDir, boolean resume, String name, ParallelEngine.Factory engine) {

@@ -2,10 +2,12 @@ package dev.scalenet.vit;
 
 import dev.scalenet.layers.VitPooling;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.params.DefaultParamInitializer;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -17,7 +19,8 @@ import java.util.Map;
  *       {@code [batch, tokens, dim]} (class token first, if the model has one);</li>
  *   <li>{@link #preLogits()}: timm's {@code forward_head(x, pre_logits=True)}, the pooled (and {@code fc_norm}ed)
  *       features the head reads, {@code [batch, dim]};</li>
- *   <li>{@link #logits()}: the head's output, {@code [batch, classes]}.</li>
+ *   <li>{@link #logits()}: the head's logits, {@code [batch, classes]}, before the softmax with which the graph's
+ *       {@code output()} gives class probabilities.</li>
  * </ul>
  * They agree: {@code preLogits . W + b = logits} for the head's weights, and pooling {@code tokens} gives
  * {@code preLogits}.
@@ -73,8 +76,27 @@ public record Features(INDArray tokens, INDArray preLogits, INDArray logits) {
             INDArray tokens = pool.isFcNorm() ? blocks : layerNorm(blocks,
                     graph.getLayer(VisionTransformer.POOL).getParam(pool.normName() + ".weight"),
                     graph.getLayer(VisionTransformer.POOL).getParam(pool.normName() + ".bias"));
-            return new Features(tokens, a.get(VisionTransformer.POOL).dup(), a.get(VisionTransformer.HEAD).dup());
+            INDArray preLogits = a.get(VisionTransformer.POOL).dup();
+            return new Features(tokens, preLogits, head(graph, preLogits));
         }
+    }
+
+    /**
+     * timm's logits for preprocessed {@code pixels}: the graph's inference pass up to {@link VisionTransformer#POOL},
+     * then the head's {@code preLogits . W + b}. The graph's {@code output()} is their softmax.
+     */
+    public static INDArray logits(ComputationGraph graph, INDArray pixels) {
+        try (MemoryWorkspace ignored = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
+            INDArray preLogits = graph.output(List.of(VisionTransformer.POOL), false, new INDArray[] {pixels}, null)[0];
+            return head(graph, preLogits);
+        }
+    }
+
+    /** The head's pre-activation for its input {@code preLogits}, {@code [batch, classes]}. */
+    private static INDArray head(ComputationGraph graph, INDArray preLogits) {
+        org.deeplearning4j.nn.api.Layer head = graph.getLayer(VisionTransformer.HEAD);
+        INDArray w = head.getParam(DefaultParamInitializer.WEIGHT_KEY);
+        return preLogits.castTo(w.dataType()).mmul(w).addiRowVector(head.getParam(DefaultParamInitializer.BIAS_KEY));
     }
 
     /** LayerNorm over the last axis of {@code [batch, tokens, dim]}, epsilon 1e-6. */

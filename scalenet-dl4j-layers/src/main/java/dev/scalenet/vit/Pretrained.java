@@ -97,7 +97,13 @@ public enum Pretrained {
         }
     }
 
-    /** Copies the safetensors and its JSON into {@code dir}; returns the safetensors path. */
+    /**
+     * The bundled weights as files: copies this model's timm {@code .safetensors} and its JSON (constructor,
+     * {@code pretrained_cfg}, labels) out of the library's jar into {@code dir} (created if missing), and returns the
+     * {@code .safetensors} path, for tools that take a file: {@code VitModel.load(file, null)}, timm's
+     * {@code load_state_dict}, the plugin's {@code baseModel}, the command line's {@code --model}. Each file is written
+     * whole or not at all.
+     */
     public Path extract(Path dir) throws IOException {
         Files.createDirectories(dir);
         copy(fileStem + ".safetensors", dir);

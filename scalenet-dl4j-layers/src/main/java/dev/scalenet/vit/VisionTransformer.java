@@ -34,12 +34,13 @@ import java.util.stream.Collectors;
  * timm's {@code VisionTransformer} as a DL4J zoo model. {@link #init()} returns a ready
  * {@link ComputationGraph} of four vertices:
  * <pre>
- *   pixels [B, C, H, W] -> patchEmbed -> blocks -> pool -> head (logits [B, classes])
+ *   pixels [B, C, H, W] -> patchEmbed -> blocks -> pool -> head (class probabilities [B, classes])
  * </pre>
  * {@code blocks} is a {@link ScaleNetBlocks} stack: by default each of the {@code depth} blocks once;
- * with {@link Builder#order} some run again as ScaleNet's inserted, weight-sharing blocks. The head is an
- * {@link OutputLayer} with identity activation, so {@code output()} gives timm's logits, trained with
- * {@link SoftmaxCrossEntropy}.
+ * with {@link Builder#order} some run again as ScaleNet's inserted, weight-sharing blocks. The head is a softmax
+ * {@link OutputLayer}, as DL4J's classifiers are, so DL4J's {@code Evaluation}, {@code ROC} and early-stopping scoring
+ * take {@code output()} as class probabilities; {@link SoftmaxCrossEntropy} trains it from the head's pre-activation,
+ * which is timm's logits ({@link Features#logits(ComputationGraph, INDArray)}).
  *
  * <p>Pretrained weights, the DL4J zoo way: {@link #initPretrained(PretrainedType)} loads a model bundled in this
  * library's jar ({@link Pretrained}; nothing is downloaded) into this configuration's graph, when one was trained on
@@ -117,13 +118,10 @@ public final class VisionTransformer extends ZooModel<VisionTransformer> {
                 .addLayer(POOL, new VitPooling.Builder().embedDim(c.embedDim()).numPrefixTokens(c.classToken() ? 1 : 0)
                         .globalPool(c.globalPool()).fcNorm(c.fcNorm()).build(), BLOCKS)
                 .addLayer(HEAD, new OutputLayer.Builder().nIn(c.embedDim()).nOut(c.numClasses())
-                        .activation(Activation.IDENTITY).lossFunction(new SoftmaxCrossEntropy(labelSmoothing))
+                        .activation(Activation.SOFTMAX).lossFunction(new SoftmaxCrossEntropy(labelSmoothing))
                         .weightInit(WeightInit.ZERO) // timm zero-initialises the classifier head
                         .build(), POOL)
                 .setOutputs(HEAD)
-                // the head gives logits (softmax is in the loss); DL4J's Evaluation takes the argmax, which is the
-                // same for logits and probabilities, so its "not probabilities" guard would only refuse to work
-                .validateOutputLayerConfig(false)
                 .build();
     }
 
@@ -146,6 +144,28 @@ public final class VisionTransformer extends ZooModel<VisionTransformer> {
                 .numHeads(blocks.getNumHeads()).mlpRatio((double) blocks.getMlpHiddenDim() / blocks.getEmbedDim())
                 .qkvBias(blocks.isQkvBias()).classToken(pe.isClassToken()).globalPool(pool.getGlobalPool())
                 .fcNorm(pool.isFcNorm()).build();
+    }
+
+    /**
+     * A compact form of DL4J's {@code graph.summary()}: one row per vertex with its parameter count and what it is.
+     * DL4J's own table lists every tensor of a layer, which for a grown block stack is one row of thousands of
+     * characters; here the stack is one line (depth, order, source blocks, adjustments).
+     */
+    public static String summary(ComputationGraph graph) {
+        VitConfig c = configOf(graph);
+        ScaleNetBlocks blocks = blocksOf(graph);
+        String[][] rows = {
+                {PATCH_EMBED, "PatchEmbedding", c.patchSize() + "x" + c.patchSize() + " patches of " + c.inChans() + "x" + c.imgSize()
+                        + "x" + c.imgSize() + " to width " + c.embedDim() + (c.classToken() ? ", class token" : "") + ", position embedding"},
+                {BLOCKS, "ScaleNetBlocks", blocks.describe()},
+                {POOL, "VitPooling", c.globalPool() + " pooling" + (c.fcNorm() ? ", fc_norm" : ", final norm")},
+                {HEAD, "OutputLayer", c.embedDim() + " -> " + c.numClasses() + " classes, softmax"},
+        };
+        StringBuilder s = new StringBuilder(String.format(java.util.Locale.ROOT, "%-11s %-15s %12s  %s%n", "vertex", "layer", "parameters", "what"));
+        for (String[] r : rows) {
+            s.append(String.format(java.util.Locale.ROOT, "%-11s %-15s %,12d  %s%n", r[0], r[1], graph.getLayer(r[0]).numParams(), r[2]));
+        }
+        return s.append(String.format(java.util.Locale.ROOT, "%-11s %-15s %,12d%n", "total", "", graph.numParams())).toString();
     }
 
     /** The block stack of a graph built by this class. */

@@ -17,7 +17,7 @@ import java.util.Set;
 /**
  * The architecture of a Vision Transformer, named and defaulted like the arguments of timm's
  * {@code VisionTransformer} constructor. Immutable; build with {@link #builder()} or read timm's
- * constructor arguments with {@link #fromTimmArgs(JsonNode)}.
+ * constructor arguments with {@link #fromTimmArgs(JsonNode, Builder)}.
  *
  * <p>Only the options this port implements exist: LayerNorm eps 1e-6, exact GELU, pre-norm blocks,
  * no layer scale, no register tokens. Anything else in a timm argument object is rejected by name

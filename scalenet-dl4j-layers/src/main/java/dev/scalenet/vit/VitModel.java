@@ -236,6 +236,11 @@ public final class VitModel {
         AtomicFiles.writeString(sibling(safetensors, ".json"), JSON.writeValueAsString(metadata()) + "\n");
     }
 
+    /** timm's logits, {@code [batch, classes]}; the graph's {@code output()} is their softmax. */
+    public org.nd4j.linalg.api.ndarray.INDArray logits(org.nd4j.linalg.api.ndarray.INDArray pixels) {
+        return Features.logits(graph, pixels);
+    }
+
     /** timm's {@code forward_features(x)}: tokens after the last block and the final norm, {@code [batch, tokens, dim]}. */
     public org.nd4j.linalg.api.ndarray.INDArray forwardFeatures(org.nd4j.linalg.api.ndarray.INDArray pixels) {
         return Features.of(graph, pixels).tokens();

@@ -92,7 +92,7 @@ public final class BenchWorkload {
                 Random rnd = new Random(SEED);
                 for (int i = 0; i < batch; i++) y.putScalar(i, rnd.nextInt(c.numClasses()), 1.0);
                 TrainConfig recipe = recipe(batch);
-                new Trainer(recipe, DataConfig.fashionMnist(), Files.createTempDirectory("bench"), false, "bench")
+                new Trainer(recipe, DataConfig.fashionMnist(), Files.createTempDirectory("bench"), "bench")
                         .prepare(graph, 1000);
                 graph.setListeners(new GradientClipping(recipe.clipGradNorm()));
                 DataSet data = new DataSet(x, y);
@@ -143,7 +143,7 @@ public final class BenchWorkload {
         IdxDataset train = IdxDataset.read(data.resolve("train-images-idx3-ubyte.gz"), data.resolve("train-labels-idx1-ubyte.gz"));
         TrainConfig.Builder recipe0 = recipe(batch).toBuilder().epochs(1).trainLimit(steps * batch);
         TrainConfig recipe = (augment ? recipe0 : recipe0.cropPadding(0).hflip(0)).build();
-        return new Trainer(recipe, DataConfig.fashionMnist(), Files.createTempDirectory("bench"), false, "bench")
+        return new Trainer(recipe, DataConfig.fashionMnist(), Files.createTempDirectory("bench"), "bench")
                 .fit(graph, train, null);
     }
 

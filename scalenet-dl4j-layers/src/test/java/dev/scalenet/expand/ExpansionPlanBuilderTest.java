@@ -21,7 +21,11 @@ class ExpansionPlanBuilderTest {
         assertArrayEquals(new int[] {0, 1, 2, 3, 0, 1, 2, 3}, p.resolveOrder(4));
         assertEquals(ExpansionPlan.DEFAULT_ADAPTER_RANK, p.adapterRank());
         assertEquals(ExpansionPlan.AdapterPositions.INSERTED, p.adapterPositions());
-        assertFalse(p.functionPreserving() || p.untiedBlocks() || p.untiedNorms());
+        assertTrue(p.functionPreserving(), "the recommended start: zero gates, the grown model starts as the base");
+        assertFalse(p.untiedBlocks() || p.untiedNorms());
+        assertEquals(java.util.Map.of("strategy", "cyclic", "depth", "0", "adapterRank", "8", "adapterPositions", "inserted",
+                "functionPreserving", "true", "untiedBlocks", "false", "untiedNorms", "false"), ExpansionPlan.Builder.defaults(),
+                "the defaults the front ends show");
         assertEquals(ExpansionPlan.cyclic(ExpansionPlan.DOUBLE_DEPTH).seed(), p.seed());
     }
 

@@ -4,6 +4,7 @@ import dev.scalenet.InvalidSettingException;
 import dev.scalenet.RawBits;
 import dev.scalenet.data.DataConfig;
 import dev.scalenet.vit.TimmFixtures;
+import dev.scalenet.vit.Features;
 import dev.scalenet.vit.VisionTransformer;
 import dev.scalenet.vit.VitModel;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -56,7 +57,7 @@ class GrowthOptionsTest {
     void functionPreservingStartIsTheBaseModel() throws Exception {
         ComputationGraph base = base();
         INDArray inputs = MICRO.inputs();
-        INDArray baseLogits = base.outputSingle(inputs);
+        INDArray baseLogits = Features.logits(base, inputs);
         // the base itself reproduces timm (TimmParityTest checks 1e-4); the grown model must add no error of its own
         assertTrue(maxAbsDiff(MICRO.logits(), baseLogits) < 1e-4);
         List<ExpansionPlan> plans = List.of(
@@ -66,11 +67,11 @@ class GrowthOptionsTest {
                 ExpansionPlan.cyclic(8).withFunctionPreserving(true).withUntiedNorms(true).withAdapterRank(0),
                 ExpansionPlan.cyclic(8).withFunctionPreserving(true).withUntiedBlocks(true));
         for (ExpansionPlan plan : plans) {
-            INDArray grown = ScaleNet.expand(base, plan).graph().outputSingle(inputs);
+            INDArray grown = Features.logits(ScaleNet.expand(base, plan).graph(), inputs);
             assertTrue(maxAbsDiff(baseLogits, grown) <= 1e-6, plan + ": max abs error " + maxAbsDiff(baseLogits, grown));
         }
         // the paper's start (live copies) is a different function: it re-applies the source blocks
-        INDArray copies = ScaleNet.expand(base, ExpansionPlan.cyclic(8)).graph().outputSingle(inputs);
+        INDArray copies = Features.logits(ScaleNet.expand(base, ExpansionPlan.cyclic(8)).graph(), inputs);
         assertTrue(maxAbsDiff(MICRO.expandedLogits("cyclic-8"), copies) < 1e-4);
         assertTrue(maxAbsDiff(baseLogits, copies) > 1e-2, "copies should change the function");
     }
@@ -98,8 +99,8 @@ class GrowthOptionsTest {
         assertEquals(8 * ADAPTERS_PER_POSITION, all.adjustmentParams());
         assertTrue(all.graph().getLayer(VisionTransformer.BLOCKS).paramTable().containsKey("use0.adapter.attn.down.weight"));
         // zero up-projections: the same function as the paper's start
-        INDArray paper = ScaleNet.expand(base, ExpansionPlan.cyclic(8).withAdapterRank(4)).graph().outputSingle(MICRO.inputs());
-        assertEquals(paper, all.graph().outputSingle(MICRO.inputs()));
+        INDArray paper = Features.logits(ScaleNet.expand(base, ExpansionPlan.cyclic(8).withAdapterRank(4)).graph(), MICRO.inputs());
+        assertEquals(paper, Features.logits(all.graph(), MICRO.inputs()));
         assertEquals(ExpansionPlan.AdapterPositions.ALL, ExpansionPlan.AdapterPositions.parse("All"));
         InvalidSettingException bad = assertThrows(InvalidSettingException.class, () -> ExpansionPlan.AdapterPositions.parse("some"));
         assertEquals("adapterPositions = some: expected inserted or all", bad.getMessage());
@@ -115,7 +116,7 @@ class GrowthOptionsTest {
         long blockParams = VisionTransformer.blocksOf(base).blockShape().blockTensors().values().stream()
                 .mapToLong(s -> java.util.Arrays.stream(s).reduce(1, (a, b) -> a * b)).sum();
         assertEquals(4 * blockParams, untied.adjustmentParams());
-        assertEquals(shared.outputSingle(MICRO.inputs()), g.outputSingle(MICRO.inputs()));
+        assertEquals(Features.logits(shared, MICRO.inputs()), Features.logits(g, MICRO.inputs()));
         assertArrayEquals(new int[] {4, 5, 6, 7}, VisionTransformer.blocksOf(g).getInsertedPositions());
 
         var blocks = g.getLayer(VisionTransformer.BLOCKS);
@@ -134,15 +135,15 @@ class GrowthOptionsTest {
         ComputationGraph g = ScaleNet.expand(base(), plan).graph();
         g.fit(batch(8)); // gates and adapters move off zero, so the round trip has something to lose
         VitModel model = new VitModel(g, DataConfig.fashionMnist(), null);
-        INDArray expected = g.outputSingle(MICRO.inputs());
+        INDArray expected = Features.logits(g, MICRO.inputs());
 
         model.save(dir.resolve("m.zip"));
         VitModel zip = VitModel.load(dir.resolve("m.zip"), null);
-        assertArrayEquals(RawBits.of(expected), RawBits.of(zip.graph().outputSingle(MICRO.inputs())));
+        assertArrayEquals(RawBits.of(expected), RawBits.of(Features.logits(zip.graph(), MICRO.inputs())));
 
         model.exportTimm(dir.resolve("m.safetensors"));
         VitModel timm = VitModel.load(dir.resolve("m.safetensors"), null);
-        assertArrayEquals(RawBits.of(expected), RawBits.of(timm.graph().outputSingle(MICRO.inputs())));
+        assertArrayEquals(RawBits.of(expected), RawBits.of(Features.logits(timm.graph(), MICRO.inputs())));
         var blocks = VisionTransformer.blocksOf(timm.graph());
         assertTrue(blocks.isGates() && blocks.isAdaptersEverywhere());
         assertArrayEquals(new int[] {4, 5, 6, 7}, blocks.getInsertedPositions());

@@ -78,7 +78,7 @@ class ExpandJobTest {
     void expandOnly() throws Exception {
         Report report = job().build().run();
         VitModel written = VitModel.load(out.resolve("micro-x8.zip"), null);
-        INDArray logits = written.graph().outputSingle(MICRO.inputs());
+        INDArray logits = written.logits(MICRO.inputs());
         double err = Transforms.abs(logits.sub(MICRO.expandedLogits("cyclic-8"))).maxNumber().doubleValue();
         assertTrue(err < 1e-4, "max |logit difference| " + err + " (float32 tolerance 1e-4)");
         Properties p = properties();
@@ -198,6 +198,7 @@ class ExpandJobTest {
         }
         job().build().run(); // released: the folder is usable again
         assertTrue(Files.exists(out.resolve("micro-x8.zip")));
+        assertFalse(Files.exists(out.resolve(OutputLock.FILE)), "a job that ended leaves no lock file behind");
     }
 
     @Test

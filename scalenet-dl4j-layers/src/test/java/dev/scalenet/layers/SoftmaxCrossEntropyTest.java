@@ -5,6 +5,7 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
 import org.nd4j.linalg.activations.impl.ActivationSoftmax;
+import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -73,11 +74,15 @@ class SoftmaxCrossEntropyTest {
     }
 
     @Test
-    @DisplayName("an output layer with softmax already applied is refused on both paths")
-    void refusesSoftmaxActivation() {
-        SoftmaxCrossEntropy loss = new SoftmaxCrossEntropy();
-        INDArray z = Nd4j.zeros(DataType.FLOAT, 2, 3);
-        assertThrows(IllegalStateException.class, () -> loss.computeScore(z, z, new ActivationSoftmax(), null, true));
-        assertThrows(IllegalStateException.class, () -> loss.computeGradient(z, z, new ActivationSoftmax(), null));
+    @DisplayName("the loss reads the pre-activation logits: a softmax output layer and an identity one (models before 0.2) give the same bits; other activations are refused")
+    void softmaxOrIdentityActivation() {
+        SoftmaxCrossEntropy loss = new SoftmaxCrossEntropy(0.1);
+        Nd4j.getRandom().setSeed(3);
+        INDArray z = Nd4j.randn(DataType.FLOAT, 4, 3);
+        INDArray y = Nd4j.createFromArray(new float[][] {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}, {1, 0, 0}});
+        assertEquals(loss.computeScore(y, z, new ActivationIdentity(), null, true), loss.computeScore(y, z, new ActivationSoftmax(), null, true));
+        assertEquals(loss.computeGradient(y, z, new ActivationIdentity(), null), loss.computeGradient(y, z, new ActivationSoftmax(), null));
+        assertThrows(IllegalStateException.class, () -> loss.computeScore(y, z, new ActivationReLU(), null, true));
+        assertThrows(IllegalStateException.class, () -> loss.computeGradient(y, z, new ActivationReLU(), null));
     }
 }

@@ -49,7 +49,7 @@ class Dl4jLoopTest {
         TrainConfig recipe = recipe();
         BatchLoader train = recipe.trainingBatches(FashionMnist.train(), DataConfig.fashionMnist());
         BatchLoader heldOut = recipe.evaluationBatches(FashionMnist.test(), DataConfig.fashionMnist());
-        ComputationGraph graph = new Trainer(recipe, DataConfig.fashionMnist(), dir, false, "plain")
+        ComputationGraph graph = new Trainer(recipe, DataConfig.fashionMnist(), dir, "plain")
                 .prepare(TinyRun.expanded(), train.stepsPerEpoch());
 
         Evaluation before = graph.evaluate(heldOut.iterator());
@@ -89,7 +89,7 @@ class Dl4jLoopTest {
         TrainConfig recipe = recipe();
         BatchLoader train = recipe.trainingBatches(FashionMnist.train(), DataConfig.fashionMnist());
         ImageDataSetIterator heldOut = recipe.evaluationBatches(FashionMnist.test(), DataConfig.fashionMnist()).iterator();
-        ComputationGraph graph = new Trainer(recipe, DataConfig.fashionMnist(), dir, false, "early")
+        ComputationGraph graph = new Trainer(recipe, DataConfig.fashionMnist(), dir, "early")
                 .prepare(TinyRun.expanded(), train.stepsPerEpoch());
         EarlyStoppingConfiguration<ComputationGraph> conf = new EarlyStoppingConfiguration.Builder<ComputationGraph>()
                 .epochTerminationConditions(new MaxEpochsTerminationCondition(2))
@@ -107,7 +107,7 @@ class Dl4jLoopTest {
     @DisplayName("Trainer.prepare: returns the graph it configured and lists exactly what it changed; a clone keeps the original")
     void prepareSaysWhatItChanges() {
         TrainConfig recipe = TinyRun.recipe().trainable(Trainable.ADJUSTMENTS).labelSmoothing(0.2).dropPath(0.1).build();
-        Trainer trainer = new Trainer(recipe, DataConfig.fashionMnist(), dir, false, "p");
+        Trainer trainer = new Trainer(recipe, DataConfig.fashionMnist(), dir, "p");
         ComputationGraph original = TinyRun.expanded();
         IUpdater originalUpdater = ((BaseLayer) original.getLayer("head").conf().getLayer()).getIUpdater();
 
@@ -129,6 +129,31 @@ class Dl4jLoopTest {
         }
         ComputationGraph same = TinyRun.model();
         assertSame(same, trainer.prepare(same, 20), "prepare configures in place and returns the same graph");
+    }
+
+    @Test
+    @DisplayName("a listener that is never closed still leaves a current curve.png after each epoch")
+    void curveWithoutClose() throws Exception {
+        TrainConfig recipe = TinyRun.recipe().trainLimit(64).build();
+        BatchLoader train = recipe.trainingBatches(FashionMnist.train(), DataConfig.fashionMnist());
+        ComputationGraph graph = new Trainer(recipe, DataConfig.fashionMnist(), dir, "open").prepare(TinyRun.model(), train.stepsPerEpoch());
+        graph.setListeners(ProgressListener.builder(dir).name("open").stepsPerEpoch(train.stepsPerEpoch()).build());
+        graph.fit(train.iterator(), 1);
+        assertTrue(java.nio.file.Files.size(dir.resolve(Trainer.CURVE)) > 0, "curve.png after the first epoch, without close()");
+    }
+
+    @Test
+    @DisplayName("without an SLF4J binding, progress lines go to standard error instead of nowhere")
+    void progressWithoutBinding() {
+        java.io.PrintStream err = System.err;
+        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(captured, true));
+        try {
+            ProgressListener.sinkFor(org.slf4j.helpers.NOPLogger.NOP_LOGGER).accept("deep: step 1/468");
+        } finally {
+            System.setErr(err);
+        }
+        assertEquals("deep: step 1/468" + System.lineSeparator(), captured.toString());
     }
 
     @Test

@@ -27,7 +27,7 @@ class InPlaceGraphUpdaterTest {
 
     private ComputationGraph prepared() {
         TrainConfig recipe = TinyRun.recipe().weightDecay(0.05).clipGradNorm(0).build();
-        return new Trainer(recipe, DataConfig.fashionMnist(), dir, false, "updater").prepare(TinyRun.expanded(), 20);
+        return new Trainer(recipe, DataConfig.fashionMnist(), dir, "updater").prepare(TinyRun.expanded(), 20);
     }
 
     @Test

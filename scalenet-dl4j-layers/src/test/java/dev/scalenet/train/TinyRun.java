@@ -41,7 +41,7 @@ public final class TinyRun {
     }
 
     static TrainResult fit(ComputationGraph graph, TrainConfig recipe, Path runDir, boolean resume) throws Exception {
-        return new Trainer(recipe, DataConfig.fashionMnist(), runDir, resume, "tiny")
+        return new Trainer(recipe, DataConfig.fashionMnist(), runDir, "tiny").withResume(resume)
                 .fit(graph, FashionMnist.train(), FashionMnist.test());
     }
 

@@ -197,7 +197,7 @@ class TrainerTest {
             public String describe() { return "three classes"; }
         };
         InvalidSettingException e = assertThrows(InvalidSettingException.class, () -> new Trainer(TinyRun.recipe().build(),
-                DataConfig.fashionMnist(), dir, false, "tiny").fit(TinyRun.model(), threeClasses, null));
+                DataConfig.fashionMnist(), dir, "tiny").fit(TinyRun.model(), threeClasses, null));
         assertEquals("trainData", e.setting());
         assertTrue(e.getMessage().contains("10 classes"), e.getMessage());
     }

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.ops.transforms.Transforms;
 
 import java.nio.file.Path;
 
@@ -56,12 +57,13 @@ class FeaturesTest {
     }
 
     @Test
-    @DisplayName("bundled model: tokens [16, 17, 64], pre-logits [16, 64]; head(preLogits) = logits = output(); class token of tokens = preLogits")
+    @DisplayName("bundled model: tokens [16, 17, 64], pre-logits [16, 64]; head(preLogits) = logits = Features.logits; output() = softmax(logits); class token of tokens = preLogits")
     void tokenPooling() {
         Features f = pretrained.features(pixels);
         assertArrayEquals(new long[] {16, 17, 64}, f.tokens().shape(), "class token + 4x4 patches");
         assertArrayEquals(new long[] {16, 64}, f.preLogits().shape());
-        assertClose(pretrained.graph().outputSingle(false, pixels), f.logits(), "logits");
+        assertClose(Features.logits(pretrained.graph(), pixels), f.logits(), "logits");
+        assertClose(pretrained.graph().outputSingle(false, pixels), Transforms.softmax(f.logits(), true), "output() is the softmax of the logits");
         assertClose(f.logits(), head(pretrained.graph(), f.preLogits()), "head(preLogits)");
         assertClose(f.preLogits(), f.tokens().get(NDArrayIndex.all(), NDArrayIndex.point(0), NDArrayIndex.all()), "class token");
         assertClose(f.tokens(), pretrained.forwardFeatures(pixels), "forwardFeatures");

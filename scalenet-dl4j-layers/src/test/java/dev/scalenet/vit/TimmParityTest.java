@@ -33,12 +33,12 @@ class TimmParityTest {
         for (TimmFixtures.Model m : TimmFixtures.models()) {
             tests.add(DynamicTest.dynamicTest(m.name, () -> {
                 ComputationGraph graph = TimmCheckpoint.load(m.weights(), m.constructorJson());
-                assertClose(m.logits(), graph.outputSingle(m.inputs()), m.name);
+                assertClose(m.logits(), Features.logits(graph, m.inputs()), m.name);
             }));
             m.expansions().forEach((tag, order) -> tests.add(DynamicTest.dynamicTest(m.name + " expanded-" + tag, () -> {
                 ComputationGraph base = TimmCheckpoint.load(m.weights(), m.constructorJson());
                 ComputationGraph expanded = ScaleNet.expand(base, ExpansionPlan.order(order).withAdapterRank(4)).graph();
-                assertClose(m.expandedLogits(tag), expanded.outputSingle(m.inputs()), m.name + " expanded-" + tag);
+                assertClose(m.expandedLogits(tag), Features.logits(expanded, m.inputs()), m.name + " expanded-" + tag);
             })));
         }
         return tests;

@@ -50,9 +50,10 @@ public class ExpandMojo extends AbstractScaleNetMojo {
 
     /**
      * Which base block each new position copies: {@code cyclic} (the paper's map: 0,1,2,3,0,1,2,3 for 4 to 8
-     * blocks) or {@code interleave} (0,0,1,1,2,2,3,3). Ignored when {@code order} is given.
+     * blocks) or {@code interleave} (0,0,1,1,2,2,3,3). Ignored when {@code order} is given. Default: {@code cyclic}
+     * (the library's, {@code ExpansionPlan.Builder}).
      */
-    @Parameter(property = "scalenet.strategy", defaultValue = "cyclic")
+    @Parameter(property = "scalenet.strategy")
     String strategy;
 
     /**
@@ -66,32 +67,34 @@ public class ExpandMojo extends AbstractScaleNetMojo {
     @Parameter(property = "scalenet.adapterRank")
     Integer adapterRank;
 
-    /** Give each inserted block its own LayerNorms, initialised from its source block's. */
-    @Parameter(property = "scalenet.untiedNorms", defaultValue = "false")
-    boolean untiedNorms;
+    /** Give each inserted block its own LayerNorms, initialised from its source block's. Default: false. */
+    @Parameter(property = "scalenet.untiedNorms")
+    Boolean untiedNorms;
 
     /**
      * Which positions get adapters: {@code inserted} (the inserted blocks only) or {@code all} (every position, the
-     * base blocks too: the paper's "adjustment parameters for each layer").
+     * base blocks too: the paper's "adjustment parameters for each layer"). Default: {@code inserted}.
      */
-    @Parameter(property = "scalenet.adapterPositions", defaultValue = "inserted")
+    @Parameter(property = "scalenet.adapterPositions")
     String adapterPositions;
 
     /**
      * Function-preserving start: each inserted block gets zero-initialised per-channel gates (timm's LayerScale) on
      * its attention and MLP branches, so the expanded model computes exactly the base model's function before
      * fine-tuning and learns how much of each inserted block to use. {@code false}: the paper's start, inserted
-     * blocks as live copies of their source blocks.
+     * blocks as live copies of their source blocks. Default: {@code true}, the project's recommended start (the
+     * library's {@code ExpansionPlan.Builder.DEFAULT_FUNCTION_PRESERVING}).
      */
-    @Parameter(property = "scalenet.functionPreserving", defaultValue = "false")
-    boolean functionPreserving;
+    @Parameter(property = "scalenet.functionPreserving")
+    Boolean functionPreserving;
 
     /**
      * Untied growth: inserted blocks get their own copies of their source block's tensors instead of sharing them
      * (the stacking baseline of StackBERT and bert2BERT; costs a full block of parameters per inserted block).
+     * Default: false.
      */
-    @Parameter(property = "scalenet.untiedBlocks", defaultValue = "false")
-    boolean untiedBlocks;
+    @Parameter(property = "scalenet.untiedBlocks")
+    Boolean untiedBlocks;
 
     /**
      * Training data for fine-tuning the expanded model: MNIST-style IDX files, a folder with {@code train/} and
@@ -187,10 +190,11 @@ public class ExpandMojo extends AbstractScaleNetMojo {
     /**
      * Continue an interrupted fine-tuning (a killed or failed build) from its last checkpoint in
      * {@code outputDirectory/<name>.run/} when the base model, settings and data are the ones it was started with;
-     * when any changed, or with {@code false}, it starts afresh and the log says why.
+     * when any changed, or with {@code false}, it starts afresh and the log says why. Default: true (the library's
+     * {@code ExpandJob.DEFAULT_RESUME}).
      */
-    @Parameter(property = "scalenet.resume", defaultValue = "true")
-    boolean resume;
+    @Parameter(property = "scalenet.resume")
+    Boolean resume;
 
     /** Where the model, report and training run go. */
     @Parameter(property = "scalenet.outputDirectory", defaultValue = "${project.build.directory}/scalenet")

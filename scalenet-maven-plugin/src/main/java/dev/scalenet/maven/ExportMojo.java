@@ -14,7 +14,9 @@ import java.io.IOException;
 /**
  * Writes a model in timm's form: a {@code .safetensors} state dict (position {@code j} of an expanded stack as
  * {@code blocks.j.*}, adapters as {@code blocks.j.adapter.*}) and the constructor JSON beside it. Runs without a
- * project too.
+ * project too. A base model loads in timm's {@code VisionTransformer}; a grown model's adapters
+ * ({@code blocks.j.adapter.*}) are keys timm's class does not define, so timm's strict {@code load_state_dict} refuses
+ * that file, and this library reads it back.
  */
 @Mojo(name = "export", requiresProject = false, threadSafe = false)
 public class ExportMojo extends AbstractScaleNetMojo {

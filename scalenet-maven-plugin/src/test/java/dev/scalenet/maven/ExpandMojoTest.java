@@ -69,13 +69,10 @@ class ExpandMojoTest {
         descriptor.setPluginDescriptor(plugin);
         m.mojoExecution = new MojoExecution(descriptor);
         m.backend = "auto";
-        m.strategy = "cyclic";
-        m.adapterPositions = "inserted";
         m.outputDirectory = dir.resolve("out").toFile();
         m.name = "vit";
         m.classifier = "scalenet";
         m.attach = true;
-        m.resume = true;
         m.setLog(new SystemStreamLog() {
             @Override public void info(CharSequence content) { info.add(content.toString()); super.info(content); }
         });
@@ -98,12 +95,31 @@ class ExpandMojoTest {
     }
 
     @Test
+    @DisplayName("a POM that sets nothing gets the library's recommended plan and recipe and resume: one default per setting, declared in the library")
+    void defaultsAreTheLibrarys() throws Exception {
+        ExpandMojo m = mojo();
+        assertEquals(ExpansionPlan.builder().build().toString(), m.plan().toString());
+        assertTrue(m.plan().functionPreserving(), "the recommended function-preserving start");
+        assertEquals(TrainConfig.builder().build(), m.recipe());
+        assertEquals(null, m.resume, "unset: ExpandJob.DEFAULT_RESUME applies");
+        // no expand parameter of a growth, recipe or resume setting declares a default of its own in the descriptor
+        for (java.lang.reflect.Field f : ExpandMojo.class.getDeclaredFields()) {
+            org.apache.maven.plugins.annotations.Parameter p = f.getAnnotation(org.apache.maven.plugins.annotations.Parameter.class);
+            boolean librarySetting = ExpansionPlan.Builder.defaults().containsKey(f.getName()) || f.getName().equals("resume")
+                    || TrainConfig.builder().build().toJson().has(f.getName());
+            if (p != null && librarySetting) assertEquals("", p.defaultValue(), f.getName() + " must leave its default to the library");
+        }
+    }
+
+    @Test
     @DisplayName("functionPreserving, adapterPositions and untiedBlocks reach the plan; a bad adapterPositions names the parameter")
     void growthOptions() throws Exception {
         ExpandMojo m = mojo();
         ExpansionPlan defaults = m.plan();
-        assertFalse(defaults.functionPreserving() || defaults.untiedBlocks());
+        assertFalse(defaults.untiedBlocks());
         assertEquals(ExpansionPlan.AdapterPositions.INSERTED, defaults.adapterPositions());
+        m.functionPreserving = false;
+        assertFalse(m.plan().functionPreserving(), "the paper's start, when asked for");
         m.functionPreserving = true;
         m.untiedBlocks = true;
         m.adapterPositions = "all";

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.scalenet.InvalidSettingException;
 import dev.scalenet.expand.ExpansionPlan;
+import dev.scalenet.job.ExpandJob;
 import dev.scalenet.train.TrainConfig;
 
 import java.nio.file.Path;
@@ -27,14 +28,16 @@ final class SparkArguments {
         JOB.put("model", new String[] {"<file>", "base model: timm .safetensors or model zip (default: the bundled vit_fmnist_d64_l4)"});
         JOB.put("config", new String[] {"<json>", "the base model's timm constructor / metadata JSON (default: beside the model)"});
         JOB.put("evalData", new String[] {"<dir>", "held-out data (default: the evaluation split beside --data, if any)"});
-        JOB.put("depth", new String[] {"<blocks>", "depth of the grown model; 0 doubles the base's (default: 0)"});
-        JOB.put("strategy", new String[] {"<name>", "cyclic or interleave (default: cyclic)"});
-        JOB.put("rank", new String[] {"<rank>", "rank of the inserted blocks' adapters; 0 for none (default: " + ExpansionPlan.DEFAULT_ADAPTER_RANK + ")"});
-        JOB.put("adapterPositions", new String[] {"<where>", "inserted or all (default: inserted)"});
-        JOB.put("functionPreserving", new String[] {"<true|false>", "grow without changing the function (default: false)"});
-        JOB.put("untiedBlocks", new String[] {"<true|false>", "inserted blocks get their own copies (default: false)"});
-        JOB.put("untiedNorms", new String[] {"<true|false>", "inserted blocks get their own norms (default: false)"});
-        JOB.put("resume", new String[] {"<true|false>", "continue an interrupted run from its checkpoint (default: true)"});
+        Map<String, String> growth = ExpansionPlan.Builder.defaults(); // the library's defaults, shown as they are
+        JOB.put("depth", new String[] {"<blocks>", "depth of the grown model; 0 doubles the base's (default: " + growth.get("depth") + ")"});
+        JOB.put("strategy", new String[] {"<name>", "cyclic or interleave (default: " + growth.get("strategy") + ")"});
+        JOB.put("order", new String[] {"<indices>", "an explicit order of source blocks, e.g. 0,1,2,3,3,2,1,0; replaces strategy and depth"});
+        JOB.put("rank", new String[] {"<rank>", "rank of the adapters; 0 for none (default: " + growth.get("adapterRank") + "); also --adapterRank"});
+        JOB.put("adapterPositions", new String[] {"<where>", "inserted or all (default: " + growth.get("adapterPositions") + ")"});
+        JOB.put("functionPreserving", new String[] {"<true|false>", "grow without changing the function (default: " + growth.get("functionPreserving") + ")"});
+        JOB.put("untiedBlocks", new String[] {"<true|false>", "inserted blocks get their own copies (default: " + growth.get("untiedBlocks") + ")"});
+        JOB.put("untiedNorms", new String[] {"<true|false>", "inserted blocks get their own norms (default: " + growth.get("untiedNorms") + ")"});
+        JOB.put("resume", new String[] {"<true|false>", "continue an interrupted run from its checkpoint (default: " + ExpandJob.DEFAULT_RESUME + ")"});
     }
 
     final Path data;
@@ -52,14 +55,16 @@ final class SparkArguments {
         model = path(given, "model", false);
         config = path(given, "config", false);
         evalData = path(given, "evalData", false);
-        plan = ExpansionPlan.builder().strategy(given.get("strategy"))
-                .depth(whole(given, "depth", ExpansionPlan.DOUBLE_DEPTH))
-                .adapterRank(whole(given, "rank", ExpansionPlan.DEFAULT_ADAPTER_RANK))
+        // unset settings stay null: the library's builders hold the one default of each
+        plan = ExpansionPlan.builder().strategy(given.get("strategy")).order(given.get("order"))
+                .depth(whole(given, "depth"))
+                .adapterRank(whole(given, "rank"))
                 .adapterPositions(given.get("adapterPositions"))
-                .functionPreserving(bool(given, "functionPreserving", false))
-                .untiedBlocks(bool(given, "untiedBlocks", false))
-                .untiedNorms(bool(given, "untiedNorms", false)).build();
-        resume = bool(given, "resume", true);
+                .functionPreserving(bool(given, "functionPreserving"))
+                .untiedBlocks(bool(given, "untiedBlocks"))
+                .untiedNorms(bool(given, "untiedNorms")).build();
+        Boolean resumeGiven = bool(given, "resume");
+        resume = resumeGiven != null ? resumeGiven : ExpandJob.DEFAULT_RESUME;
         recipe = TrainConfig.builder().build().toJson();
         recipe.remove("workers"); // Spark's parallelism unless given
         TrainConfig.builder().build().toJson().fields().forEachRemaining(setting -> {
@@ -73,6 +78,10 @@ final class SparkArguments {
      *
      * @throws InvalidSettingException naming the option when an argument is unknown, repeated, missing or malformed
      */
+    /** The Maven plugin's parameter names, accepted for the options they match. */
+    private static final Map<String, String> PLUGIN_NAMES = Map.of("baseModel", "model", "modelConfig", "config",
+            "trainData", "data", "outputDirectory", "out", "adapterRank", "rank");
+
     static SparkArguments parse(String... args) {
         Map<String, String> given = new LinkedHashMap<>();
         for (int i = 0; i < args.length; i++) {
@@ -81,7 +90,8 @@ final class SparkArguments {
                 throw new InvalidSettingException("argument " + (i + 1), a, "an option --<name> <value>; the options are:\n" + usage());
             }
             int eq = a.indexOf('=');
-            String name = eq > 0 ? a.substring(2, eq) : a.substring(2);
+            String spelled = eq > 0 ? a.substring(2, eq) : a.substring(2);
+            String name = PLUGIN_NAMES.getOrDefault(spelled, spelled);
             if (!JOB.containsKey(name) && !TrainConfig.builder().build().toJson().has(name)) {
                 throw new InvalidSettingException("option", a, "one of the options:\n" + usage());
             }
@@ -146,9 +156,9 @@ final class SparkArguments {
         return v == null ? null : Path.of(v);
     }
 
-    private static int whole(Map<String, String> given, String name, int otherwise) {
+    private static Integer whole(Map<String, String> given, String name) {
         String v = given.get(name);
-        if (v == null) return otherwise;
+        if (v == null) return null;
         try {
             return Integer.parseInt(v);
         } catch (NumberFormatException e) {
@@ -156,9 +166,9 @@ final class SparkArguments {
         }
     }
 
-    private static boolean bool(Map<String, String> given, String name, boolean otherwise) {
+    private static Boolean bool(Map<String, String> given, String name) {
         String v = given.get(name);
-        if (v == null) return otherwise;
+        if (v == null) return null;
         if (!v.equals("true") && !v.equals("false")) throw new InvalidSettingException(name, v, "true or false");
         return Boolean.parseBoolean(v);
     }

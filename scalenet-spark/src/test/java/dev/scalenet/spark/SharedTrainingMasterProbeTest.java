@@ -48,7 +48,7 @@ class SharedTrainingMasterProbeTest {
         VitModel model = SparkEngineTest.grown();
         ComputationGraph g = model.graph();
         TrainConfig recipe = TrainConfig.builder().epochs(1).batchSize(32).trainLimit(512).learningRate(3e-4).warmupEpochs(0).build();
-        new Trainer(recipe, model.dataConfig(), dir, false, "shared").prepare(g, 8);
+        new Trainer(recipe, model.dataConfig(), dir, "shared").prepare(g, 8);
         List<DataSet> batches = new ArrayList<>();
         ImageDataSetIterator it = recipe.trainingBatches(Datasets.open(SparkEngineTest.DATA, Split.TRAIN), model.dataConfig()).iterator();
         while (it.hasNext()) batches.add(it.next());

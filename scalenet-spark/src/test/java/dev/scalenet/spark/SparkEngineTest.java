@@ -81,7 +81,7 @@ class SparkEngineTest {
     }
 
     private TrainResult fit(VitModel model, TrainConfig recipe, String name, boolean spark) throws Exception {
-        Trainer trainer = new Trainer(recipe, model.dataConfig(), dir.resolve(name), false, name);
+        Trainer trainer = new Trainer(recipe, model.dataConfig(), dir.resolve(name), name);
         if (spark) trainer = trainer.withParallelEngine(SparkEngine.on(sc, DATA));
         return trainer.fit(model.graph(), data(Split.TRAIN), data(Split.EVAL));
     }

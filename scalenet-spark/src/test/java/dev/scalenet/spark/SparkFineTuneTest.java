@@ -74,6 +74,20 @@ class SparkFineTuneTest {
     }
 
     @Test
+    @DisplayName("growth and resume default to the library's, the same as the plugin's and the command line's; plugin names are accepted")
+    void libraryDefaultsAndPluginNames() {
+        SparkArguments a = SparkArguments.parse("--data", "d", "--out", "o");
+        assertEquals(dev.scalenet.expand.ExpansionPlan.builder().build().toString(), a.plan.toString());
+        assertEquals(dev.scalenet.job.ExpandJob.DEFAULT_RESUME, a.resume);
+        SparkArguments named = SparkArguments.parse("--trainData", "d", "--outputDirectory", "o", "--adapterRank", "4",
+                "--order", "0,1,2,3,3,2,1,0", "--functionPreserving", "false");
+        assertEquals(Path.of("d"), named.data);
+        assertEquals(4, named.plan.adapterRank());
+        assertEquals(false, named.plan.functionPreserving());
+        assertEquals(8, named.plan.resolveOrder(4).length);
+    }
+
+    @Test
     @DisplayName("main: argument errors exit 2 with the message and write nothing; no Spark master is an error too")
     void exitCodes() throws Exception {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
