@@ -84,7 +84,7 @@ class ScaleNetCliTest {
         assertEquals(ExpansionPlan.builder().build().toString(), plan.toString());
         assertEquals(ExpandJob.DEFAULT_RESUME, expand.resume);
         assertEquals(TrainConfig.builder().build(), expand.recipeDefaults());
-        String help = run("expand", "--help").out();
+        String help = run("expand", "--help").out().replaceAll("\\s+", " "); // as read, not as wrapped
         assertTrue(help.contains("starts as the base (default: true)"), help);
         assertTrue(help.contains("from its checkpoint (default: true)"), help);
     }
