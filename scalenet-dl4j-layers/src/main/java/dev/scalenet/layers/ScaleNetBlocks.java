@@ -45,6 +45,7 @@ public class ScaleNetBlocks extends VitLayerConf {
     private boolean adaptersEverywhere;
     private int[] insertedPositions;
     private double dropPathRate;
+    private boolean recompute;
 
     /** For DL4J's JSON deserialisation. */
     public ScaleNetBlocks() {}
@@ -301,6 +302,13 @@ public class ScaleNetBlocks extends VitLayerConf {
     public int[] getInsertedPositions() { return insertedPositions == null ? null : insertedPositions.clone(); }
     public void setInsertedPositions(int[] positions) { this.insertedPositions = positions == null ? null : positions.clone(); }
     public double getDropPathRate() { return dropPathRate; }
+    /**
+     * Whether training keeps only each position's input in the forward pass and runs each block again in the backward
+     * pass (activation recomputation): memory grows with depth by one input per position instead of one block's
+     * activations, for one more forward pass of the stack; the gradients are the same bits.
+     */
+    public boolean isRecompute() { return recompute; }
+    public void setRecompute(boolean recompute) { this.recompute = recompute; }
     public void setDropPathRate(double dropPathRate) { this.dropPathRate = dropPathRate; }
 
     @Override

@@ -24,6 +24,15 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
     private final BatchShards shards = new BatchShards(this);
     /** Per shard, the blocks that ran in the last training forward pass (one list when unsharded). */
     private final List<List<Block>> ran = new ArrayList<>();
+    /**
+     * With recomputation ({@link ScaleNetBlocks#isRecompute}), per shard, each position's input in the last training
+     * forward pass: the only forward state kept; the blocks run again from these in backward.
+     */
+    private final List<INDArray[]> inputs = new ArrayList<>();
+    /** The stochastic-depth multipliers of the last training forward pass, for the blocks recomputed in backward. */
+    private float[][] keepRan;
+    /** Whether the last training forward pass kept only the positions' inputs. */
+    private boolean recomputeRan;
     /** Per shard after the first, its parameter-gradient buffer, laid out as {@code gradientsFlattened}. */
     private final List<ShardGradients> shardGradients = new ArrayList<>();
     private int shardsRan;
@@ -57,11 +66,19 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
         }
         INDArray x = input.dup('c').reshape('c', batch * tokens, d);
         float[][] keep = training ? keepMultipliers(batch) : null;
+        boolean recompute = training && layerConf().isRecompute();
+        keepRan = keep;
+        if (training) recomputeRan = recompute;
         tokenMajorRan = tokenMajor;
         shardsRan = n;
-        for (int k = 0; k < n; k++) ran.add(new ArrayList<>());
+        for (int k = 0; k < n; k++) {
+            ran.add(new ArrayList<>());
+            inputs.add(null);
+        }
         if (n == 1) {
-            INDArray y = runStack(stackOrder(x, batch, tokens, tokenMajor), 0, batch, keep, training ? ran.get(0) : null, tokenMajor);
+            INDArray rows = stackOrder(x, batch, tokens, tokenMajor);
+            INDArray y = recompute ? runStackKeepingInputs(rows, 0, batch, keep, 0, tokenMajor)
+                    : runStack(rows, 0, batch, keep, training ? ran.get(0) : null, tokenMajor);
             return exampleMajor(y, batch, tokens, tokenMajor).reshape('c', batch, tokens, d);
         }
         INDArray out = Nd4j.createUninitialized(x.dataType(), batch * tokens, d);
@@ -70,7 +87,8 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
             long b1 = BatchShards.start(k + 1, n, batch);
             INDArrayIndex rows = NDArrayIndex.interval(b0 * tokens, b1 * tokens);
             INDArray part = stackOrder(x.get(rows, NDArrayIndex.all()), b1 - b0, tokens, tokenMajor);
-            INDArray y = training ? runStack(part, b0, b1, keep, ran.get(k), tokenMajor) : inferScoped(part, b1 - b0, tokenMajor);
+            INDArray y = recompute ? runStackKeepingInputs(part, b0, b1, keep, k, tokenMajor)
+                    : training ? runStack(part, b0, b1, keep, ran.get(k), tokenMajor) : inferScoped(part, b1 - b0, tokenMajor);
             writeExampleMajor(y, b1 - b0, tokens, tokenMajor, out.get(rows, NDArrayIndex.all()));
         });
         return out.reshape('c', batch, tokens, d);
@@ -128,6 +146,11 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
         HostFloats.writeInto(rows, into);
     }
 
+    /** Whether the last training forward pass kept only each position's input, for recomputation in backward. */
+    boolean recomputeRan() {
+        return recomputeRan;
+    }
+
     /** Whether the last forward pass ran {@link #inferResident}. */
     boolean residentRan() {
         return residentRan;
@@ -169,6 +192,37 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
             if (record != null) record.add(block);
         }
         return x;
+    }
+
+    /**
+     * {@link #runStack} for training with recomputation: each block runs its training forward pass in scratch memory,
+     * and only its input is kept (in {@link #inputs} for shard {@code shard}); backward runs it again from there
+     * ({@link #backRecomputing}). The same operations on the same values as {@code runStack}, so the same bits.
+     */
+    private INDArray runStackKeepingInputs(INDArray x, long b0, long b1, float[][] keep, int shard, boolean tokenMajor) {
+        int depth = layerConf().depth();
+        INDArray[] in = new INDArray[depth + 1];
+        in[0] = x;
+        for (int j = 0; j < depth; j++) {
+            in[j + 1] = Nd4j.createUninitialized(x.dataType(), x.shape());
+            Block block = block(j, tokenMajor);
+            try (MemoryWorkspace scratch = BatchShards.scratch()) {
+                in[j + 1].assign(block.forward(in[j], b1 - b0, mask(keep, 2 * j, b0, b1), mask(keep, 2 * j + 1, b0, b1)));
+            }
+            block.clear(); // its activations lived in the scratch memory, which the next block reuses
+        }
+        inputs.set(shard, Arrays.copyOf(in, depth));
+        return in[depth];
+    }
+
+    /** Backward of examples {@code b0..b1} with recomputation: each block runs forward again from its kept input, then back. */
+    private INDArray backRecomputing(INDArray dy, long b0, long b1, int shard, Map<String, INDArray> gradients, boolean tokenMajor) {
+        INDArray[] in = inputs.get(shard);
+        return throughScratch(dy, in.length, true, (j, d) -> {
+            Block block = block(j, tokenMajor);
+            block.forward(in[j], b1 - b0, mask(keepRan, 2 * j, b0, b1), mask(keepRan, 2 * j + 1, b0, b1));
+            return block.backward(d, layerConf().viewsForPosition(gradients, j));
+        });
     }
 
     /** Position {@code j} of the stack, over this layer's parameter views, for rows in the given order. */
@@ -245,8 +299,11 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
         INDArray dy = epsilon.dup('c').reshape('c', batch * tokens, d);
         int n = shardsRan;
         boolean tokenMajor = tokenMajorRan;
+        boolean recomputed = inputs.get(0) != null;
         if (n == 1) {
-            INDArray dx = backStack(stackOrder(dy, batch, tokens, tokenMajor), ran.get(0), trainableGradientViews());
+            INDArray rows = stackOrder(dy, batch, tokens, tokenMajor);
+            INDArray dx = recomputed ? backRecomputing(rows, 0, batch, 0, trainableGradientViews(), tokenMajor)
+                    : backStack(rows, ran.get(0), trainableGradientViews());
             return exampleMajor(dx, batch, tokens, tokenMajor).reshape('c', batch, tokens, d);
         }
         INDArray dx = Nd4j.createUninitialized(dy.dataType(), batch * tokens, d);
@@ -260,7 +317,8 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
             long b1 = BatchShards.start(k + 1, n, batch);
             INDArrayIndex rows = NDArrayIndex.interval(b0 * tokens, b1 * tokens);
             INDArray part = stackOrder(dy.get(rows, NDArrayIndex.all()), b1 - b0, tokens, tokenMajor);
-            writeExampleMajor(backStackScoped(part, ran.get(k), views.get(k)), b1 - b0, tokens, tokenMajor, dx.get(rows, NDArrayIndex.all()));
+            INDArray dxPart = recomputed ? backRecomputing(part, b0, b1, k, views.get(k), tokenMajor) : backStackScoped(part, ran.get(k), views.get(k));
+            writeExampleMajor(dxPart, b1 - b0, tokens, tokenMajor, dx.get(rows, NDArrayIndex.all()));
         });
         for (int k = 1; k < n; k++) gradientsFlattened.addi(shardGradients.get(k - 1).buffer());
         return dx.reshape('c', batch, tokens, d);
@@ -298,5 +356,7 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
     protected void clearForwardState() {
         ran.forEach(blocks -> blocks.forEach(Block::clear));
         ran.clear();
+        inputs.clear();
+        keepRan = null;
     }
 }

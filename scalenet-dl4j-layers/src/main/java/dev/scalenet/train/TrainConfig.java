@@ -39,6 +39,7 @@ public final class TrainConfig {
     private final int trainLimit;
     private final int evalLimit;
     private final int workers;
+    private final boolean recompute;
 
     private TrainConfig(Builder b) {
         epochs = b.epochs;
@@ -60,6 +61,7 @@ public final class TrainConfig {
         trainLimit = b.trainLimit;
         evalLimit = b.evalLimit;
         workers = b.workers;
+        recompute = b.recompute;
         require(epochs >= 1, "epochs", epochs, "at least 1");
         require(steps >= 0, "steps", steps, "0 (train for whole epochs) or a positive number of optimizer steps");
         require(batchSize >= 1, "batchSize", batchSize, "a positive number of images per step");
@@ -123,6 +125,12 @@ public final class TrainConfig {
      * replica on its own batch, after which the weights and Adam state are averaged (averaging frequency 1).
      */
     public int workers() { return workers; }
+    /**
+     * Activation recomputation: the block stack keeps only each position's input in the forward pass and runs each
+     * block again in the backward pass, trading one more forward pass of the stack for its activations. The gradients
+     * are bit for bit those of training without it.
+     */
+    public boolean recompute() { return recompute; }
 
     /**
      * The training batches of this recipe, as {@link dev.scalenet.train.Trainer} uses them: batch size, random crop
@@ -170,6 +178,7 @@ public final class TrainConfig {
         o.put("trainLimit", trainLimit);
         o.put("evalLimit", evalLimit);
         o.put("workers", workers);
+        o.put("recompute", recompute);
         return o;
     }
 
@@ -199,6 +208,7 @@ public final class TrainConfig {
                 case "trainLimit": b.trainLimit((int) whole(f, v)); break;
                 case "evalLimit": b.evalLimit((int) whole(f, v)); break;
                 case "workers": b.workers((int) whole(f, v)); break;
+                case "recompute": b.recompute(bool(f, v)); break;
                 default: throw new InvalidSettingException(f, v, "one of the settings " + new Builder().build().toJson().properties()
                         .stream().map(java.util.Map.Entry::getKey).collect(java.util.stream.Collectors.joining(", ")));
             }
@@ -209,6 +219,12 @@ public final class TrainConfig {
     private static double number(String setting, JsonNode v) {
         if (!v.isNumber()) throw new InvalidSettingException(setting, v, "a number");
         return v.doubleValue();
+    }
+
+    private static boolean bool(String setting, JsonNode v) {
+        if (v.isBoolean()) return v.booleanValue();
+        if (v.isTextual() && (v.asText().equals("true") || v.asText().equals("false"))) return Boolean.parseBoolean(v.asText());
+        throw new InvalidSettingException(setting, v, "true or false");
     }
 
     private static long whole(String setting, JsonNode v) {
@@ -259,6 +275,7 @@ public final class TrainConfig {
         private int trainLimit;
         private int evalLimit;
         private int workers = 1;
+        private boolean recompute;
 
         private Builder() {}
 
@@ -297,6 +314,8 @@ public final class TrainConfig {
          * {@code checkpointEvery} count these rounds.
          */
         public Builder workers(int v) { workers = v; return this; }
+        /** Recompute each block's activations in the backward pass instead of keeping them ({@link TrainConfig#recompute()}). */
+        public Builder recompute(boolean v) { recompute = v; return this; }
 
         public TrainConfig build() { return new TrainConfig(this); }
     }

@@ -112,7 +112,8 @@ public final class Trainer {
      *   <li>every layer's regularisation becomes decoupled weight decay {@code weightDecay} on weights, none on
      *       biases (replacing any l1/l2/weight decay the graph had);</li>
      *   <li>the parameters {@code trainable} excludes are frozen (all others unfrozen);</li>
-     *   <li>the block stack's stochastic-depth rate becomes {@code dropPath};</li>
+     *   <li>the block stack's stochastic-depth rate becomes {@code dropPath}, and it recomputes its activations in
+     *       the backward pass when {@code recompute} is on;</li>
      *   <li>the output layer's loss becomes softmax cross-entropy with {@code labelSmoothing}.</li>
      * </ul>
      * Weights are not touched. To keep the original graph as it was, pass a copy: {@code prepare(graph.clone(), n)}.
@@ -149,7 +150,8 @@ public final class Trainer {
             }
         }
         c.add("frozen: " + frozen + " of " + graph.numParams() + " parameters (trainable=" + config.trainable().spelling() + ")");
-        c.add("stochastic depth of the block stack: " + config.dropPath());
+        c.add("stochastic depth of the block stack: " + config.dropPath()
+                + (config.recompute() ? "; activations recomputed in the backward pass (only each block's input kept)" : ""));
         c.add("loss: softmax cross-entropy, label smoothing " + config.labelSmoothing());
         return c;
     }
@@ -338,6 +340,7 @@ public final class Trainer {
             }
             if (conf instanceof ScaleNetBlocks) {
                 ((ScaleNetBlocks) conf).setDropPathRate(config.dropPath());
+                ((ScaleNetBlocks) conf).setRecompute(config.recompute());
             }
             if (conf instanceof BaseOutputLayer) {
                 ((BaseOutputLayer) conf).setLossFn(new SoftmaxCrossEntropy(config.labelSmoothing()));

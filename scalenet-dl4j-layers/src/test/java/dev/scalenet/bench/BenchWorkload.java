@@ -91,9 +91,11 @@ public final class BenchWorkload {
                 INDArray y = Nd4j.zeros(DataType.FLOAT, batch, c.numClasses());
                 Random rnd = new Random(SEED);
                 for (int i = 0; i < batch; i++) y.putScalar(i, rnd.nextInt(c.numClasses()), 1.0);
-                TrainConfig recipe = recipe(batch);
+                // --recompute: the recipe's activation recomputation (keep each block's input, run the block again in backward)
+                TrainConfig recipe = recipe(batch).toBuilder().recompute(java.util.Arrays.asList(args).contains("--recompute")).build();
                 new Trainer(recipe, DataConfig.fashionMnist(), Files.createTempDirectory("bench"), "bench")
                         .prepare(graph, 1000);
+                extra = ", \"recompute\": " + recipe.recompute();
                 graph.setListeners(new GradientClipping(recipe.clipGradNorm()));
                 DataSet data = new DataSet(x, y);
                 if (mode.equals("train")) {

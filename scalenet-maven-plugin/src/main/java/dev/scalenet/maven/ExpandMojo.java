@@ -188,6 +188,14 @@ public class ExpandMojo extends AbstractScaleNetMojo {
     Integer workers;
 
     /**
+     * Activation recomputation: keep only each block's input in the forward pass and run each block again in the
+     * backward pass. Less memory for a deep stack (one block input per position instead of its activations), one more
+     * forward pass of the stack per step, the same gradients bit for bit. Default: false.
+     */
+    @Parameter(property = "scalenet.recompute")
+    Boolean recompute;
+
+    /**
      * Continue an interrupted fine-tuning (a killed or failed build) from its last checkpoint in
      * {@code outputDirectory/<name>.run/} when the base model, settings and data are the ones it was started with;
      * when any changed, or with {@code false}, it starts afresh and the log says why. Default: true (the library's
@@ -289,6 +297,7 @@ public class ExpandMojo extends AbstractScaleNetMojo {
         s.put("trainLimit", trainLimit);
         s.put("evalLimit", evalLimit);
         s.put("workers", workers);
+        s.put("recompute", recompute);
         return recipe(s);
     }
 

@@ -134,10 +134,14 @@ final class SparkArguments {
     private static String label(String name) {
         if (JOB.containsKey(name)) return JOB.get(name)[0];
         JsonNode v = TrainConfig.builder().build().toJson().get(name);
-        return v.isIntegralNumber() ? "<whole number>" : v.isNumber() ? "<number>" : "<text>";
+        return v.isBoolean() ? "<true|false>" : v.isIntegralNumber() ? "<whole number>" : v.isNumber() ? "<number>" : "<text>";
     }
 
     private static JsonNode value(String name, String text, JsonNode defaultValue) {
+        if (defaultValue.isBoolean()) {
+            if (!text.equals("true") && !text.equals("false")) throw new InvalidSettingException(name, text, "true or false");
+            return com.fasterxml.jackson.databind.node.BooleanNode.valueOf(Boolean.parseBoolean(text));
+        }
         if (!defaultValue.isNumber()) return com.fasterxml.jackson.databind.node.TextNode.valueOf(text);
         try {
             if (defaultValue.isIntegralNumber()) return com.fasterxml.jackson.databind.node.LongNode.valueOf(Long.parseLong(text));
