@@ -140,6 +140,11 @@ final class ModelZip {
         Contents read() throws ModelZipException {
             try (ZipFile zip = new ZipFile(file.toFile())) {
                 ComputationGraphConfiguration conf = configuration(zip);
+                try {
+                    ModelValidation.check(conf); // before the counts below, which trust the layers' fields
+                } catch (IllegalArgumentException e) {
+                    throw fail(CONFIGURATION, e.getMessage(), e);
+                }
                 long numParams = numParams(conf);
                 INDArray params = coefficients(zip, numParams);
                 ComputationGraph graph;

@@ -49,7 +49,7 @@ public final class VitModel {
      */
     public VitModel(ComputationGraph graph, DataConfig dataConfig, List<String> classNames) {
         this.graph = Objects.requireNonNull(graph, "graph");
-        VitConfig c = VisionTransformer.configOf(graph);
+        VitConfig c = ModelValidation.check(graph);
         this.dataConfig = dataConfig != null ? dataConfig : defaultDataConfig(c);
         if (this.dataConfig.channels() != c.inChans() || this.dataConfig.height() != c.imgSize() || this.dataConfig.width() != c.imgSize()) {
             throw new IllegalArgumentException("pretrained_cfg input_size [" + this.dataConfig.channels() + ", "
@@ -164,13 +164,7 @@ public final class VitModel {
     }
 
     private static VitModel loadZip(Path file) throws ModelZipException {
-        ModelZip.Contents zip = ModelZip.read(file);
-        try {
-            VisionTransformer.configOf(zip.graph());
-        } catch (RuntimeException e) {
-            throw new ModelZipException(file.toAbsolutePath() + " (entry " + ModelZip.CONFIGURATION
-                    + "): not a ViT built by this library: " + e.getMessage(), e);
-        }
+        ModelZip.Contents zip = ModelZip.read(file); // checked its graph with ModelValidation
         try {
             return fromMetadata(zip.graph(), zip.metadata());
         } catch (RuntimeException e) {
