@@ -205,7 +205,7 @@ public final class VisionTransformer extends ZooModel<VisionTransformer> {
     public <M extends Model> M initPretrained(PretrainedType type) throws IOException {
         Pretrained p = bundled(type).orElseThrow(() -> new UnsupportedOperationException("no bundled pretrained "
                 + modelName() + " for " + type + " with " + config + (order != null || adapterRank != 0 ? ", order "
-                + Arrays.toString(order) + ", adapter rank " + adapterRank : "") + "; bundled: "
+                + Capped.list(order) + ", adapter rank " + adapterRank : "") + "; bundled: "
                 + Arrays.stream(Pretrained.values()).map(b -> b.id() + " (" + b.type() + ", " + b.config() + ")")
                         .collect(Collectors.joining("; "))
                 + ". Build with config(Pretrained.<MODEL>.config()), or load a timm .safetensors with VitModel.load"));
