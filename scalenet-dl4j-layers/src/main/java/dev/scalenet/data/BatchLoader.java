@@ -225,7 +225,13 @@ public final class BatchLoader {
         float[] labels = new float[count * classes];
         for (int j = 0; j < count && !owner.closed; j++) {
             int index = order[from + j];
-            Image x = transform.apply(dataset.image(index), seed, epoch, index);
+            Image x;
+            try {
+                x = transform.apply(dataset.image(index), seed, epoch, index);
+            } catch (IllegalArgumentException e) {
+                // an image the transform cannot take (its channels, a resize past the pixel bound): name its file
+                throw new DatasetException(dataset.source(index) + ": " + e.getMessage(), e);
+            }
             System.arraycopy(x.data(), 0, features, j * perExample, perExample);
             labels[j * classes + dataset.label(index)] = 1f;
         }

@@ -54,7 +54,14 @@ public final class DataConfig {
             check(Double.isFinite(mean[c]), "mean", Arrays.toString(mean), "finite values");
             check(std[c] > 0 && Double.isFinite(std[c]), "std", Arrays.toString(std), "finite positive values");
         }
+        check((long) height * width <= ImageOps.MAX_PIXELS, "input_size", "[" + channels + ", " + height + ", " + width + "]",
+                "at most " + ImageOps.MAX_PIXELS + " pixels (height x width)");
         check(cropPct > 0 && cropPct <= 1, "crop_pct", Double.toString(cropPct), "a fraction in (0, 1]");
+        // the evaluation resize makes height x width cover crop_pct of each side: a tiny crop_pct, a huge image
+        check(Math.floor(height / cropPct) * Math.floor(width / cropPct) <= ImageOps.MAX_PIXELS, "crop_pct",
+                Double.toString(cropPct), "a fraction whose resize target (input_size / crop_pct, at least "
+                        + (long) Math.floor(height / cropPct) + "x" + (long) Math.floor(width / cropPct)
+                        + ") holds at most " + ImageOps.MAX_PIXELS + " pixels");
         this.channels = channels;
         this.height = height;
         this.width = width;

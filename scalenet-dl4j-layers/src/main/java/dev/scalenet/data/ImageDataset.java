@@ -33,6 +33,11 @@ public interface ImageDataset {
      */
     Image image(int index) throws IOException;
 
+    /** Where example {@code index} was read from, for error messages: its file if it has one of its own. */
+    default String source(int index) {
+        return describe() + ", example " + index;
+    }
+
     /** What this dataset was read from (its files or folder), for error messages and reports. */
     String describe();
 }

@@ -38,8 +38,6 @@ import javax.imageio.stream.ImageInputStream;
 public final class ImageFolderDataset implements ImageDataset {
     /** The recognised file name endings, lower case. */
     static final Set<String> EXTENSIONS = Set.of(".png", ".jpg", ".jpeg", ".bmp", ".gif");
-    /** 32 Mpixels (e.g. 5792 x 5792): far above any training image, and decodable within a modest heap. */
-    static final long MAX_PIXELS = 1L << 25;
     private static final String EXPECTED_IMAGES = "files ending in .png, .jpg, .jpeg, .bmp or .gif (any case)";
 
     private final Path root;
@@ -123,6 +121,11 @@ public final class ImageFolderDataset implements ImageDataset {
         return files[Objects.checkIndex(index, files.length)];
     }
 
+    @Override
+    public String source(int index) {
+        return file(index).toString();
+    }
+
     /** Decodes the file of example {@code index}. */
     @Override
     public Image image(int index) throws DatasetException {
@@ -153,9 +156,9 @@ public final class ImageFolderDataset implements ImageDataset {
                 reader.setInput(in, true, true);
                 // the header's size, checked before the decoder allocates a raster that large
                 long pixels = (long) reader.getWidth(0) * reader.getHeight(0);
-                if (pixels > MAX_PIXELS) {
+                if (pixels > ImageOps.MAX_PIXELS) {
                     throw new DatasetException(file + ": the image claims " + reader.getWidth(0) + "x"
-                            + reader.getHeight(0) + " pixels: expected at most " + MAX_PIXELS + " pixels");
+                            + reader.getHeight(0) + " pixels: expected at most " + ImageOps.MAX_PIXELS + " pixels");
                 }
                 image = reader.read(0);
             } finally {

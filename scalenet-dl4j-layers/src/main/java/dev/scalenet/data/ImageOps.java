@@ -6,6 +6,12 @@ package dev.scalenet.data;
  * bilinear filter is PIL's, so the numbers can be checked against the Python stack.
  */
 final class ImageOps {
+    /**
+     * The most pixels an image may have here, decoded or resized: 32 Mpixels (e.g. 5792 x 5792), far above any training
+     * image, and within a modest heap. The decoder checks a file's header against it, and every resize its target, so
+     * an image at the decode bound with an extreme aspect ratio cannot resize into an unbounded array.
+     */
+    static final long MAX_PIXELS = 1L << 25;
     /** ITU-R BT.601 luma weights, as PIL's {@code convert("L")} and torchvision's {@code rgb_to_grayscale}. */
     static final double LUMA_R = 0.299;
     static final double LUMA_G = 0.587;
@@ -21,28 +27,34 @@ final class ImageOps {
      * skipped when the image already has its size.
      */
     static Image resizeAndCentreCrop(Image image, int height, int width, double cropPct) {
-        int scaleH = (int) Math.floor(height / cropPct);
-        int scaleW = (int) Math.floor(width / cropPct);
-        int h = image.height();
-        int w = image.width();
-        int newH;
-        int newW;
+        long scaleH = (long) Math.floor(height / cropPct);
+        long scaleW = (long) Math.floor(width / cropPct);
+        long h = image.height();
+        long w = image.width();
+        long newH;
+        long newW;
         if (scaleH == scaleW) {
             // torchvision Resize(int): the shorter side to the size, the longer one scaled and truncated
             if (w <= h) {
                 newW = scaleW;
-                newH = (int) ((long) scaleW * h / w);
+                newH = scaleW * h / w;
             } else {
                 newH = scaleH;
-                newW = (int) ((long) scaleH * w / h);
+                newW = scaleH * w / h;
             }
         } else {
             // timm ResizeKeepRatio: scale by the smaller ratio so both sides cover the target, rounded half-even
             double ratio = Math.min((double) h / scaleH, (double) w / scaleW);
-            newH = Math.max(scaleH, (int) Math.rint(h / ratio));
-            newW = Math.max(scaleW, (int) Math.rint(w / ratio));
+            newH = Math.max(scaleH, (long) Math.rint(h / ratio));
+            newW = Math.max(scaleW, (long) Math.rint(w / ratio));
         }
-        return centreCrop(resize(image, newH, newW), height, width);
+        // in long and before allocating: a 33554432x1 image passes the decode bound but resizes to billions of pixels
+        if (newH * (double) newW > MAX_PIXELS) {
+            throw new IllegalArgumentException("the image of " + w + "x" + h + " pixels resizes to " + newW + "x" + newH
+                    + " (keeping its aspect ratio for a " + width + "x" + height + " crop): expected at most " + MAX_PIXELS
+                    + " pixels");
+        }
+        return centreCrop(resize(image, (int) newH, (int) newW), height, width);
     }
 
     /** torchvision {@code CenterCrop}: offsets {@code round((size - crop) / 2)}, half to even; never pads. */

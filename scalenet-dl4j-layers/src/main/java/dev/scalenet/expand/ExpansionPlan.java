@@ -307,14 +307,14 @@ public final class ExpansionPlan {
                 boolean[] used = new boolean[baseDepth];
                 for (int j = 0; j < depth; j++) {
                     if (s.order[j] < 0 || s.order[j] >= baseDepth) {
-                        throw new InvalidSettingException("order", Arrays.toString(s.order), "source block indices 0.."
+                        throw new InvalidSettingException("order", dev.scalenet.Capped.list(s.order), "source block indices 0.."
                                 + (baseDepth - 1) + " of the base model (order[" + j + "] = " + s.order[j] + ")");
                     }
                     used[s.order[j]] = true;
                 }
                 for (int k = 0; k < baseDepth; k++) {
                     if (!used[k]) {
-                        throw new InvalidSettingException("order", Arrays.toString(s.order), "every base block 0.."
+                        throw new InvalidSettingException("order", dev.scalenet.Capped.list(s.order), "every base block 0.."
                                 + (baseDepth - 1) + " at least once (block " + k + " is missing)");
                     }
                 }

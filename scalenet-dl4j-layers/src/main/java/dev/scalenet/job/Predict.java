@@ -1,5 +1,7 @@
 package dev.scalenet.job;
 
+import dev.scalenet.Capped;
+import dev.scalenet.InvalidSettingException;
 import dev.scalenet.io.Npy;
 import dev.scalenet.io.NpyArray;
 import dev.scalenet.vit.Features;
@@ -12,7 +14,6 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.Arrays;
 
 /**
  * Logits or features of a model for a batch of already-preprocessed images: a float32 NCHW {@code .npy} in, a
@@ -32,13 +33,14 @@ public final class Predict {
 
     /** The outputs of {@code kind} for every image of {@code inputs}, computed {@value #CHUNK} images at a time. */
     public static NpyArray outputs(VitModel model, NpyArray inputs, Features.Kind kind) {
+        return outputs(model, inputs, kind, "the inputs array");
+    }
+
+    /** {@code source} names the inputs in errors: their file, when they came from one. */
+    private static NpyArray outputs(VitModel model, NpyArray inputs, Features.Kind kind, String source) {
         VitConfig c = model.config();
         long[] s = inputs.shape();
-        if (s.length != 4 || s[1] != c.inChans() || s[2] != c.imgSize() || s[3] != c.imgSize()) {
-            throw new dev.scalenet.InvalidSettingException("inputs", "an array of shape " + Arrays.toString(s),
-                    "float32 images [batch, " + c.inChans() + ", " + c.imgSize() + ", " + c.imgSize() + "] (NCHW)");
-        }
-        if (s[0] == 0) throw new dev.scalenet.InvalidSettingException("inputs", "an empty array", "at least one image");
+        requireImages(c, inputs, source);
         INDArray x = Nd4j.create(inputs.data(), s, 'c');
         int n = (int) s[0];
         float[] out = null;
@@ -59,6 +61,29 @@ public final class Predict {
         return new NpyArray(shape, out);
     }
 
+    /**
+     * The inputs are images this model takes, every pixel finite: a NaN would give NaN logits and a build that reports
+     * success. Errors name the setting ({@code inputs}) and {@code source}, with the element for a bad value.
+     */
+    private static void requireImages(VitConfig c, NpyArray inputs, String source) {
+        long[] s = inputs.shape();
+        String expected = "float32 images [batch, " + c.inChans() + ", " + c.imgSize() + ", " + c.imgSize() + "] (NCHW)";
+        if (s.length != 4 || s[1] != c.inChans() || s[2] != c.imgSize() || s[3] != c.imgSize()) {
+            throw new InvalidSettingException("inputs", source + ": an array of shape " + Capped.list(s), expected);
+        }
+        if (s[0] == 0) throw new InvalidSettingException("inputs", source + ": an empty array", "at least one image");
+        float[] data = inputs.data();
+        for (int i = 0; i < data.length; i++) {
+            if (!Float.isFinite(data[i])) {
+                long perImage = s[1] * s[2] * s[3];
+                long within = i % perImage;
+                throw new InvalidSettingException("inputs", source + ": element " + i + " (image " + i / perImage
+                        + ", channel " + within / (s[2] * s[3]) + ", row " + within / s[3] % s[2] + ", column "
+                        + within % s[3] + ") is " + data[i], "finite pixel values");
+            }
+        }
+    }
+
     /** Reads {@code inputs}, writes the logits to {@code output}. */
     public static NpyArray run(VitModel model, Path inputs, Path output) throws IOException {
         return run(model, inputs, output, Features.Kind.LOGITS);
@@ -66,7 +91,7 @@ public final class Predict {
 
     /** Reads {@code inputs}, writes the outputs of {@code kind} to {@code output}. */
     public static NpyArray run(VitModel model, Path inputs, Path output, Features.Kind kind) throws IOException {
-        NpyArray result = outputs(model, Npy.read(inputs), kind);
+        NpyArray result = outputs(model, Npy.read(inputs), kind, inputs.toAbsolutePath().toString());
         Npy.write(output, result);
         return result;
     }

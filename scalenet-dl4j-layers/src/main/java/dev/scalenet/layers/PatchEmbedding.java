@@ -33,12 +33,22 @@ public class PatchEmbedding extends VitLayerConf {
         this.inChans = b.inChans;
         this.embedDim = b.embedDim;
         this.classToken = b.classToken;
-        if (imgSize <= 0 || patchSize <= 0 || imgSize % patchSize != 0) {
-            throw new IllegalArgumentException("imgSize " + imgSize + " must be a positive multiple of patchSize " + patchSize);
-        }
-        if (inChans <= 0 || embedDim <= 0) {
-            throw new IllegalArgumentException("inChans and embedDim must be positive, were " + inChans + ", " + embedDim);
-        }
+        validate();
+    }
+
+    @Override
+    public void validate() {
+        require(imgSize > 0, "imgSize", imgSize, "a positive number of pixels");
+        require(patchSize > 0 && imgSize % patchSize == 0, "patchSize", patchSize, "a positive divisor of imgSize " + imgSize);
+        require(inChans > 0, "inChans", inChans, "at least 1");
+        require(embedDim > 0, "embedDim", embedDim, "positive");
+        // in long: (imgSize / patchSize)^2 overflows int for large images and small patches
+        long grid = imgSize / patchSize;
+        long tokens = grid * grid + numPrefixTokens();
+        require(tokens * embedDim <= MAX_TENSOR_VALUES, "imgSize / patchSize", imgSize + " / " + patchSize,
+                "a token count (" + tokens + ") whose position embedding of width " + embedDim + " holds at most "
+                        + MAX_TENSOR_VALUES + " values");
+        requireTensorSizes();
     }
 
     public int gridSize() { return imgSize / patchSize; }

@@ -6,7 +6,6 @@ import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -74,41 +73,41 @@ public class ScaleNetBlocks extends VitLayerConf {
         return o;
     }
 
-    private void validate() {
-        blockShape(); // checks dims
-        if (numSourceBlocks < 1) {
-            throw new IllegalArgumentException("numSourceBlocks must be at least 1, was " + numSourceBlocks);
-        }
-        if (order.length == 0) {
-            throw new IllegalArgumentException("order must list at least one block");
-        }
-        boolean[] used = new boolean[numSourceBlocks];
+    /** Positions in one stack at most: far past any ViT grown here, and it bounds what an order costs to check. */
+    public static final int MAX_DEPTH = 4096;
+
+    @Override
+    public void validate() {
+        require(embedDim > 0, "embedDim", embedDim, "positive");
+        require(numHeads > 0 && embedDim % numHeads == 0, "numHeads", numHeads, "a positive divisor of embedDim " + embedDim);
+        require(mlpHiddenDim > 0, "mlpHiddenDim", mlpHiddenDim, "positive");
+        require(numSourceBlocks >= 1, "numSourceBlocks", numSourceBlocks, "at least 1");
+        require(order != null && order.length >= 1 && order.length <= MAX_DEPTH, "order",
+                order == null ? null : dev.scalenet.Capped.list(order), "1 to " + MAX_DEPTH + " source block indices");
+        boolean[] used = new boolean[Math.min(numSourceBlocks, MAX_DEPTH)];
         for (int j = 0; j < order.length; j++) {
-            if (order[j] < 0 || order[j] >= numSourceBlocks) {
-                throw new IllegalArgumentException("order[" + j + "] = " + order[j] + " is not a source block index 0.."
-                        + (numSourceBlocks - 1));
-            }
+            require(order[j] >= 0 && order[j] < numSourceBlocks, "order[" + j + "]", order[j],
+                    "a source block index 0.." + (numSourceBlocks - 1));
             used[order[j]] = true;
         }
         for (int k = 0; k < numSourceBlocks; k++) {
-            if (!used[k]) {
-                throw new IllegalArgumentException("source block " + k + " never appears in order " + Arrays.toString(order));
-            }
+            // also bounds numSourceBlocks by the order's length
+            require(k < used.length && used[k], "order", dev.scalenet.Capped.list(order),
+                    "every source block 0.." + (numSourceBlocks - 1) + " at least once (" + k + " is missing)");
         }
-        if (adapterRank < 0) {
-            throw new IllegalArgumentException("adapterRank must be 0 (no adapters) or positive, was " + adapterRank);
-        }
+        require(adapterRank >= 0 && adapterRank <= embedDim, "adapterRank", adapterRank,
+                "0 (no adapters) to embedDim " + embedDim + " (a bottleneck)");
+        require(Double.isFinite(adapterScale), "adapterScale", adapterScale, "a finite number");
         if (insertedPositions != null) {
-            for (int j : insertedPositions) {
-                if (j < 0 || j >= order.length) {
-                    throw new IllegalArgumentException("insertedPositions " + Arrays.toString(insertedPositions)
-                            + " must be positions 0.." + (order.length - 1) + " of the stack");
-                }
+            require(insertedPositions.length <= order.length, "insertedPositions", dev.scalenet.Capped.list(insertedPositions),
+                    "at most one entry per position (" + order.length + ")");
+            for (int i = 0; i < insertedPositions.length; i++) {
+                require(insertedPositions[i] >= 0 && insertedPositions[i] < order.length, "insertedPositions[" + i + "]",
+                        insertedPositions[i], "a position 0.." + (order.length - 1) + " of the stack");
             }
         }
-        if (!(dropPathRate >= 0 && dropPathRate < 1)) {
-            throw new IllegalArgumentException("dropPathRate must be in [0, 1), was " + dropPathRate);
-        }
+        require(dropPathRate >= 0 && dropPathRate < 1, "dropPathRate", dropPathRate, "in [0, 1)");
+        requireTensorSizes();
     }
 
     /** Stochastic-depth rate at position {@code j}: timm's linear rule, 0 at the first block, the full rate at the last. */

@@ -28,6 +28,8 @@ import java.util.Map;
 public abstract class VitLayerConf extends BaseLayer implements TensorLayout {
     /** timm's initialisation scale for linear weights and embeddings (trunc_normal_ std .02). */
     static final double INIT_STD = 0.02;
+    /** The most values one tensor may hold: a Java array's bound, which the readers' arrays and ND4J's buffers share. */
+    public static final long MAX_TENSOR_VALUES = Integer.MAX_VALUE - 8;
 
     /** Parameters that do not train: no update, no weight decay, and no gradient is computed for them. */
     private List<String> frozenParams = new ArrayList<>();
@@ -36,6 +38,35 @@ public abstract class VitLayerConf extends BaseLayer implements TensorLayout {
 
     protected VitLayerConf(BaseLayer.Builder<?> builder) {
         super(builder);
+    }
+
+    /**
+     * The Builder's rules. A configuration read from JSON (a model zip) is made by the no-argument constructor and
+     * the setters, which check nothing, so loaders call this too. Throws {@link IllegalArgumentException} naming the
+     * field, its value and what was expected.
+     */
+    public abstract void validate();
+
+    /** Throws, naming {@code field}, unless {@code ok}. */
+    static void require(boolean ok, String field, Object value, String expected) {
+        if (!ok) throw new IllegalArgumentException(field + " = " + value + ": expected " + expected);
+    }
+
+    /**
+     * Every parameter tensor holds at most {@link #MAX_TENSOR_VALUES} values, its size multiplied in {@code long}
+     * without overflow; call once the fields the shapes use are known to be in range.
+     */
+    void requireTensorSizes() {
+        for (Map.Entry<String, long[]> e : paramShapes().entrySet()) {
+            long values = 1;
+            try {
+                for (long d : e.getValue()) values = Math.multiplyExact(values, d);
+            } catch (ArithmeticException overflow) {
+                values = Long.MAX_VALUE;
+            }
+            require(values <= MAX_TENSOR_VALUES, "parameter " + e.getKey() + " of shape",
+                    dev.scalenet.Capped.list(e.getValue()), "at most " + MAX_TENSOR_VALUES + " values");
+        }
     }
 
     public List<String> getFrozenParams() { return new ArrayList<>(frozenParams); }
@@ -49,7 +80,7 @@ public abstract class VitLayerConf extends BaseLayer implements TensorLayout {
         unknown.removeAll(paramShapes().keySet());
         if (!unknown.isEmpty()) {
             throw new IllegalArgumentException("layer '" + layerName + "': cannot freeze unknown parameters " + unknown
-                    + "; it has " + paramShapes().keySet());
+                    + "; it has " + dev.scalenet.Capped.list(paramShapes().keySet()));
         }
         this.frozenParams = new ArrayList<>(names);
     }

@@ -28,10 +28,17 @@ public class VitPooling extends VitLayerConf {
         this.numPrefixTokens = b.numPrefixTokens;
         this.globalPool = b.globalPool;
         this.fcNorm = b.fcNorm;
-        if (embedDim <= 0) throw new IllegalArgumentException("embedDim must be positive, was " + embedDim);
-        if (globalPool == GlobalPool.TOKEN && numPrefixTokens == 0) {
-            throw new IllegalArgumentException("token pooling needs a class token (numPrefixTokens >= 1)");
-        }
+        validate();
+    }
+
+    @Override
+    public void validate() {
+        require(embedDim > 0, "embedDim", embedDim, "positive");
+        require(numPrefixTokens == 0 || numPrefixTokens == 1, "numPrefixTokens", numPrefixTokens,
+                "1 with a class token, else 0");
+        require(globalPool != null, "globalPool", null, "one of TOKEN, AVG");
+        require(globalPool != GlobalPool.TOKEN || numPrefixTokens == 1, "numPrefixTokens", numPrefixTokens,
+                "1 for token pooling (it takes the class token)");
     }
 
     /** Name prefix of the one LayerNorm. */

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.scalenet.io.AtomicFiles;
+import dev.scalenet.io.ZipDirectory;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -30,7 +31,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.util.Arrays;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.zip.ZipEntry;
@@ -46,7 +46,9 @@ import java.util.zip.ZipOutputStream;
  * deserialization of any entry (DL4J's own reader would deserialize some), every entry read is bounded while it
  * inflates (a zip bomb stops at the bound), JSON nesting is bounded, the configuration may only name classes of
  * DL4J, ND4J and this library, and the coefficients' header must agree with the configuration before anything is
- * allocated. Entries not listed here are never read.
+ * allocated. Entries not listed here are never read. The zip must have one meaning ({@link ZipDirectory}: no name twice,
+ * local headers agreeing with the central directory), and the graph must be one this library builds
+ * ({@link ModelValidation}), checked before its parameters are counted or allocated.
  */
 final class ModelZip {
     static final String CONFIGURATION = "configuration.json";
@@ -65,8 +67,6 @@ final class ModelZip {
      */
     static final long MAX_TOTAL_BYTES = MAX_CONFIGURATION_BYTES + MAX_COEFFICIENT_BYTES + MAX_METADATA_BYTES;
     static final int MAX_JSON_DEPTH = 64;
-    /** The packages a configuration's {@code @class} type ids may name: Jackson loads whatever class is named. */
-    private static final List<String> ALLOWED_PACKAGES = List.of("org.deeplearning4j.", "org.nd4j.", "dev.scalenet.");
     /** ND4J's buffer headers (an allocation-mode name, a long length, a data-type name) as M2.1 writes them. */
     private static final List<String> BUFFER_MODES = List.of("MIXED_DATA_TYPES", "LONG_SHAPE");
     private static final int MAX_RANK = 32;
@@ -138,8 +138,20 @@ final class ModelZip {
         }
 
         Contents read() throws ModelZipException {
+            try {
+                ZipDirectory.check(file);
+            } catch (ZipDirectory.Inconsistent e) {
+                throw e.entry() != null ? fail(e.entry(), e.getMessage(), e) : unreadable(e);
+            } catch (IOException e) {
+                throw unreadable(e);
+            }
             try (ZipFile zip = new ZipFile(file.toFile())) {
                 ComputationGraphConfiguration conf = configuration(zip);
+                try {
+                    ModelValidation.check(conf); // before the counts below, which trust the layers' fields
+                } catch (IllegalArgumentException e) {
+                    throw fail(CONFIGURATION, e.getMessage(), e);
+                }
                 long numParams = numParams(conf);
                 INDArray params = coefficients(zip, numParams);
                 ComputationGraph graph;
@@ -157,17 +169,25 @@ final class ModelZip {
                 throw e;
             } catch (IOException | RuntimeException e) {
                 // ZipFile's ways of saying the central directory is missing, cut short or inconsistent
-                throw new ModelZipException(where + ": not a readable zip (expected a model zip with " + CONFIGURATION
-                        + " and " + COEFFICIENTS + "): " + e.getMessage(), e);
+                throw unreadable(e);
             }
+        }
+
+        private ModelZipException unreadable(Exception e) {
+            return new ModelZipException(where + ": not a readable zip (expected a model zip with " + CONFIGURATION
+                    + " and " + COEFFICIENTS + "): " + e.getMessage(), e);
         }
 
         private ComputationGraphConfiguration configuration(ZipFile zip) throws IOException {
             String text = text(CONFIGURATION, require(zip, CONFIGURATION), zip, MAX_CONFIGURATION_BYTES);
-            checkTypeIds(CONFIGURATION, parseJson(CONFIGURATION, text));
+            parseJson(CONFIGURATION, text); // the nesting bound, before DL4J's mapper (which has none) reads it
             try {
+                TypeIdAllowlist.bind(text);
+                // DL4J's own reading, for its handling of older layouts; it names only classes the binding above allowed
                 return ComputationGraphConfiguration.fromJson(text);
-            } catch (RuntimeException e) {
+            } catch (TypeIdAllowlist.DeniedClass e) {
+                throw fail(CONFIGURATION, e.getMessage(), e);
+            } catch (IOException | RuntimeException e) {
                 throw fail(CONFIGURATION, "not a DL4J ComputationGraph configuration: " + e.getMessage(), e);
             }
         }
@@ -331,24 +351,6 @@ final class ModelZip {
             } catch (JsonProcessingException e) {
                 throw fail(name, "not valid JSON (nesting at most " + MAX_JSON_DEPTH + " deep): "
                         + e.getOriginalMessage(), e);
-            }
-        }
-
-        /** Every {@code @class} names a class of DL4J, ND4J or this library; Jackson would load any class named. */
-        private void checkTypeIds(String name, JsonNode node) throws ModelZipException {
-            if (node.isObject()) {
-                for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-                    Map.Entry<String, JsonNode> field = it.next();
-                    if (field.getKey().equals("@class")) {
-                        String type = field.getValue().asText();
-                        if (ALLOWED_PACKAGES.stream().noneMatch(type::startsWith)) {
-                            throw fail(name, "names the class '" + type + "': expected classes of " + ALLOWED_PACKAGES);
-                        }
-                    }
-                    checkTypeIds(name, field.getValue());
-                }
-            } else if (node.isArray()) {
-                for (JsonNode element : node) checkTypeIds(name, element);
             }
         }
 

@@ -3,6 +3,7 @@ package dev.scalenet.vit;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.scalenet.Capped;
 import dev.scalenet.io.Checkpoint;
 import dev.scalenet.io.SafeTensors;
 import dev.scalenet.io.SafeTensorsException;
@@ -185,7 +186,7 @@ public final class TimmCheckpoint {
         }
         int depth = indices.size();
         if (depth == 0 || !indices.contains(depth - 1)) {
-            throw new SafeTensorsException(ckpt.source() + ": blocks must be numbered 0..depth-1 without gaps, found " + indices);
+            throw new SafeTensorsException(ckpt.source() + ": blocks must be numbered 0..depth-1 without gaps, found " + Capped.list(indices));
         }
         return depth;
     }
@@ -247,7 +248,7 @@ public final class TimmCheckpoint {
         }
         if (!problems.isEmpty()) {
             throw new SafeTensorsException(ckpt.source() + " does not match " + VisionTransformer.configOf(graph)
-                    + ":\n  " + String.join("\n  ", problems));
+                    + " (" + problems.size() + " problems):" + Capped.lines(problems));
         }
         Map<String, String> filledBy = new TreeMap<>();
         for (Binding b : bindings) {

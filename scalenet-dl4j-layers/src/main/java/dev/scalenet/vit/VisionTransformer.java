@@ -9,6 +9,8 @@ import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.WorkspaceMode;
+import org.deeplearning4j.nn.conf.graph.GraphVertex;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -22,6 +24,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
 
+import dev.scalenet.Capped;
 import dev.scalenet.io.SafeTensors;
 
 import java.io.IOException;
@@ -135,10 +138,15 @@ public final class VisionTransformer extends ZooModel<VisionTransformer> {
 
     /** The architecture of a graph built by this class, read back from its layer configurations. */
     public static VitConfig configOf(ComputationGraph graph) {
-        PatchEmbedding pe = layer(graph, PATCH_EMBED, PatchEmbedding.class);
-        ScaleNetBlocks blocks = blocksOf(graph);
-        VitPooling pool = layer(graph, POOL, VitPooling.class);
-        OutputLayer head = layer(graph, HEAD, OutputLayer.class);
+        return configOf(graph.getConfiguration());
+    }
+
+    /** The architecture a graph configuration of this class describes. */
+    public static VitConfig configOf(ComputationGraphConfiguration conf) {
+        PatchEmbedding pe = layer(conf, PATCH_EMBED, PatchEmbedding.class);
+        ScaleNetBlocks blocks = layer(conf, BLOCKS, ScaleNetBlocks.class);
+        VitPooling pool = layer(conf, POOL, VitPooling.class);
+        OutputLayer head = layer(conf, HEAD, OutputLayer.class);
         return VitConfig.builder().imgSize(pe.getImgSize()).patchSize(pe.getPatchSize()).inChans(pe.getInChans())
                 .numClasses((int) head.getNOut()).embedDim(blocks.getEmbedDim()).depth(blocks.getNumSourceBlocks())
                 .numHeads(blocks.getNumHeads()).mlpRatio((double) blocks.getMlpHiddenDim() / blocks.getEmbedDim())
@@ -170,15 +178,20 @@ public final class VisionTransformer extends ZooModel<VisionTransformer> {
 
     /** The block stack of a graph built by this class. */
     public static ScaleNetBlocks blocksOf(ComputationGraph graph) {
-        return layer(graph, BLOCKS, ScaleNetBlocks.class);
+        return layer(graph.getConfiguration(), BLOCKS, ScaleNetBlocks.class);
     }
 
-    private static <T> T layer(ComputationGraph graph, String name, Class<T> type) {
-        if (graph.getLayer(name) == null || !type.isInstance(graph.getLayer(name).conf().getLayer())) {
+    /** The layer configuration of vertex {@code name}, which must be a {@code type}. */
+    static <T> T layer(ComputationGraphConfiguration conf, String name, Class<T> type) {
+        GraphVertex v = conf.getVertices().get(name);
+        Object layer = v instanceof LayerVertex && ((LayerVertex) v).getLayerConf() != null
+                ? ((LayerVertex) v).getLayerConf().getLayer() : null;
+        if (!type.isInstance(layer)) {
             throw new IllegalArgumentException("not a ScaleNet ViT graph: vertex '" + name + "' should be a "
-                    + type.getSimpleName() + " layer (vertices: " + String.join(", ", graph.getConfiguration().getVertices().keySet()) + ")");
+                    + type.getSimpleName() + " layer, found " + (layer != null ? layer.getClass().getName() : v != null ? v.getClass().getSimpleName()
+                    : "no such vertex") + " (vertices: " + Capped.list(new java.util.TreeSet<>(conf.getVertices().keySet())) + ")");
         }
-        return type.cast(graph.getLayer(name).conf().getLayer());
+        return type.cast(layer);
     }
 
     @Override
@@ -212,7 +225,7 @@ public final class VisionTransformer extends ZooModel<VisionTransformer> {
     public <M extends Model> M initPretrained(PretrainedType type) throws IOException {
         Pretrained p = bundled(type).orElseThrow(() -> new UnsupportedOperationException("no bundled pretrained "
                 + modelName() + " for " + type + " with " + config + (order != null || adapterRank != 0 ? ", order "
-                + Arrays.toString(order) + ", adapter rank " + adapterRank : "") + "; bundled: "
+                + Capped.list(order) + ", adapter rank " + adapterRank : "") + "; bundled: "
                 + Arrays.stream(Pretrained.values()).map(b -> b.id() + " (" + b.type() + ", " + b.config() + ")")
                         .collect(Collectors.joining("; "))
                 + ". Build with config(Pretrained.<MODEL>.config()), or load a timm .safetensors with VitModel.load"));

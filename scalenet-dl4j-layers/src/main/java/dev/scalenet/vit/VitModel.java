@@ -49,7 +49,7 @@ public final class VitModel {
      */
     public VitModel(ComputationGraph graph, DataConfig dataConfig, List<String> classNames) {
         this.graph = Objects.requireNonNull(graph, "graph");
-        VitConfig c = VisionTransformer.configOf(graph);
+        VitConfig c = ModelValidation.check(graph);
         this.dataConfig = dataConfig != null ? dataConfig : defaultDataConfig(c);
         if (this.dataConfig.channels() != c.inChans() || this.dataConfig.height() != c.imgSize() || this.dataConfig.width() != c.imgSize()) {
             throw new IllegalArgumentException("pretrained_cfg input_size [" + this.dataConfig.channels() + ", "
@@ -116,18 +116,7 @@ public final class VitModel {
         JsonNode stack = meta == null ? null : meta.get("scalenet");
         if (stack != null && stack.has("order")) {
             // an exported expansion: rebuild the shared stack, then fill() checks every copy of a shared tensor agrees
-            int[] order = new int[stack.get("order").size()];
-            for (int j = 0; j < order.length; j++) order[j] = stack.get("order").get(j).asInt();
-            builder.config(config.withDepth(stack.path("base_depth").asInt(config.depth()))).order(order)
-                    .adapterRank(stack.path("adapter_rank").asInt(0)).adapterScale(stack.path("adapter_scale").asDouble(1.0))
-                    .untiedNorms(stack.path("untied_norms").asBoolean(false))
-                    .gates(stack.path("gates").asBoolean(false))
-                    .adaptersEverywhere(stack.path("adapters_everywhere").asBoolean(false));
-            if (stack.has("inserted_positions")) {
-                int[] inserted = new int[stack.get("inserted_positions").size()];
-                for (int j = 0; j < inserted.length; j++) inserted[j] = stack.get("inserted_positions").get(j).asInt();
-                builder.insertedPositions(inserted);
-            }
+            StackSidecar.apply(sidecar, stack, ckpt, config, builder);
         }
         ComputationGraph graph;
         try {
@@ -164,13 +153,7 @@ public final class VitModel {
     }
 
     private static VitModel loadZip(Path file) throws ModelZipException {
-        ModelZip.Contents zip = ModelZip.read(file);
-        try {
-            VisionTransformer.configOf(zip.graph());
-        } catch (RuntimeException e) {
-            throw new ModelZipException(file.toAbsolutePath() + " (entry " + ModelZip.CONFIGURATION
-                    + "): not a ViT built by this library: " + e.getMessage(), e);
-        }
+        ModelZip.Contents zip = ModelZip.read(file); // checked its graph with ModelValidation
         try {
             return fromMetadata(zip.graph(), zip.metadata());
         } catch (RuntimeException e) {

@@ -96,6 +96,8 @@ class DataConfigTest {
             "{'input_size': [1, 28, 28], 'mean': [0], 'std': [1], 'crop_pct': 0} | crop_pct | (0, 1]",
             "{'input_size': [1, 28, 28], 'mean': [0], 'std': [1], 'crop_pct': 1.5} | crop_pct | (0, 1]",
             "{'input_size': [1, 28, 28], 'mean': [0], 'std': [1], 'crop_pct': '1'} | crop_pct | a number",
+            "{'input_size': [1, 28, 28], 'mean': [0], 'std': [1], 'crop_pct': 1e-9} | crop_pct | a fraction whose resize target (input_size / crop_pct, at least 28000000000x28000000000) holds at most 33554432 pixels",
+            "{'input_size': [1, 100000, 100000], 'mean': [0], 'std': [1]} | input_size | at most 33554432 pixels (height x width)",
             "{'input_size': [1, 28, 28], 'mean': [0], 'std': [1], 'interpolation': 'bicubic'} | interpolation | the only one implemented",
             "{'input_size': [1, 28, 28], 'mean': [0], 'std': [1], 'crop_mode': 'squash'} | crop_mode | the only one implemented",
     })

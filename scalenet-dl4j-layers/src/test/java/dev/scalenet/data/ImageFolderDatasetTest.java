@@ -77,6 +77,20 @@ class ImageFolderDatasetTest {
         return data;
     }
 
+    @Test
+    @DisplayName("an image within the decode bound whose resize would pass it fails naming its file, before the resize")
+    void resizeBound(@TempDir Path root) throws IOException {
+        // 2 Mpixels decode, but a 28-pixel shorter side keeps the ratio at 56000000x28
+        Path wide = write(root.resolve("wide"), "strip.png", "png", new BufferedImage(2_000_000, 1, BufferedImage.TYPE_BYTE_GRAY));
+        BatchLoader loader = BatchLoader.evaluation(ImageFolderDataset.open(root), DataConfig.fashionMnist(), 1).build();
+        try (BatchLoader.Batches batches = loader.epoch(0)) {
+            java.io.UncheckedIOException e = assertThrows(java.io.UncheckedIOException.class, batches::next);
+            assertEquals("batch 0 of epoch 0: " + wide + ": the image of 2000000x1 pixels resizes to 56000000x28 (keeping"
+                    + " its aspect ratio for a 28x28 crop): expected at most " + ImageOps.MAX_PIXELS + " pixels", e.getMessage());
+            assertTrue(e.getCause() instanceof DatasetException);
+        }
+    }
+
     /** Writes a 4x2 grey image with the given raster samples (row-major). */
     static Path grey(Path dir, String name, String format, int type, int... samples) throws IOException {
         BufferedImage image = new BufferedImage(4, 2, type);
@@ -266,6 +280,6 @@ class ImageFolderDatasetTest {
         ByteBuffer.wrap(bytes).putInt(16, 100_000).putInt(20, 100_000); // IHDR width and height (big-endian)
         Files.write(png, bytes);
         ImageFolderDataset d = ImageFolderDataset.open(root);
-        fails(() -> d.image(0), png, "claims 100000x100000 pixels: expected at most " + ImageFolderDataset.MAX_PIXELS);
+        fails(() -> d.image(0), png, "claims 100000x100000 pixels: expected at most " + ImageOps.MAX_PIXELS);
     }
 }

@@ -1,6 +1,10 @@
 package dev.scalenet.vit;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.scalenet.data.DataConfig;
+import dev.scalenet.layers.ScaleNetBlocks;
+import dev.scalenet.layers.VitLayerConf;
 import org.deeplearning4j.util.ModelSerializer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
@@ -39,6 +43,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * expected.
  */
 class ModelZipTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
     private static final List<String> LABELS = List.of("a", "b", "c", "d", "e", "f", "g", "h", "i", "j");
     private static VitModel model;
 
@@ -209,6 +214,104 @@ class ModelZipTest {
         String labels = rejected(wrongMeta);
         assertTrue(labels.contains("(entry scalenet.json): label_names has 1 names but the model's head has 10 classes"),
                 labels);
+    }
+
+    @Test
+    @DisplayName("a configuration that parses but means nothing gets the field and what was expected, before any allocation")
+    void meaning() throws Exception {
+        int width = model.config().embedDim();
+        int blocks = model.config().depth();
+        assertEquals("vertex 'blocks': order[1] = 99: expected a source block index 0.." + (blocks - 1),
+                meaningless(c -> ints(layer(c, "blocks"), "order").set(1, 99)));
+        assertEquals("vertex 'blocks': order = []: expected 1 to " + ScaleNetBlocks.MAX_DEPTH + " source block indices",
+                meaningless(c -> ints(layer(c, "blocks"), "order").removeAll()));
+        assertEquals("vertex 'blocks': adapterRank = -1: expected 0 (no adapters) to embedDim " + width + " (a bottleneck)",
+                meaningless(c -> layer(c, "blocks").put("adapterRank", -1)));
+        assertEquals("vertex 'blocks': embedDim = " + width + ": expected " + width / 2 + ", the embedDim of vertex"
+                        + " 'patchEmbed' (one width from patch embedding to head)",
+                meaningless(c -> layer(c, "patchEmbed").put("embedDim", width / 2)));
+        assertEquals("vertex 'head': nIn = 7: expected " + width + ", the embedDim of vertex 'patchEmbed' (one width from"
+                + " patch embedding to head)", meaningless(c -> layer(c, "head").put("nin", 7)));
+        assertEquals("vertex 'pool': numPrefixTokens = 5: expected 1 with a class token, else 0",
+                meaningless(c -> layer(c, "pool").put("numPrefixTokens", 5)));
+        assertEquals("vertex 'pool': inputs = [patchEmbed]: expected [blocks]",
+                meaningless(c -> ((ObjectNode) c.get("vertexInputs")).putArray("pool").add("patchEmbed")));
+        assertEquals("vertex 'patchEmbed': patchSize = 0: expected a positive divisor of imgSize "
+                + model.config().imgSize(), meaningless(c -> layer(c, "patchEmbed").put("patchSize", 0)));
+        assertEquals("vertex 'patchEmbed': imgSize / patchSize = 65536 / 1: expected a token count (4294967297) whose"
+                + " position embedding of width " + width + " holds at most " + VitLayerConf.MAX_TENSOR_VALUES + " values",
+                meaningless(c -> layer(c, "patchEmbed").put("imgSize", 65536).put("patchSize", 1)));
+        assertEquals("vertex 'head': activationFn = softmax: expected identity",
+                meaningless(c -> ((ObjectNode) layer(c, "head").get("activationFn")).put("@class",
+                        "org.nd4j.linalg.activations.impl.ActivationSoftmax")));
+    }
+
+    @Test
+    @DisplayName("a type id naming a foreign class is refused in Jackson's wrapper-array form too, before the class loads")
+    void wrapperArrayTypeId() throws Exception {
+        String message = meaningless(c -> {
+            ObjectNode head = layer(c, "head");
+            head.remove("@class");
+            ((ObjectNode) c.get("vertices").get("head").get("layerConf")).set("layer",
+                    JSON.createArrayNode().add("org.example.TypeIdMarker").add(head));
+        });
+        assertEquals("names the class 'org.example.TypeIdMarker': expected classes of [org.deeplearning4j., org.nd4j.,"
+                + " dev.scalenet.]", message);
+        assertEquals(null, System.getProperty("scalenet.test.TypeIdMarker.loaded"), "the class was never loaded");
+    }
+
+    @Test
+    @DisplayName("one zip, one meaning: a name twice, or a local header that disagrees with the directory, is rejected")
+    void oneMeaning() throws Exception {
+        Map<String, byte[]> entries = entries(saved());
+        Map<String, byte[]> twice = new LinkedHashMap<>();
+        twice.put(ModelZip.CONFIGURATION, entries.get(ModelZip.CONFIGURATION));
+        twice.put(ModelZip.COEFFICIENTS, entries.get(ModelZip.COEFFICIENTS));
+        twice.put("scalenet.jsoo", entries.get(ModelZip.METADATA));
+        twice.put(ModelZip.METADATA, entries.get(ModelZip.METADATA));
+        Path duplicate = rename(zip("twice.zip", twice), "scalenet.jsoo", ModelZip.METADATA, true);
+        String dup = assertThrows(ModelZipException.class, () -> VitModel.load(duplicate, null)).getMessage();
+        assertEquals(duplicate.toAbsolutePath() + " (entry scalenet.json): appears twice in the zip: expected each entry"
+                + " once (readers disagree on which of the two they read)", dup);
+
+        Path local = rename(zip("local.zip", entries), ModelZip.METADATA, "scalenet.jsoo", false);
+        String header = assertThrows(ModelZipException.class, () -> VitModel.load(local, null)).getMessage();
+        assertEquals(local.toAbsolutePath() + " (entry scalenet.json): its local header disagrees with the central"
+                + " directory (name 'scalenet.jsoo'): expected one description of each entry", header);
+    }
+
+    /** The error (without the file and entry, which are asserted) for the saved model with its configuration edited. */
+    private String meaningless(java.util.function.Consumer<ObjectNode> edit) throws IOException {
+        Map<String, byte[]> entries = entries(saved());
+        ObjectNode conf = (ObjectNode) JSON.readTree(entries.get(ModelZip.CONFIGURATION));
+        edit.accept(conf);
+        entries.put(ModelZip.CONFIGURATION, JSON.writeValueAsBytes(conf));
+        String message = rejected(entries);
+        String prefix = dir.resolve("bad.zip").toAbsolutePath() + " (entry " + ModelZip.CONFIGURATION + "): ";
+        assertTrue(message.startsWith(prefix), message);
+        return message.substring(prefix.length());
+    }
+
+    private static ObjectNode layer(ObjectNode conf, String vertex) {
+        return (ObjectNode) conf.get("vertices").get(vertex).get("layerConf").get("layer");
+    }
+
+    private static com.fasterxml.jackson.databind.node.ArrayNode ints(ObjectNode layer, String field) {
+        return (com.fasterxml.jackson.databind.node.ArrayNode) layer.get(field);
+    }
+
+    /** Renames every occurrence of an entry's name in the zip's bytes: headers and directory, or the first (local) only. */
+    private static Path rename(Path zip, String from, String to, boolean everywhere) throws IOException {
+        byte[] b = Files.readAllBytes(zip);
+        byte[] f = from.getBytes(StandardCharsets.UTF_8);
+        byte[] t = to.getBytes(StandardCharsets.UTF_8);
+        for (int i = 0; i + f.length <= b.length; i++) {
+            if (Arrays.equals(Arrays.copyOfRange(b, i, i + f.length), f)) {
+                System.arraycopy(t, 0, b, i, t.length);
+                if (!everywhere) break;
+            }
+        }
+        return Files.write(zip, b);
     }
 
     private Path saved() throws IOException {

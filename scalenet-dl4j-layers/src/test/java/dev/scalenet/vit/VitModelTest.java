@@ -1,6 +1,7 @@
 package dev.scalenet.vit;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.scalenet.RawBits;
 import dev.scalenet.data.DataConfig;
 import dev.scalenet.expand.ExpansionPlan;
@@ -9,6 +10,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.util.ModelSerializer;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -98,5 +100,54 @@ class VitModelTest {
                 + " \"mean\": [0.5, 0.5, 0.5], \"std\": [0.5, 0.5, 0.5]}}");
         IOException mismatch = assertThrows(IOException.class, () -> VitModel.load(MICRO.weights(), json));
         assertTrue(mismatch.getMessage().contains("wrong.json") && mismatch.getMessage().contains("input_size"), mismatch.getMessage());
+    }
+
+    @Test
+    @Timeout(60)
+    @DisplayName("the sidecar's scalenet numbers are checked against the tensors before anything is allocated")
+    void sidecarBounds() throws Exception {
+        VitModel model = expandedWithLiveAdapters();
+        Path weights = dir.resolve("m.safetensors");
+        model.exportTimm(weights);
+        Path json = dir.resolve("m.json").toAbsolutePath();
+        String valid = Files.readString(json);
+        int width = model.config().embedDim();
+        java.util.function.Function<java.util.function.Consumer<ObjectNode>, String> rejected = edit -> {
+            try {
+                ObjectNode meta = (ObjectNode) new ObjectMapper().readTree(valid);
+                edit.accept((ObjectNode) meta.get("scalenet"));
+                Files.writeString(json, meta.toString());
+                return assertThrows(IOException.class, () -> VitModel.load(weights, null)).getMessage();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        };
+        String prefix = json + ": scalenet.";
+        assertEquals(prefix + "order = an array of 100000 entries: expected one source block per block of " + weights
+                + " (6)", rejected.apply(s -> {
+                    var order = s.putArray("order");
+                    for (int i = 0; i < 100_000; i++) order.add(0);
+                }));
+        assertEquals(prefix + "base_depth = 1000000000: expected an integer in 1..6",
+                rejected.apply(s -> s.put("base_depth", 1_000_000_000)));
+        assertEquals(prefix + "order[5] = 7: expected an integer in 0..3",
+                rejected.apply(s -> ((com.fasterxml.jackson.databind.node.ArrayNode) s.get("order")).set(5, 7)));
+        assertEquals(prefix + "adapter_rank = 1073741824: expected an integer in 0.." + width,
+                rejected.apply(s -> s.put("adapter_rank", 1 << 30)));
+        assertEquals(prefix + "adapter_rank = 2: expected 3, the rank of its adapter tensors",
+                rejected.apply(s -> s.put("adapter_rank", 2)));
+        assertEquals(prefix + "gates = true: expected false: " + weights + " has no gate tensors (blocks.<j>.ls1.gamma)",
+                rejected.apply(s -> s.put("gates", true)));
+        assertEquals(prefix + "inserted_positions = an array of 7 entries: expected at most one entry per block (6)",
+                rejected.apply(s -> s.putArray("inserted_positions").add(0).add(1).add(2).add(3).add(4).add(5).add(5)));
+    }
+
+    @Test
+    @DisplayName("a graph whose layers were changed after building is checked like a loaded one")
+    void builtGraphsAreValidated() throws Exception {
+        VitModel model = expandedWithLiveAdapters();
+        VisionTransformer.blocksOf(model.graph()).setOrder(new int[] {0, 1, 2, 3, 0, 9});
+        assertEquals("vertex 'blocks': order[5] = 9: expected a source block index 0..3",
+                assertThrows(IllegalArgumentException.class, () -> model.withGraph(model.graph())).getMessage());
     }
 }
