@@ -108,11 +108,13 @@ public final class ModelValidation {
                 org.deeplearning4j.nn.conf.layers.Layer hl = h.getLayerConf().getLayer();
                 require(wl.getClass() == hl.getClass(), name, "layer @class", hl.getClass().getName(), wl.getClass().getName());
                 if (wl instanceof OutputLayer) {
-                    // the head gives logits: another activation or loss gives other numbers, silently
+                    // the head is a softmax over the logits (the identity in models written before 0.2, whose output()
+                    // is the logits): another activation or loss gives other numbers, silently
                     OutputLayer wo = (OutputLayer) wl;
                     OutputLayer ho = (OutputLayer) hl;
-                    require(ho.getActivationFn() != null && wo.getActivationFn().getClass() == ho.getActivationFn().getClass(),
-                            name, "activationFn", ho.getActivationFn(), String.valueOf(wo.getActivationFn()));
+                    require(ho.getActivationFn() instanceof org.nd4j.linalg.activations.impl.ActivationSoftmax
+                                    || ho.getActivationFn() instanceof org.nd4j.linalg.activations.impl.ActivationIdentity,
+                            name, "activationFn", ho.getActivationFn(), wo.getActivationFn() + " (or identity, in models written before 0.2)");
                     require(ho.getLossFn() != null && wo.getLossFn().getClass() == ho.getLossFn().getClass(), name, "lossFn",
                             ho.getLossFn(), wo.getLossFn().getClass().getName());
                 }
