@@ -74,6 +74,10 @@ final class ExpandCommand implements Callable<Integer>, RecipeOptions.WithRecipe
             description = "continue an interrupted fine-tuning from its checkpoint (default: ${DEFAULT-VALUE})")
     boolean resume;
 
+    @Option(names = "--onnx", arity = "1", paramLabel = "<true|false>", defaultValue = "false",
+            description = "also write <name>.onnx, the expanded model as ONNX for serving (default: ${DEFAULT-VALUE})")
+    boolean onnx;
+
     @Override
     public TrainConfig recipeDefaults() {
         return SHORT;
@@ -90,7 +94,7 @@ final class ExpandCommand implements Callable<Integer>, RecipeOptions.WithRecipe
         String name = stem + "-" + plan.toString().replaceFirst(",.*", "");
         long t0 = System.nanoTime();
         Report report = ExpandJob.builder().baseModel(base).baseModelJson(config).outputDir(out).recipe(recipe)
-                .resume(resume).trainData(data.equals("none") ? null : Path.of(data))
+                .resume(resume).onnx(onnx).trainData(data.equals("none") ? null : Path.of(data))
                 .toolVersion("scalenet-cli " + dev.scalenet.Version.library())
                 .plan(plan).name(name).build().run();
         System.out.println();

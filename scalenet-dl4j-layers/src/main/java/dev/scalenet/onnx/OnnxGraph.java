@@ -64,8 +64,10 @@ final class OnnxGraph {
 
     /** Adds node {@code op} whose one output is {@code output}; returns {@code output}. */
     String node(String op, String output, String[] inputs, Onnx.AttributeProto... attributes) {
-        // no node name: the output's name says it, and a graph of a deep stack stays small
-        Onnx.NodeProto.Builder n = Onnx.NodeProto.newBuilder().setOpType(op).addOutput(claim(output));
+        // a short unique node name: the output's name says what it is; ONNX Runtime 1.20's fusions derive names from node
+        // names and reject a model without them ("two nodes with same node name /GatherSliceToSplitFusion/")
+        Onnx.NodeProto.Builder n = Onnx.NodeProto.newBuilder().setOpType(op).setName("n" + graph.getNodeCount())
+                .addOutput(claim(output));
         for (String in : inputs) n.addInput(in);
         for (Onnx.AttributeProto a : attributes) n.addAttribute(a);
         graph.addNode(n);

@@ -23,8 +23,8 @@ final class OnnxStructure {
 
     /**
      * The problems found, none for a well-formed model: opset and IR version; every name defined once; every node
-     * input defined before the node reads it (graph input, initializer or an earlier node's output: topological
-     * order); every graph output produced; every initializer's data the size its dims and type say.
+     * input defined before the node reads it (graph input, initializer or an earlier node's output: topological order);
+     * every node named, uniquely; every graph output produced; every initializer's data the size its dims and type say.
      */
     static List<String> problems(Onnx.ModelProto model) {
         List<String> problems = new ArrayList<>();
@@ -46,7 +46,10 @@ final class OnnxStructure {
                 problems.add("initializer " + t.getName() + " dims " + t.getDimsList() + " but " + t.getRawData().size() + " bytes");
             }
         }
+        Set<String> nodeNames = new HashSet<>();
         for (Onnx.NodeProto n : g.getNodeList()) {
+            // ONNX allows unnamed nodes, but ONNX Runtime's fusions name their nodes after them and fail on duplicates
+            if (n.getName().isEmpty() || !nodeNames.add(n.getName())) problems.add("node name '" + n.getName() + "' empty or repeated");
             if (!n.getDomain().isEmpty()) problems.add("node " + n.getOutput(0) + " in domain " + n.getDomain());
             for (String in : n.getInputList()) {
                 if (!defined.contains(in)) problems.add("node " + n.getOutput(0) + " (" + n.getOpType() + ") reads undefined '" + in + "'");
