@@ -17,13 +17,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The library guide shows compiled code: every Java block of {@code library.md} is preceded by
- * {@code <!-- snippet: name -->} and equals the region {@code name} of {@link LibraryGuideExamplesTest}
- * (indentation removed), which compiles and runs.
+ * The guides show compiled code: every Java block of {@code library.md} (and of {@code deploying.md}) is preceded by
+ * {@code <!-- snippet: name -->} and equals the region {@code name} of {@link LibraryGuideExamplesTest} (of
+ * {@link DeployingGuideExamplesTest}), indentation removed, which compiles and runs.
  */
 class LibraryGuideTest {
     private static final Path GUIDE = Paths.get("../site/src/site/markdown/library.md");
     private static final Path EXAMPLES = Paths.get("src/test/java/dev/scalenet/guide/LibraryGuideExamplesTest.java");
+    private static final Path DEPLOYING = Paths.get("../site/src/site/markdown/deploying.md");
+    private static final Path DEPLOYING_EXAMPLES = Paths.get("src/test/java/dev/scalenet/guide/DeployingGuideExamplesTest.java");
     private static final Pattern BLOCK = Pattern.compile("(?:<!-- snippet: (\\w+) -->\\n)?```java\\n(.*?)```", Pattern.DOTALL);
     private static final Pattern REGION = Pattern.compile("// tag::(\\w+)\\[]\\n(.*?)\\n\\s*// end::\\1\\[]", Pattern.DOTALL);
 
@@ -46,14 +48,24 @@ class LibraryGuideTest {
     @Test
     @DisplayName("every Java block of the library guide is a region of LibraryGuideExamplesTest, verbatim")
     void guideQuotesCompiledExamples() throws Exception {
-        String guide = Files.readString(GUIDE);
-        Map<String, String> regions = regions(Files.readString(EXAMPLES));
+        assertQuotes(GUIDE, EXAMPLES);
+    }
+
+    @Test
+    @DisplayName("every Java block of the deploying page is a region of DeployingGuideExamplesTest, verbatim")
+    void deployingPageQuotesCompiledExamples() throws Exception {
+        assertQuotes(DEPLOYING, DEPLOYING_EXAMPLES);
+    }
+
+    private static void assertQuotes(Path guidePage, Path examples) throws Exception {
+        String guide = Files.readString(guidePage);
+        Map<String, String> regions = regions(Files.readString(examples));
         List<String> quoted = new ArrayList<>();
         Matcher m = BLOCK.matcher(guide);
         while (m.find()) {
             String name = m.group(1);
             assertTrue(name != null, "a Java block without a <!-- snippet: name --> marker:\n" + m.group(2));
-            assertTrue(regions.containsKey(name), "no region '" + name + "' in " + EXAMPLES + " (regions: " + regions.keySet() + ")");
+            assertTrue(regions.containsKey(name), "no region '" + name + "' in " + examples + " (regions: " + regions.keySet() + ")");
             assertEquals(regions.get(name), m.group(2), "the guide's block '" + name + "' differs from the compiled region");
             quoted.add(name);
         }
