@@ -101,6 +101,7 @@ final class ExpandCommand implements Callable<Integer>, RecipeOptions.WithRecipe
         report.summary().forEach(System.out::println);
         System.out.printf(Locale.ROOT, "wrote       %s%n            %s (+ report.json, model.properties)%n",
                 out.resolve(name + ".zip").toAbsolutePath(), out.resolve(Report.HTML_FILE).toAbsolutePath());
+        if (onnx) System.out.printf(Locale.ROOT, "            %s%n", out.resolve(name + ".onnx").toAbsolutePath());
         System.out.printf(Locale.ROOT, "total       %.0f s%n", (System.nanoTime() - t0) / 1e9);
         return 0;
     }
