@@ -117,7 +117,7 @@ public final class ScaleNetBenchmark {
             } else {
                 double rate = w.batch / (oursMs / 1e3);
                 oursValue = fmt(rate) + " img/s";
-                theirsValue = fmt(w.batch / (theirsMs / 1e3)) + " img/s";
+                theirsValue = theirs == null ? "n/a" : fmt(w.batch / (theirsMs / 1e3)) + " img/s";
                 if (w.workload.equals("micro8-train")) grownMicroTrainRate = rate;
                 if (!Double.isNaN(sgemm)) {
                     notes.add(String.format(Locale.ROOT, "%s: %.0f%% of the SGEMM rate (GEMM FLOPs, backward counted as 2x forward)",
