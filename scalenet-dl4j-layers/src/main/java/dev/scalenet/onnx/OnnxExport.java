@@ -19,6 +19,7 @@ import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
+import org.nd4j.linalg.activations.impl.ActivationSoftmax;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -142,9 +143,12 @@ public final class OnnxExport {
                     + graph.getConfiguration().getNetworkInputs() + ", the exporter writes one input " + VisionTransformer.INPUT);
         }
         OutputLayer head = (OutputLayer) graph.getLayer(VisionTransformer.HEAD).conf().getLayer();
-        if (!(head.getActivationFn() instanceof ActivationIdentity) || !head.hasBias()) {
+        // the file's output is the head's pre-activation, timm's logits (Features.logits): the same for an identity
+        // head and for a softmax one, whose probabilities a server gets from the logits
+        boolean linear = head.getActivationFn() instanceof ActivationIdentity || head.getActivationFn() instanceof ActivationSoftmax;
+        if (!linear || !head.hasBias()) {
             throw new UnsupportedLayerException(VisionTransformer.HEAD, "activation " + head.getActivationFn() + (head.hasBias()
-                    ? "" : " without bias") + "; the exporter writes a linear head with bias and identity activation (logits)");
+                    ? "" : " without bias") + "; the exporter writes a linear head with bias and identity or softmax activation");
         }
     }
 

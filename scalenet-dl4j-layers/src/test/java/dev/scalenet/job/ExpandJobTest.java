@@ -69,7 +69,7 @@ class ExpandJobTest {
         ExpandJob job = job().onnx(true).build();
         job.run();
         assertEquals(out.resolve("micro-x8.onnx"), job.onnxFile());
-        INDArray zipLogits = VitModel.load(job.modelFile(), null).graph().outputSingle(MICRO.inputs());
+        INDArray zipLogits = VitModel.load(job.modelFile(), null).features(MICRO.inputs()).logits();
         try (dev.scalenet.onnx.OnnxRuntimeSession ort = new dev.scalenet.onnx.OnnxRuntimeSession(Files.readAllBytes(job.onnxFile()))) {
             double err = Transforms.abs(zipLogits.sub(ort.logits(MICRO.inputs()))).maxNumber().doubleValue();
             assertTrue(err < 1e-5, "max |logit difference| " + err + " (the tolerance of OnnxExportTest)");
