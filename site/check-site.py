@@ -24,6 +24,7 @@ REQUIRED = {
     "experiment.html": "ScaleNet 2L, E/3, function-preserving",
     "benchmarks.html": "SGEMM",
     "scaling-out.html": "ParallelWrapper",
+    "deploying.html": "OrtSession",
     "plugin-info.html": "scalenet:expand",
     "reliability.html": "without Java deserialization",
 }

@@ -82,6 +82,10 @@ final class ExpandCommand implements Callable<Integer>, RecipeOptions.WithRecipe
             description = "continue an interrupted fine-tuning from its checkpoint (default: ${DEFAULT-VALUE})")
     Boolean resume;
 
+    @Option(names = "--onnx", arity = "1", paramLabel = "<true|false>", defaultValue = "false",
+            description = "also write <name>.onnx, the expanded model as ONNX for serving (default: ${DEFAULT-VALUE})")
+    boolean onnx;
+
     @Override
     public TrainConfig recipeDefaults() {
         return TrainConfig.builder().build();
@@ -100,13 +104,14 @@ final class ExpandCommand implements Callable<Integer>, RecipeOptions.WithRecipe
         String stemName = name != null ? name : stem + "-" + plan.toString().replaceFirst(",.*", "");
         long t0 = System.nanoTime();
         Report report = ExpandJob.builder().baseModel(base).baseModelJson(config).outputDir(out).recipe(recipe)
-                .resume(resume).trainData(trainData).evalData(evalData)
+                .resume(resume).onnx(onnx).trainData(trainData).evalData(evalData)
                 .toolVersion("scalenet-cli " + dev.scalenet.Version.library())
                 .plan(plan).name(stemName).build().run();
         System.out.println();
         report.summary().forEach(System.out::println);
         System.out.printf(Locale.ROOT, "wrote       %s%n            %s (+ report.json, model.properties)%n",
                 out.resolve(stemName + ".zip").toAbsolutePath(), out.resolve(Report.HTML_FILE).toAbsolutePath());
+        if (onnx) System.out.printf(Locale.ROOT, "            %s%n", out.resolve(stemName + ".onnx").toAbsolutePath());
         System.out.printf(Locale.ROOT, "total       %.0f s%n", (System.nanoTime() - t0) / 1e9);
         return 0;
     }

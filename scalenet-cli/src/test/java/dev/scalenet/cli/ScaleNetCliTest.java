@@ -193,6 +193,18 @@ class ScaleNetCliTest {
     }
 
     @Test
+    @DisplayName("export --format onnx writes the .onnx file; an unknown format is a usage error naming --format")
+    void exportOnnx(@TempDir Path dir) throws Exception {
+        Path fixture = Path.of("../scalenet-dl4j-layers/src/test/resources/fixtures/timm/vit-micro-p7-d4.safetensors");
+        Run r = run("export", "--model", fixture.toString(), "--format", "onnx", "--output", dir.resolve("micro").toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(Files.size(dir.resolve("micro.onnx")) > 4 * 53386, "the weights are in the file");
+        Run bad = run("export", "--model", fixture.toString(), "--format", "tflite", "--output", dir.resolve("m").toString());
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--format") && bad.err().contains("safetensors or onnx"), bad.err());
+    }
+
+    @Test
     @DisplayName("a missing model file fails with exit code 1 and the file's name")
     void missingFile(@TempDir Path dir) {
         Run r = run("export", "--model", dir.resolve("nope.zip").toString(), "--output", dir.resolve("x.safetensors").toString());

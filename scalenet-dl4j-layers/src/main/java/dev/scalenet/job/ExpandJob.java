@@ -40,6 +40,7 @@ import java.util.TreeSet;
  * it, optionally fine-tune and evaluate it, and write into the output folder
  * <ul>
  *   <li>{@code <name>.zip}: the expanded model (DL4J {@code ModelSerializer}, with its pretrained_cfg and labels);</li>
+ *   <li>{@code <name>.onnx} with {@link Builder#onnx}: the same model as ONNX ({@link ExportFormat#ONNX}), for serving;</li>
  *   <li>{@code report.json}, {@code report.html} (with the training curve), {@code model.properties};</li>
  *   <li>{@code <name>.run/}: the training run (checkpoint, metrics, curve, and {@code inputs.json}, the
  *   inputs and settings it was started with) when fine-tuning.</li>
@@ -70,6 +71,7 @@ public final class ExpandJob {
     private final String toolVersion;
     private final String baseModelCoordinates;
     private final ParallelEngine.Factory parallelEngine;
+    private final boolean onnx;
     private OutputLock heldLock;
 
     private ExpandJob(Builder b) {
@@ -81,6 +83,7 @@ public final class ExpandJob {
         this.evalData = b.evalData;
         this.outputDir = Objects.requireNonNull(b.outputDir, "outputDir");
         this.name = Objects.requireNonNull(b.name, "name");
+        this.onnx = b.onnx;
         this.resume = b.resume;
         this.toolVersion = Objects.requireNonNull(b.toolVersion, "toolVersion");
         this.baseModelCoordinates = b.baseModelCoordinates;
@@ -95,6 +98,11 @@ public final class ExpandJob {
     /** The model file this job writes. */
     public Path modelFile() {
         return outputDir.resolve(name + ".zip");
+    }
+
+    /** The ONNX file this job writes with {@link Builder#onnx}. */
+    public Path onnxFile() {
+        return outputDir.resolve(name + ExportFormat.ONNX.extension());
     }
 
     public Path outputDir() {
@@ -126,6 +134,7 @@ public final class ExpandJob {
         o.put("planSeed", plan.seed());
         o.put("adapterScale", plan.adapterScale());
         o.put("name", name);
+        if (onnx) o.put("onnx", true); // absent when off, so the digests of jobs without it stay as they were
         if (trainData != null) {
             o.set("recipe", recipe.toJson());
             o.put("trainData", Fingerprints.tree(trainData));
@@ -148,7 +157,8 @@ public final class ExpandJob {
     /** Whether the model and report exist and {@code model.properties} records this job's configuration hash. */
     public boolean upToDate() throws IOException {
         Optional<String> recorded = Report.recordedConfigurationHash(outputDir);
-        return recorded.isPresent() && Files.isRegularFile(modelFile()) && recorded.get().equals(configurationHash());
+        return recorded.isPresent() && Files.isRegularFile(modelFile()) && (!onnx || Files.isRegularFile(onnxFile()))
+                && recorded.get().equals(configurationHash());
     }
 
     public Report run() throws IOException {
@@ -194,6 +204,7 @@ public final class ExpandJob {
             report.expandedEval(Evaluation.of(model, eval, recipe.batchSize(), recipe.evalLimit()));
         }
         model.save(modelFile());
+        if (onnx) ExportFormat.ONNX.write(model, onnxFile());
         report.model(modelFile(), Fingerprints.file(modelFile()), configHash);
         report.write(outputDir);
         return report;
@@ -281,6 +292,7 @@ public final class ExpandJob {
         private String toolVersion = "";
         private String baseModelCoordinates;
         private ParallelEngine.Factory parallelEngine;
+        private boolean onnx;
 
         private Builder() {}
 
@@ -312,6 +324,9 @@ public final class ExpandJob {
          * DL4J's ParallelWrapper on this machine.
          */
         public Builder parallelEngine(ParallelEngine.Factory v) { parallelEngine = v; return this; }
+
+        /** Also write the model as ONNX, {@code <name>.onnx} beside the zip (default false). */
+        public Builder onnx(boolean v) { onnx = v; return this; }
 
         public ExpandJob build() { return new ExpandJob(this); }
     }

@@ -283,6 +283,20 @@ public final class TimmCheckpoint {
         return out;
     }
 
+    /**
+     * Every timm name of {@link #tensors} mapped to the first timm name bound to the same graph parameter: the
+     * positions that share a block map its tensors to the first position's names, every other name maps to itself.
+     * Lets a writer store a shared tensor once.
+     */
+    public static Map<String, String> firstNames(ComputationGraph graph) {
+        Map<String, String> firstByParam = new LinkedHashMap<>();
+        Map<String, String> out = new LinkedHashMap<>();
+        for (Binding b : bindings(graph)) {
+            out.put(b.timmName, firstByParam.computeIfAbsent(b.vertex + "/" + b.param, k -> b.timmName));
+        }
+        return out;
+    }
+
     /** Writes the graph as a timm state dict (atomically: temp file, then move). */
     public static void save(ComputationGraph graph, Path file) throws IOException {
         Map<String, String> metadata = new LinkedHashMap<>();

@@ -1,5 +1,8 @@
 package dev.scalenet.bench;
 
+import ai.onnxruntime.OrtException;
+import dev.scalenet.onnx.OnnxExport;
+import dev.scalenet.onnx.OnnxRuntimeSession;
 import dev.scalenet.data.DataConfig;
 import dev.scalenet.data.IdxDataset;
 import dev.scalenet.expand.ExpansionPlan;
@@ -31,6 +34,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
+import java.util.Set;
 
 /**
  * One benchmark workload of the project, in its own JVM so that the peak resident memory it reports is that
@@ -41,7 +45,8 @@ import java.util.Random;
  * </pre>
  * Workloads: {@code sgemm}, {@code block-forward}, {@code block-train}, {@code M-train}, {@code M-infer} for M in
  * micro (the bundled model), micro8 (its cyclic 2x growth), tiny (DeiT-Tiny), tiny24 (its cyclic 24-block growth),
- * {@code micro8-trainer} (the project's trainer on Fashion-MNIST), {@code micro8-fitloop} (as many bare
+ * {@code M-ort} (the {@code M-infer} work through ONNX Runtime, CPU, 2 threads, on the model's ONNX export: the
+ * inference rows' second peer), {@code micro8-trainer} (the project's trainer on Fashion-MNIST), {@code micro8-fitloop} (as many bare
  * {@code graph.fit} steps as the trainer runs, from a cold start, timed as a whole: the trainer's yardstick), and {@code op-overhead} (one ND4J op's cost on the
  * bundled model's shapes, on one thread and on two at once: what batch shards can gain). Training is the user's path,
  * {@code graph.fit(batch)}, after {@link Trainer#prepare} (AdamW, warm-up/cosine, label smoothing 0.1) with
@@ -87,6 +92,8 @@ public final class BenchWorkload {
             INDArray x = Nd4j.randn(DataType.FLOAT, batch, c.inChans(), c.imgSize(), c.imgSize());
             if (mode.equals("infer")) {
                 times = time(warmup, warmupSeconds, iters, () -> graph.output(x));
+            } else if (mode.equals("ort")) {
+                times = onnxRuntime(graph, x, warmup, warmupSeconds, iters);
             } else if (mode.equals("train") || mode.equals("fitloop")) {
                 INDArray y = Nd4j.zeros(DataType.FLOAT, batch, c.numClasses());
                 Random rnd = new Random(SEED);
@@ -120,6 +127,21 @@ public final class BenchWorkload {
                 Nd4j.getBackend().getClass().getSimpleName(), workload, median, String.join(", ", ms), warmupDone,
                 Double.isNaN(coldMs) ? "null" : String.format(Locale.ROOT, "%.3f", coldMs), peakRssMb(),
                 Nd4j.getEnvironment().maxThreads(), extra);
+    }
+
+    /** {@code graph}'s ONNX export run by ONNX Runtime on {@code x}, logits read back as the project's inference returns them. */
+    private static double[] onnxRuntime(ComputationGraph graph, INDArray x, int warmup, double warmupSeconds, int iters) {
+        try (OnnxRuntimeSession ort = new OnnxRuntimeSession(OnnxExport.model(graph, Set.of(), null).toByteArray())) {
+            return time(warmup, warmupSeconds, iters, () -> {
+                try {
+                    ort.logits(x);
+                } catch (OrtException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+        } catch (OrtException e) {
+            throw new IllegalStateException("ONNX Runtime: " + e.getMessage(), e);
+        }
     }
 
     /** The fine-tune recipe both engines run: AdamW 1e-3 (decay 0.05 on weights), label smoothing 0.1, clipping 1.0. */

@@ -17,16 +17,19 @@ import java.util.Locale;
 /**
  * The project and PyTorch side by side on the same work, in one run: each workload of {@link BenchWorkload} runs in a
  * fresh JVM, then the same workload of {@code src/test/python/torch_peer.py} in a fresh Python, so each peak memory
- * is that workload's alone. Prints progress as workloads finish, then a Markdown table with the ratio
- * project ÷ PyTorch (above 1: the project is faster). Not a test (the name keeps surefire away); the command is
+ * is that workload's alone. Inference rows have a second peer, ONNX Runtime (CPU, 2 threads) on the model's ONNX
+ * export ({@code M-ort}), in a fresh JVM too. Prints progress as workloads finish, then a Markdown table with the
+ * ratios peer ÷ project (above 1: the project is faster). Not a test (the name keeps surefire away); the command is
  * in the README:
  * <pre>
- * mvn -B -q -pl scalenet-dl4j-layers test-compile exec:exec@benchmark [-Dbench.quick=true]
+ * mvn -B -q -pl scalenet-dl4j-layers test-compile exec:exec@benchmark [-Dbench.quick=true] [-Dbench.rows=infer]
  * </pre>
+ * {@code bench.rows} keeps the rows whose workload contains it (e.g. {@code infer}: the inference rows).
  * Where {@code python3 -c "import torch"} fails it says how to install PyTorch and prints the project's half.
  */
 public final class ScaleNetBenchmark {
     private static final boolean QUICK = Boolean.getBoolean("bench.quick");
+    private static final String ROWS = System.getProperty("bench.rows", "");
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /**
@@ -63,11 +66,16 @@ public final class ScaleNetBenchmark {
                 new Work("micro ViT training step, batch 128", "micro-train", 128, q(60), MICRO_WARMUP_SECONDS, q(30), 3 * flops(micro, 0, 0)),
                 new Work("micro ViT grown to 8 blocks, training step, batch 128", "micro8-train", 128, q(40), MICRO_WARMUP_SECONDS, q(20),
                         3 * flops(micro, micro.depth(), r)),
+                new Work("micro ViT inference, batch 1", "micro-infer", 1, q(200), MICRO_WARMUP_SECONDS, q(200), flops(micro, 0, 0)),
                 new Work("micro ViT inference, batch 128", "micro-infer", 128, q(100), MICRO_WARMUP_SECONDS, q(20), flops(micro, 0, 0)),
+                new Work("micro ViT grown to 8 blocks, inference, batch 1", "micro8-infer", 1, q(200), MICRO_WARMUP_SECONDS, q(200),
+                        flops(micro, micro.depth(), r)),
                 new Work("micro ViT grown to 8 blocks, inference, batch 128", "micro8-infer", 128, q(60), MICRO_WARMUP_SECONDS, q(20),
                         flops(micro, micro.depth(), r)),
                 new Work("DeiT-Tiny training step, batch 32", "tiny-train", 32, q(6), q(5), 3 * flops(tiny, 0, 0)),
+                new Work("DeiT-Tiny inference, batch 1", "tiny-infer", 1, q(10), q(30), flops(tiny, 0, 0)),
                 new Work("DeiT-Tiny inference, batch 32", "tiny-infer", 32, 3, q(5), flops(tiny, 0, 0)),
+                new Work("DeiT-Tiny inference, batch 128", "tiny-infer", 128, 2, q(3), flops(tiny, 0, 0)),
                 new Work("ScaleNet-24 (DeiT-Tiny, cyclic) training step, batch 32", "tiny24-train", 32, q(6), q(3),
                         3 * flops(tiny, tiny.depth(), r)),
                 new Work("ScaleNet-24 inference, batch 32", "tiny24-infer", 32, 3, q(3), flops(tiny, tiny.depth(), r)));
@@ -77,18 +85,24 @@ public final class ScaleNetBenchmark {
                 python == null ? "none (PyTorch not found: `apt-get install python3-torch libopenblas0-pthread`, "
                         + "or `pip install torch`; printing the project's half only)" : python + " " + peer);
         List<String> table = new ArrayList<>();
-        table.add("| work | scalenet | PyTorch | ratio | peak memory scalenet / PyTorch (MB) |");
-        table.add("| --- | ---: | ---: | ---: | ---: |");
+        table.add("| work | scalenet | PyTorch | ratio | ONNX Runtime | ratio | peak memory scalenet / PyTorch (MB) |");
+        table.add("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
         double sgemm = Double.NaN;
         double grownMicroTrainRate = Double.NaN;
         List<String> notes = new ArrayList<>();
         for (Work w : works) {
+            if (!w.workload.contains(ROWS)) continue;
             List<String> common = List.of(w.workload, "--batch", String.valueOf(Math.max(1, w.batch)), "--warmup",
                     String.valueOf(w.warmup), "--warmup-seconds", String.valueOf(w.warmupSeconds), "--iters", String.valueOf(w.iters));
             JsonNode ours = run(javaCommand(common), w.label + " (scalenet)");
             JsonNode theirs = python == null ? null
                     : run(concat(List.of(python, peer.toString()), concat(common, List.of("--threads", String.valueOf(threads)))),
                     w.label + " (PyTorch)");
+            // the second peer of inference rows: the same model's ONNX export in ONNX Runtime
+            JsonNode ort = !w.workload.endsWith("-infer") ? null
+                    : run(javaCommand(concat(List.of(w.workload.replace("-infer", "-ort")), common.subList(1, common.size()))),
+                    w.label + " (ONNX Runtime)");
+            double ortMs = ort == null ? Double.NaN : ort.get("medianMs").asDouble();
             double oursMs = ours.get("medianMs").asDouble();
             double theirsMs = theirs == null ? Double.NaN : theirs.get("medianMs").asDouble();
             String oursValue;
@@ -103,10 +117,12 @@ public final class ScaleNetBenchmark {
             } else {
                 double rate = w.batch / (oursMs / 1e3);
                 oursValue = fmt(rate) + " img/s";
-                theirsValue = fmt(w.batch / (theirsMs / 1e3)) + " img/s";
+                theirsValue = theirs == null ? "n/a" : fmt(w.batch / (theirsMs / 1e3)) + " img/s";
                 if (w.workload.equals("micro8-train")) grownMicroTrainRate = rate;
-                notes.add(String.format(Locale.ROOT, "%s: %.0f%% of the SGEMM rate (GEMM FLOPs, backward counted as 2x forward)",
-                        w.label, 100 * rate * w.gemmFlops / 1e9 / sgemm));
+                if (!Double.isNaN(sgemm)) {
+                    notes.add(String.format(Locale.ROOT, "%s: %.0f%% of the SGEMM rate (GEMM FLOPs, backward counted as 2x forward)",
+                            w.label, 100 * rate * w.gemmFlops / 1e9 / sgemm));
+                }
                 if (w.warmupSeconds > 0) {
                     notes.add(String.format(Locale.ROOT, "%s: warm-up %d iterations (%.0f s) for scalenet, %s for PyTorch; "
                                     + "median of the first %d: scalenet %.1f ms, PyTorch %s ms (the cold start)",
@@ -115,8 +131,10 @@ public final class ScaleNetBenchmark {
                             theirs == null ? "n/a" : String.format(Locale.ROOT, "%.1f", theirs.get("coldMs").asDouble())));
                 }
             }
-            table.add(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s |", w.label, oursValue, theirsValue,
+            table.add(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s |", w.label, oursValue, theirsValue,
                     theirs == null ? "n/a" : String.format(Locale.ROOT, "%.2f", theirsMs / oursMs),
+                    ort == null ? "" : fmt(w.batch / (ortMs / 1e3)) + " img/s",
+                    ort == null ? "" : String.format(Locale.ROOT, "%.2f", ortMs / oursMs),
                     w.workload.contains("train") ? fmt(ours.get("peakRssMb").asDouble()) + " / "
                             + (theirs == null ? "n/a" : fmt(theirs.get("peakRssMb").asDouble())) : ""));
         }
@@ -124,29 +142,30 @@ public final class ScaleNetBenchmark {
         // (random crop, flip) on the loader's thread and without it (the issue lets augmentation be reported apart).
         // Its yardstick: as many bare graph.fit steps from a cold start, timed as a whole (the JIT's warm-up and the GC
         // pauses included, as in the trainer; the median row above leaves both out)
-        int trainerSteps = q(400);
-        JsonNode loop = run(javaCommand(List.of("micro8-fitloop", "--batch", "128", "--iters", String.valueOf(trainerSteps))),
-                "bare graph.fit loop, micro ViT grown to 8 blocks, as many steps as the trainer");
-        double loopRate = loop.get("imagesPerSecond").asDouble();
-        notes.add(String.format(Locale.ROOT, "%d bare graph.fit steps of the grown micro model from a cold start: %s img/s",
-                trainerSteps, fmt(loopRate)));
-        for (boolean augment : new boolean[] {true, false}) {
-            JsonNode trainer = run(javaCommand(List.of("micro8-trainer", "--batch", "128", "--iters", String.valueOf(trainerSteps),
-                    "--augment", String.valueOf(augment))), "the project's trainer, micro ViT grown to 8 blocks, Fashion-MNIST"
-                    + (augment ? "" : ", no augmentation"));
-            double trainerRate = trainer.get("imagesPerSecond").asDouble();
-            notes.add(String.format(Locale.ROOT, "the project's trainer on Fashion-MNIST (%d steps of 128, loading %s on "
-                            + "its own thread, no evaluation): %s img/s, %.2f of the bare loop of as many steps, %.2f of the "
-                            + "bare step's median above",
-                    trainer.get("steps").asInt(), augment ? "and augmentation" : "without augmentation", fmt(trainerRate),
-                    trainerRate / loopRate, trainerRate / grownMicroTrainRate));
+        if (ROWS.isEmpty() || "micro8-trainer".contains(ROWS)) {
+            int trainerSteps = q(400);
+            JsonNode loop = run(javaCommand(List.of("micro8-fitloop", "--batch", "128", "--iters", String.valueOf(trainerSteps))),
+                    "bare graph.fit loop, micro ViT grown to 8 blocks, as many steps as the trainer");
+            double loopRate = loop.get("imagesPerSecond").asDouble();
+            notes.add(String.format(Locale.ROOT, "%d bare graph.fit steps of the grown micro model from a cold start: %s img/s",
+                    trainerSteps, fmt(loopRate)));
+            for (boolean augment : new boolean[] {true, false}) {
+                JsonNode trainer = run(javaCommand(List.of("micro8-trainer", "--batch", "128", "--iters", String.valueOf(trainerSteps),
+                        "--augment", String.valueOf(augment))), "the project's trainer, micro ViT grown to 8 blocks, Fashion-MNIST"
+                        + (augment ? "" : ", no augmentation"));
+                double trainerRate = trainer.get("imagesPerSecond").asDouble();
+                notes.add(String.format(Locale.ROOT, "the project's trainer on Fashion-MNIST (%d steps of 128, loading %s on "
+                                + "its own thread, no evaluation): %s img/s, %.2f of the bare loop of as many steps, %.2f of the "
+                                + "bare step's median above",
+                        trainer.get("steps").asInt(), augment ? "and augmentation" : "without augmentation", fmt(trainerRate),
+                        trainerRate / loopRate, trainerRate / grownMicroTrainRate));
+            }
         }
-
         System.out.println();
         table.forEach(System.out::println);
         System.out.println();
         notes.forEach(n -> System.out.println("- " + n));
-        System.out.printf(Locale.ROOT, "%nratio: PyTorch time ÷ scalenet time (above 1: scalenet is faster); medians of "
+        System.out.printf(Locale.ROOT, "%nratio: the peer's time ÷ scalenet time (above 1: scalenet is faster); medians of "
                 + "timed iterations after warm-up; total wall time %.0f s%n", (System.nanoTime() - start) / 1e9);
     }
 

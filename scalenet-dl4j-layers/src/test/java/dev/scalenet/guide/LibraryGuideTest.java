@@ -17,15 +17,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The documents show compiled code: every Java block of the library guide ({@code library.md}) and of the README is
- * preceded by {@code <!-- snippet: name -->} and equals the region {@code name} of {@link LibraryGuideExamplesTest}
- * or {@link ReadmeExamplesTest} (indentation removed), which compile and run.
+ * The documents show compiled code: every Java block of the library guide ({@code library.md}), of the deploying page
+ * ({@code deploying.md}) and of the README is preceded by {@code <!-- snippet: name -->} and equals the region
+ * {@code name} of {@link LibraryGuideExamplesTest}, {@link DeployingGuideExamplesTest} or {@link ReadmeExamplesTest}
+ * (indentation removed), which compile and run.
  */
 class LibraryGuideTest {
     private static final Path GUIDE = Paths.get("../site/src/site/markdown/library.md");
     private static final Path EXAMPLES = Paths.get("src/test/java/dev/scalenet/guide/LibraryGuideExamplesTest.java");
     private static final Path README = Paths.get("../README.md");
     private static final Path README_EXAMPLES = Paths.get("src/test/java/dev/scalenet/guide/ReadmeExamplesTest.java");
+    private static final Path DEPLOYING = Paths.get("../site/src/site/markdown/deploying.md");
+    private static final Path DEPLOYING_EXAMPLES = Paths.get("src/test/java/dev/scalenet/guide/DeployingGuideExamplesTest.java");
     private static final Pattern BLOCK = Pattern.compile("(?:<!-- snippet: (\\w+) -->\\n)?```java\\n(.*?)```", Pattern.DOTALL);
     private static final Pattern REGION = Pattern.compile("// tag::(\\w+)\\[]\\n(.*?)\\n\\s*// end::\\1\\[]", Pattern.DOTALL);
 
@@ -55,6 +58,12 @@ class LibraryGuideTest {
     @DisplayName("every Java block of the README is a region of ReadmeExamplesTest, verbatim")
     void readmeQuotesCompiledExamples() throws Exception {
         assertQuotes(README, README_EXAMPLES);
+    }
+
+    @Test
+    @DisplayName("every Java block of the deploying page is a region of DeployingGuideExamplesTest, verbatim")
+    void deployingPageQuotesCompiledExamples() throws Exception {
+        assertQuotes(DEPLOYING, DEPLOYING_EXAMPLES);
     }
 
     private static void assertQuotes(Path document, Path examples) throws Exception {

@@ -64,6 +64,23 @@ class ExpandJobTest {
     }
 
     @Test
+    @DisplayName("with onnx: <name>.onnx beside the zip gives the zip's logits in ONNX Runtime; without the file the job is not up to date")
+    void onnxBesideTheZip() throws Exception {
+        ExpandJob job = job().onnx(true).build();
+        job.run();
+        assertEquals(out.resolve("micro-x8.onnx"), job.onnxFile());
+        INDArray zipLogits = VitModel.load(job.modelFile(), null).features(MICRO.inputs()).logits();
+        try (dev.scalenet.onnx.OnnxRuntimeSession ort = new dev.scalenet.onnx.OnnxRuntimeSession(Files.readAllBytes(job.onnxFile()))) {
+            double err = Transforms.abs(zipLogits.sub(ort.logits(MICRO.inputs()))).maxNumber().doubleValue();
+            assertTrue(err < 1e-5, "max |logit difference| " + err + " (the tolerance of OnnxExportTest)");
+        }
+        assertTrue(job().onnx(true).build().upToDate());
+        assertFalse(job().build().upToDate(), "the onnx setting is part of the configuration");
+        Files.delete(job.onnxFile());
+        assertFalse(job().onnx(true).build().upToDate(), "a missing ONNX file is rebuilt");
+    }
+
+    @Test
     @DisplayName("the up-to-date check covers the library's and the running tool's versions: an upgrade never reuses an older model")
     void versionsInConfigurationHash() throws Exception {
         JsonNode c = job().toolVersion("dev.scalenet:scalenet-maven-plugin:0.1.0").build().configuration();

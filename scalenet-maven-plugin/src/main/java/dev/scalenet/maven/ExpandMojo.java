@@ -212,13 +212,20 @@ public class ExpandMojo extends AbstractScaleNetMojo {
     @Parameter(property = "scalenet.name", defaultValue = "${project.artifactId}")
     String name;
 
-    /** Classifier of the attached model artifact (type {@code zip}). */
+    /** Classifier of the attached model artifacts (type {@code zip}, and {@code onnx} with {@code onnx}). */
     @Parameter(property = "scalenet.classifier", defaultValue = "scalenet")
     String classifier;
 
     /** Attach the model to the project, so {@code install} and {@code deploy} publish it. */
     @Parameter(property = "scalenet.attach", defaultValue = "true")
     boolean attach;
+
+    /**
+     * Also write the model as ONNX ({@code <name>.onnx}, for ONNX Runtime and other servers) and attach it beside the
+     * zip (type {@code onnx}, classifier {@code classifier}), so {@code deploy} publishes it too.
+     */
+    @Parameter(property = "scalenet.onnx", defaultValue = "false")
+    boolean onnx;
 
     private final MavenProjectHelper projectHelper;
 
@@ -242,6 +249,7 @@ public class ExpandMojo extends AbstractScaleNetMojo {
                 .outputDir(outputDirectory.toPath())
                 .name(name)
                 .resume(resume)
+                .onnx(onnx)
                 .toolVersion(mojoExecution.getMojoDescriptor().getPluginDescriptor().getId()) // group:artifact:version
                 .build();
         // held from the up-to-date check to the last output, so a concurrent build cannot write in between
@@ -260,10 +268,15 @@ public class ExpandMojo extends AbstractScaleNetMojo {
             throw new MojoFailureException("Cannot expand: " + Parameters.describe("outputDirectory") + " " + e.getMessage(), e);
         }
         if (attach) {
-            projectHelper.attachArtifact(project, "zip", classifier, job.modelFile().toFile());
-            getLog().info("Attached " + job.modelFile().getFileName() + " as " + project.getGroupId() + ":" + project.getArtifactId()
-                    + ":zip:" + classifier + ":" + project.getVersion());
+            attach("zip", job.modelFile());
+            if (onnx) attach("onnx", job.onnxFile());
         }
+    }
+
+    private void attach(String type, java.nio.file.Path file) {
+        projectHelper.attachArtifact(project, type, classifier, file.toFile());
+        getLog().info("Attached " + file.getFileName() + " as " + project.getGroupId() + ":" + project.getArtifactId()
+                + ":" + type + ":" + classifier + ":" + project.getVersion());
     }
 
     ExpansionPlan plan() throws MojoFailureException {

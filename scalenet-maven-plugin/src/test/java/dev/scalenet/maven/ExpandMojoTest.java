@@ -245,6 +245,18 @@ class ExpandMojoTest {
     }
 
     @Test
+    @DisplayName("with <onnx>, the ONNX model is written and attached beside the zip: type onnx, the same classifier")
+    void onnxAttached() throws Exception {
+        ExpandMojo m = mojo();
+        m.baseModel = FIXTURES.resolve("vit-micro-p7-d4.safetensors").toString();
+        m.depth = 8;
+        m.onnx = true;
+        m.execute();
+        assertTrue(Files.size(dir.resolve("out/vit.onnx")) > 0);
+        assertEquals(List.of("zip:scalenet:vit.zip", "onnx:scalenet:vit.onnx"), attached);
+    }
+
+    @Test
     @DisplayName("an output directory another build holds fails the build at once, naming <outputDirectory>, the directory and the holder")
     void outputDirectoryInUse() throws Exception {
         ExpandMojo m = mojo();
