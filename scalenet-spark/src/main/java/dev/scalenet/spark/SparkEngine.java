@@ -116,6 +116,8 @@ public final class SparkEngine implements ParallelEngine {
             graph.getConfiguration().setEpochCount(epoch);
             counts.round(iteration, epoch); // what the tasks' graphs need, as their configuration loses it
             spark.fit(round);
+            // SparkComputationGraph.fit counts each call as an epoch: back to the trainer's, as ParallelWrapper leaves it
+            graph.getConfiguration().setEpochCount(epoch);
             roundsRun++;
             batches.skip(workers);
             graph.setScore(spark.getScore()); // the mean of the workers' losses
