@@ -4,12 +4,15 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.channels.Channels;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.stream.Stream;
 
 /**
  * Whole-file writes that replace the target completely or not at all: the bytes go to a hidden temp file
- * beside the target, which is renamed over it only once fully written and flushed. A crash or exception
- * leaves the previous file (or none) and no partial one.
+ * beside the target, which is renamed over it only once fully written and flushed. An exception leaves the
+ * previous file (or none) and no partial one; a killed process leaves the previous file and the temp file, which
+ * {@link #deleteLeftovers} removes.
  */
 public final class AtomicFiles {
 
@@ -36,5 +39,20 @@ public final class AtomicFiles {
 
     public static void writeBytes(Path target, byte[] bytes) throws IOException {
         write(target, out -> out.write(bytes));
+    }
+
+    /**
+     * Deletes the temp files of writes of {@code target} that never finished (the process was killed before the
+     * rename); {@code target} itself stays. Call it only when no write of {@code target} is under way.
+     */
+    public static void deleteLeftovers(Path target) throws IOException {
+        Path absolute = target.toAbsolutePath();
+        if (!Files.isDirectory(absolute.getParent())) return;
+        String prefix = FileIo.tempPrefix(absolute);
+        try (Stream<Path> siblings = Files.list(absolute.getParent())) {
+            for (Path p : siblings.filter(p -> p.getFileName().toString().startsWith(prefix)).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 }

@@ -60,8 +60,7 @@ final class FileIo {
     // Not Files.createTempFile: that makes the file owner-only, and the result would keep that mode.
     private static Path createTemp(Path target) throws IOException {
         for (int attempt = 1; ; attempt++) {
-            Path temp = target.resolveSibling(
-                    "." + target.getFileName() + ".tmp-" + Long.toHexString(RANDOM.nextLong()));
+            Path temp = target.resolveSibling(tempPrefix(target) + Long.toHexString(RANDOM.nextLong()));
             try {
                 return Files.createFile(temp);
             } catch (FileAlreadyExistsException e) {
@@ -70,6 +69,11 @@ final class FileIo {
                 }
             }
         }
+    }
+
+    /** The name of every temp file of {@code target}, up to its random part. */
+    static String tempPrefix(Path target) {
+        return "." + target.getFileName() + ".tmp-";
     }
 
     static void writeFully(FileChannel out, ByteBuffer buffer) throws IOException {

@@ -8,6 +8,7 @@ import dev.scalenet.data.ImageDataSetIterator;
 import dev.scalenet.data.BatchLoader;
 import dev.scalenet.data.DataConfig;
 import dev.scalenet.data.ImageDataset;
+import dev.scalenet.io.AtomicFiles;
 import dev.scalenet.layers.ScaleNetBlocks;
 import dev.scalenet.layers.SoftmaxCrossEntropy;
 import dev.scalenet.layers.VitLayerConf;
@@ -186,6 +187,7 @@ public final class Trainer {
 
         Files.createDirectories(runDir);
         Path checkpointFile = runDir.resolve(CHECKPOINT);
+        AtomicFiles.deleteLeftovers(checkpointFile); // a killed run's half-written checkpoint
         ObjectNode identity = identity(train, eval, startModel);
         long step = 0;
         double trainSeconds = 0;

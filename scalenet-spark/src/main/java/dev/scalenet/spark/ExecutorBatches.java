@@ -18,7 +18,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Builds a training batch on an executor: step {@code s} of epoch {@code e} of the recipe's batches of the training
- * data, read from a path every executor can read. The batches are the driver's own ({@link TrainConfig#trainingBatches}
+ * data, read from a path every executor can read, or from the copy the driver shipped ({@link ShippedData}). The batches are the driver's own ({@link TrainConfig#trainingBatches}
  * over the same data, normalisation, seed and augmentation), so a batch is the same wherever it is built. Each JVM
  * opens the data once.
  */
@@ -28,14 +28,20 @@ final class ExecutorBatches implements Serializable {
     private static final Map<String, BatchLoader> OPEN = new ConcurrentHashMap<>();
 
     private final String trainData;
+    /** The driver's copy of the data, or null: the executors read {@link #trainData}. */
+    private final ShippedData shipped;
     private final String recipe;
     private final String dataConfig;
     /** The driver's loader as {@link BatchLoader#toString()} gives it: names the data, its size and the transform. */
     private final String driverLoader;
 
-    /** The batches of {@code driver} (the trainer's loader), rebuilt on the executors from {@code trainData}. */
-    ExecutorBatches(Path trainData, TrainConfig recipe, BatchLoader driver) {
+    /**
+     * The batches of {@code driver} (the trainer's loader), rebuilt on the executors from {@code trainData}, or from
+     * {@code shipped} when it is not null.
+     */
+    ExecutorBatches(Path trainData, ShippedData shipped, TrainConfig recipe, BatchLoader driver) {
         this.trainData = trainData.toAbsolutePath().normalize().toString();
+        this.shipped = shipped;
         this.recipe = recipe.toJson().toString();
         this.dataConfig = driver.transform().config().toJson().toString();
         this.driverLoader = driver.toString();
@@ -54,29 +60,32 @@ final class ExecutorBatches implements Serializable {
     }
 
     private BatchLoader loader() {
-        BatchLoader loader = OPEN.computeIfAbsent(key(), k -> open());
-        if (!loader.toString().equals(driverLoader)) {
-            throw new IllegalStateException("the training data at " + trainData + " differs on this executor: it gives "
-                    + loader + " where the driver has " + driverLoader + "; the data path must hold the same data on"
-                    + " every executor (a shared file system)");
+        return OPEN.computeIfAbsent(key(), k -> open());
+    }
+
+    private BatchLoader open() {
+        Path dir = shipped == null ? Path.of(trainData) : shipped.localDir();
+        BatchLoader loader;
+        try {
+            ObjectMapper json = new ObjectMapper();
+            TrainConfig config = TrainConfig.fromJson(json.readTree(recipe)).build();
+            loader = config.trainingBatches(Datasets.open(dir, Split.TRAIN), DataConfig.fromJson(json.readTree(dataConfig)));
+        } catch (IOException e) {
+            throw new UncheckedIOException("the training data at " + dir + " could not be read on this executor: "
+                    + e.getMessage(), e);
+        }
+        // a shipped copy describes itself by its folder here: compare it as if it were at the driver's path
+        String seen = shipped == null ? loader.toString() : loader.toString().replace(dir.toString(), trainData);
+        if (!seen.equals(driverLoader)) {
+            throw new IllegalStateException("the training data at " + dir + " differs on this executor: it gives "
+                    + seen + " where the driver has " + driverLoader + (shipped == null ? "; the data path must hold"
+                    + " the same data on every executor (a shared file system), or ship it with --shipData true" : ""));
         }
         return loader;
     }
 
-    private BatchLoader open() {
-        try {
-            ObjectMapper json = new ObjectMapper();
-            TrainConfig config = TrainConfig.fromJson(json.readTree(recipe)).build();
-            return config.trainingBatches(Datasets.open(Path.of(trainData), Split.TRAIN),
-                    DataConfig.fromJson(json.readTree(dataConfig)));
-        } catch (IOException e) {
-            throw new UncheckedIOException("the training data at " + trainData + " could not be read on this executor: "
-                    + e.getMessage(), e);
-        }
-    }
-
     private String key() {
-        return trainData + '\n' + recipe + '\n' + dataConfig;
+        return trainData + '\n' + shipped + '\n' + recipe + '\n' + dataConfig;
     }
 
     /** Not a lambda: a named, serializable class travels to the executors without lambda deserialisation. */

@@ -24,6 +24,8 @@ final class SparkArguments {
 
     static {
         JOB.put("data", new String[] {"<dir>", "training data (IDX files or image folders) at a path the driver and every executor can read; required"});
+        JOB.put("shipData", new String[] {"<true|false>", "the driver ships the training data to the executors (for executors that cannot read --data; at most "
+                + (ShippedData.LIMIT_BYTES >> 20) + " MiB) (default: false)"});
         JOB.put("out", new String[] {"<dir>", "output folder on the driver: <name>.zip, report.json/.html, model.properties, <name>.run/; required"});
         JOB.put("model", new String[] {"<file>", "base model: timm .safetensors or model zip (default: the bundled vit_fmnist_d64_l4)"});
         JOB.put("config", new String[] {"<json>", "the base model's timm constructor / metadata JSON (default: beside the model)"});
@@ -47,6 +49,7 @@ final class SparkArguments {
     final Path evalData;
     final ExpansionPlan plan;
     final boolean resume;
+    final boolean shipData;
     private final ObjectNode recipe;
 
     private SparkArguments(Map<String, String> given) {
@@ -65,6 +68,7 @@ final class SparkArguments {
                 .untiedNorms(bool(given, "untiedNorms")).build();
         Boolean resumeGiven = bool(given, "resume");
         resume = resumeGiven != null ? resumeGiven : ExpandJob.DEFAULT_RESUME;
+        shipData = Boolean.TRUE.equals(bool(given, "shipData"));
         recipe = TrainConfig.builder().build().toJson();
         recipe.remove("workers"); // Spark's parallelism unless given
         TrainConfig.builder().build().toJson().fields().forEachRemaining(setting -> {

@@ -3,6 +3,7 @@ package dev.scalenet.spark;
 import dev.scalenet.InvalidSettingException;
 import dev.scalenet.job.ExpandJob;
 import dev.scalenet.job.Report;
+import dev.scalenet.train.ParallelEngine;
 import dev.scalenet.train.TrainConfig;
 import dev.scalenet.vit.Pretrained;
 import org.apache.spark.SparkConf;
@@ -58,26 +59,34 @@ public final class SparkFineTune {
         if (!conf.contains("spark.app.name")) conf.setAppName("scalenet-spark");
         try (JavaSparkContext sc = new JavaSparkContext(conf)) {
             TrainConfig recipe;
+            ParallelEngine.Factory engine;
             try {
                 recipe = a.recipe(sc.defaultParallelism());
+                engine = a.shipData ? SparkEngine.shipping(sc, a.data) : SparkEngine.on(sc, a.data);
             } catch (InvalidSettingException e) {
                 err.println("scalenet-spark: " + e.getMessage());
                 return 2;
             }
-            Path base = a.model != null ? a.model : Pretrained.VIT_FMNIST_D64_L4.extract(a.out.resolve("base"));
-            String stem = base.getFileName().toString().replaceFirst("\\.(safetensors|zip)$", "");
-            String name = stem + "-" + a.plan.toString().replaceFirst(",.*", "");
             long t0 = System.nanoTime();
-            Report report = ExpandJob.builder().baseModel(base).baseModelJson(a.config).plan(a.plan).recipe(recipe)
-                    .trainData(a.data).evalData(a.evalData).outputDir(a.out).name(name).resume(a.resume)
-                    .toolVersion("scalenet-spark " + dev.scalenet.Version.library())
-                    .parallelEngine(SparkEngine.on(sc, a.data))
-                    .build().run();
+            ExpandJob job = job(a, recipe).parallelEngine(engine).build();
+            Report report = job.run();
             report.summary().forEach(out::println);
             out.printf(Locale.ROOT, "wrote       %s%n            %s (+ report.json, model.properties)%n",
-                    a.out.resolve(name + ".zip").toAbsolutePath(), a.out.resolve(Report.HTML_FILE).toAbsolutePath());
+                    job.modelFile().toAbsolutePath(), a.out.resolve(Report.HTML_FILE).toAbsolutePath());
             out.printf(Locale.ROOT, "total       %.0f s%n", (System.nanoTime() - t0) / 1e9);
             return 0;
         }
+    }
+
+    /**
+     * The job of {@code a} with {@code recipe} and no engine (ParallelWrapper's): what {@code scalenet expand} would
+     * run with these arguments, named as it names it.
+     */
+    static ExpandJob.Builder job(SparkArguments a, TrainConfig recipe) throws java.io.IOException {
+        Path base = a.model != null ? a.model : Pretrained.VIT_FMNIST_D64_L4.extract(a.out.resolve("base"));
+        String stem = base.getFileName().toString().replaceFirst("\\.(safetensors|zip)$", "");
+        return ExpandJob.builder().baseModel(base).baseModelJson(a.config).plan(a.plan).recipe(recipe)
+                .trainData(a.data).evalData(a.evalData).outputDir(a.out).name(stem + "-" + a.plan.toString().replaceFirst(",.*", ""))
+                .resume(a.resume).toolVersion("scalenet-spark " + dev.scalenet.Version.library());
     }
 }

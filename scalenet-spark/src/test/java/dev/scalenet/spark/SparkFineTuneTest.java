@@ -50,6 +50,7 @@ class SparkFineTuneTest {
         assertTrue(number.getMessage().contains("expected a number"), number.getMessage());
         assertEquals("batchSize", refused("--data", "d", "--out", "o", "--batchSize=1.5").setting(), "a whole number");
         assertEquals("resume", refused("--data", "d", "--out", "o", "--resume", "yes").setting());
+        assertEquals("shipData", refused("--data", "d", "--out", "o", "--shipData", "yes").setting());
         assertEquals("strategy", refused("--data", "d", "--out", "o", "--strategy", "spiral").setting());
         assertEquals("learningRate", refused("--data", "d", "--out", "o", "--learningRate", "-1").setting(), "checked by the recipe");
         InvalidSettingException ema = refused("--data", "d", "--out", "o", "--emaDecay", "0.999");
@@ -70,6 +71,8 @@ class SparkFineTuneTest {
         assertEquals(8, a.plan.depth());
         assertEquals(Path.of("o"), a.out);
         assertTrue(a.resume);
+        assertFalse(a.shipData, "the data is read at --data on every executor unless shipping is asked for");
+        assertTrue(SparkArguments.parse("--data", "d", "--out", "o", "--shipData", "true").shipData);
         assertEquals(4, SparkArguments.parse("--data", "d", "--out", "o", "--workers", "4").recipe(5).workers());
     }
 
@@ -85,6 +88,20 @@ class SparkFineTuneTest {
         assertEquals(4, named.plan.adapterRank());
         assertEquals(false, named.plan.functionPreserving());
         assertEquals(8, named.plan.resolveOrder(4).length);
+    }
+
+    @Test
+    @DisplayName("--shipData: a folder above the limit is refused naming shipData and the limit; a missing folder naming data")
+    void shipDataLimit() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Files.write(data.resolve("images.bin"), new byte[3 << 20]);
+        assertEquals(1, ShippedData.shippable(data, 3 << 20).size(), "at the limit: shipped");
+        InvalidSettingException over = assertThrows(InvalidSettingException.class, () -> ShippedData.shippable(data, 2 << 20));
+        assertEquals("shipData", over.setting());
+        assertTrue(over.getMessage().contains("(3.0 MiB)") && over.getMessage().contains("at most 2 MiB"), over.getMessage());
+        assertEquals("data", assertThrows(InvalidSettingException.class,
+                () -> ShippedData.shippable(dir.resolve("missing"), 2 << 20)).setting());
+        assertEquals(1024, ShippedData.LIMIT_BYTES >> 20, "the limit the Scaling out page states");
     }
 
     @Test
