@@ -278,6 +278,18 @@ class ModelZipTest {
         String header = assertThrows(ModelZipException.class, () -> VitModel.load(local, null)).getMessage();
         assertEquals(local.toAbsolutePath() + " (entry scalenet.json): its local header disagrees with the central"
                 + " directory (name 'scalenet.jsoo'): expected one description of each entry", header);
+
+        // bytes before the directory that no directory entry covers: a local entry only streaming readers would see
+        byte[] whole = Files.readAllBytes(zip("hidden.zip", entries));
+        ByteBuffer eocd = ByteBuffer.wrap(whole, whole.length - 22, 22).slice().order(ByteOrder.LITTLE_ENDIAN);
+        int dirAt = eocd.getInt(16);
+        eocd.putInt(16, dirAt + 10);
+        Path hidden = Files.write(dir.resolve("hidden.zip"), concat(Arrays.copyOf(whole, dirAt), new byte[10],
+                Arrays.copyOfRange(whole, dirAt, whole.length)));
+        String gap = assertThrows(ModelZipException.class, () -> VitModel.load(hidden, null)).getMessage();
+        assertEquals(hidden.toAbsolutePath() + ": not a readable zip (expected a model zip with configuration.json and"
+                + " coefficients.bin): 10 bytes between the last entry and the central directory: expected none (they"
+                + " would be an entry only streaming readers see)", gap);
     }
 
     /** The error (without the file and entry, which are asserted) for the saved model with its configuration edited. */
