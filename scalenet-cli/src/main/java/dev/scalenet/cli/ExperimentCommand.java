@@ -38,7 +38,7 @@ final class ExperimentCommand implements Callable<Integer>, RecipeOptions.WithRe
     int rank;
 
     @Option(names = "--arms", paramLabel = "<list>",
-            defaultValue = "base,base_more,scratch_full,scratch_third,scalenet,scalenet_fp,scalenet_all,shared,untied",
+            defaultValue = "base,base_more,scratch_full,scratch_third,scalenet,scalenet_fp,scalenet_all,shared,untied,base_2e",
             description = "comma-separated arms, in order; grown arms need this seed's base (default: ${DEFAULT-VALUE})")
     String arms;
 

@@ -13,6 +13,7 @@ import dev.scalenet.data.Split;
 import dev.scalenet.expand.ExpansionPlan;
 import dev.scalenet.expand.ScaleNet;
 import dev.scalenet.io.AtomicFiles;
+import dev.scalenet.io.Npy;
 import dev.scalenet.job.Evaluation;
 import dev.scalenet.train.Charts;
 import dev.scalenet.train.EvalResult;
@@ -41,7 +42,9 @@ import java.util.stream.Stream;
  * budget in epochs. Per seed:
  * <ol>
  *   <li>{@code base}: the base (depth L) trained from scratch for E;</li>
- *   <li>{@code base_more}: that base trained E/3 more;</li>
+ *   <li>{@code base_more}: that base trained E/3 more (the control of the grown arms);</li>
+ *   <li>{@code base_2e}: that base trained E more, a budget of 2E: the base counts as converged at E when this
+ *       arm is less than 0.3 points above it on validation;</li>
  *   <li>{@code scratch_full}, {@code scratch_third}: depth 2L from scratch for E and for E/3;</li>
  *   <li>grown to 2L from that base and trained E/3: {@code scalenet} (the paper: inserted blocks share their
  *       source's tensors and start as live copies, adapters on inserted blocks), {@code scalenet_fp} (the
@@ -50,7 +53,8 @@ import java.util.stream.Stream;
  * </ol>
  * Choices are made on a validation split carved from the training set ({@code --validationSize}); every curve
  * and the default table are on it. {@code --final true} also evaluates each finished run once on the official
- * test set. Every run lives in {@code <out>/seed<k>/<arm>/}, writes its {@code result.json} when done and is
+ * test set, and writes each test image's predicted class and label ({@code test-predictions.npy}, uint8
+ * {@code [images, 2]}, in the test set's order) for the paired comparisons. Every run lives in {@code <out>/seed<k>/<arm>/}, writes its {@code result.json} when done and is
  * skipped afterwards, so the command resumes where it stopped and several processes may share one {@code --out}
  * (give them different {@code --arms} or {@code --seeds}). The table ({@code results.md}), {@code results.json}
  * and {@code accuracy.png} aggregate every finished run found under {@code --out}: mean and sample standard
@@ -62,6 +66,8 @@ public final class Experiment {
             .warmupEpochs(0.5).checkpointEvery(500).build();
     /** Seed of the validation carve: fixed, so every run and every seed sees the same split. */
     private static final long HOLD_OUT_SEED = 20261129L;
+    /** Each test image's predicted class and label, written by every run evaluated on the test set. */
+    static final String PREDICTIONS = "test-predictions.npy";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private Experiment() {}
@@ -70,6 +76,8 @@ public final class Experiment {
     enum Arm {
         BASE("base L, E", 3, null),
         BASE_MORE("base L, E + E/3", 1, null),
+        /** The convergence check: the base continued E more (a total budget of 2E) with the recipe of the control. */
+        BASE_2E("base L, E + E (2E)", 3, null),
         SCRATCH_FULL("scratch 2L, E", 3, null),
         SCRATCH_THIRD("scratch 2L, E/3", 1, null),
         SCALENET("ScaleNet 2L, E/3 (paper)", 1, rank -> ExpansionPlan.cyclic(ExpansionPlan.DOUBLE_DEPTH).withAdapterRank(rank)),
@@ -98,7 +106,7 @@ public final class Experiment {
         }
 
         boolean fromBase() {
-            return this == BASE_MORE || plan != null;
+            return this == BASE_MORE || this == BASE_2E || plan != null;
         }
 
         boolean deep() {
@@ -230,7 +238,13 @@ public final class Experiment {
         t.evaluations().forEach(e -> curve.add(e.top1()));
         r.set("validation", t.finalEval().toJson());
         if (s.finalTest) {
-            r.set("test", Evaluation.of(start.withGraph(t.graph()), s.test, recipe.batchSize(), 0).toJson());
+            byte[] predictions = new byte[2 * s.test.size()];
+            int[] next = {0};
+            r.set("test", Evaluation.of(start.withGraph(t.graph()), s.test, recipe.batchSize(), 0, (predicted, label) -> {
+                predictions[next[0]++] = (byte) predicted;
+                predictions[next[0]++] = (byte) label;
+            }).toJson());
+            Npy.writeUint8(dir.resolve(PREDICTIONS), new long[] {s.test.size(), 2}, predictions);
         }
         r.set("settings", settings);
         // the base model before its result: a finished result.json means everything of the run is there
