@@ -17,6 +17,7 @@ import dev.scalenet.io.Npy;
 import dev.scalenet.job.Evaluation;
 import dev.scalenet.train.Charts;
 import dev.scalenet.train.EvalResult;
+import dev.scalenet.train.PairedComparison;
 import dev.scalenet.train.TrainConfig;
 import dev.scalenet.train.TrainResult;
 import dev.scalenet.train.Trainer;
@@ -34,6 +35,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.IntFunction;
 import java.util.stream.Stream;
 
@@ -272,12 +274,18 @@ public final class Experiment {
     /** Aggregates every finished run under {@code out}; writes and returns the table. */
     static String report(Path out) throws IOException {
         Map<Arm, List<JsonNode>> byArm = new LinkedHashMap<>();
-        for (Arm arm : Arm.values()) byArm.put(arm, new ArrayList<>());
+        Map<Arm, Map<Integer, Path>> dirs = new LinkedHashMap<>();
+        for (Arm arm : Arm.values()) {
+            byArm.put(arm, new ArrayList<>());
+            dirs.put(arm, new TreeMap<>());
+        }
         if (Files.isDirectory(out)) {
             try (Stream<Path> files = Files.walk(out, 3)) {
                 for (Path f : (Iterable<Path>) files.filter(p -> p.getFileName().toString().equals("result.json")).sorted()::iterator) {
                     JsonNode r = JSON.readTree(f.toFile());
-                    byArm.get(Arm.valueOf(r.get("arm").asText().toUpperCase(Locale.ROOT))).add(r);
+                    Arm arm = Arm.valueOf(r.get("arm").asText().toUpperCase(Locale.ROOT));
+                    byArm.get(arm).add(r);
+                    dirs.get(arm).put(r.get("seed").asInt(), f.getParent());
                 }
             }
         }
@@ -311,6 +319,7 @@ public final class Experiment {
                             ? " (" + test.length + ")" : ""), runs.size(), seconds));
             curves.put(e.getKey().label, meanCurve(e.getKey(), runs, first.path("settings").path("budgetEpochs").asInt()));
         }
+        table.append(paired(byArm, dirs, results.putArray("paired")));
         AtomicFiles.writeString(out.resolve("results.json"), JSON.writeValueAsString(results) + "\n");
         AtomicFiles.writeString(out.resolve("results.md"), table.toString());
         if (!curves.isEmpty()) {
@@ -319,6 +328,80 @@ public final class Experiment {
                     out.resolve("accuracy.png"));
         }
         return table.toString();
+    }
+
+    /**
+     * The pairs of the analysis plan (experiment page, configuration C), A against B: the primary comparison first
+     * (ScaleNet against its control, the base continued E/3), then the convergence check and the secondary pairs.
+     */
+    static final Arm[][] PAIRS = {
+            {Arm.SCALENET, Arm.BASE_MORE}, {Arm.BASE_2E, Arm.BASE}, {Arm.SCALENET_FP, Arm.BASE_MORE},
+            {Arm.UNTIED, Arm.BASE_MORE}, {Arm.SCALENET_ALL, Arm.BASE_MORE}, {Arm.SHARED, Arm.BASE_MORE},
+            {Arm.SCRATCH_FULL, Arm.BASE}, {Arm.SCALENET, Arm.SCRATCH_FULL}, {Arm.BASE_MORE, Arm.BASE}};
+
+    /**
+     * Paired comparisons of every pair in {@link #PAIRS} with finished runs on both sides: per seed differences with
+     * their 95% t-interval, on validation and (where both have it) on test, and per seed McNemar's test on the test
+     * images (from the runs' {@value #PREDICTIONS}). Returns the markdown; fills {@code json}.
+     */
+    private static String paired(Map<Arm, List<JsonNode>> byArm, Map<Arm, Map<Integer, Path>> dirs, ArrayNode json) throws IOException {
+        StringBuilder md = new StringBuilder();
+        for (Arm[] pair : PAIRS) {
+            Map<Integer, JsonNode> a = bySeed(byArm.get(pair[0]));
+            Map<Integer, JsonNode> b = bySeed(byArm.get(pair[1]));
+            List<Integer> seeds = a.keySet().stream().filter(b::containsKey).sorted().toList();
+            if (seeds.isEmpty()) continue;
+            ObjectNode p = json.addObject();
+            p.put("a", pair[0].id());
+            p.put("b", pair[1].id());
+            PairedComparison.Seeds val = PairedComparison.seeds(score(seeds, a, "validation"), score(seeds, b, "validation"));
+            p.set("validation", val.toJson());
+            List<Integer> tested = seeds.stream().filter(k -> a.get(k).has("test") && b.get(k).has("test")).toList();
+            String testText = "-";
+            if (!tested.isEmpty()) {
+                PairedComparison.Seeds test = PairedComparison.seeds(score(tested, a, "test"), score(tested, b, "test"));
+                p.set("test", test.toJson());
+                testText = test.toString();
+            }
+            md.append(String.format(Locale.ROOT, "%n**%s minus %s** (points): validation %s; test %s%n%n", pair[0].label,
+                    pair[1].label, val, testText));
+            ArrayNode perSeed = p.putArray("mcnemar");
+            StringBuilder rows = new StringBuilder();
+            for (int k : tested) {
+                Path fa = dirs.get(pair[0]).get(k).resolve(PREDICTIONS);
+                Path fb = dirs.get(pair[1]).get(k).resolve(PREDICTIONS);
+                if (!Files.isRegularFile(fa) || !Files.isRegularFile(fb)) continue;
+                PairedComparison.Images t = PairedComparison.images(correct(fa), correct(fb));
+                perSeed.add(t.toJson().put("seed", k));
+                rows.append(String.format(Locale.ROOT, "| %d | %.2f%% | %.2f%% | %+.2f [%+.2f, %+.2f] | %d | %d | %.3g | %.3g |%n", k,
+                        100 * t.accuracyA(), 100 * t.accuracyB(), 100 * t.difference(), 100 * t.low(), 100 * t.high(),
+                        t.onlyA(), t.onlyB(), t.exactP(), t.midP()));
+            }
+            if (rows.length() > 0) {
+                md.append("| seed | test A | test B | A - B, 95% CI | only A right | only B right | McNemar exact p | mid-p |\n"
+                        + "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n").append(rows);
+            }
+        }
+        return md.toString();
+    }
+
+    private static Map<Integer, JsonNode> bySeed(List<JsonNode> runs) {
+        Map<Integer, JsonNode> m = new TreeMap<>();
+        for (JsonNode r : runs) m.put(r.get("seed").asInt(), r);
+        return m;
+    }
+
+    /** Top-1 in points on {@code split}, seed by seed. */
+    private static double[] score(List<Integer> seeds, Map<Integer, JsonNode> runs, String split) {
+        return seeds.stream().mapToDouble(k -> 100 * runs.get(k).get(split).get("top1").asDouble()).toArray();
+    }
+
+    /** Whether each test image was classified right, from a run's {@value #PREDICTIONS}. */
+    static boolean[] correct(Path predictions) throws IOException {
+        float[] v = Npy.read(predictions).data();
+        boolean[] right = new boolean[v.length / 2];
+        for (int i = 0; i < right.length; i++) right[i] = v[2 * i] == v[2 * i + 1];
+        return right;
     }
 
     /** Mean validation accuracy after each epoch; arms that start from the trained base are drawn from epoch E on. */

@@ -2,8 +2,8 @@ package dev.scalenet.train;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.apache.commons.math3.distribution.BinomialDistribution;
 import org.apache.commons.math3.distribution.TDistribution;
+import org.apache.commons.math3.special.Gamma;
 
 import java.util.Locale;
 
@@ -108,19 +108,14 @@ public final class PairedComparison {
 
         /** McNemar's exact test: {@code min(1, 2 · P[X <= min(onlyA, onlyB)])}, X ~ Binomial(onlyA + onlyB, 1/2). */
         public double exactP() {
-            long m = onlyA + onlyB;
-            if (m == 0) return 1;
-            BinomialDistribution x = new BinomialDistribution(null, (int) m, 0.5);
-            return Math.min(1, 2 * x.cumulativeProbability((int) Math.min(onlyA, onlyB)));
+            long k = Math.min(onlyA, onlyB);
+            return Math.min(1, 2 * halfTail(onlyA + onlyB, k, 1.0));
         }
 
-        /** The mid-p version: the point probability of the observed count counts half. */
+        /** The mid-p version: {@code 2 · (P[X < k] + P[X = k] / 2)}, k = min(onlyA, onlyB). */
         public double midP() {
-            long m = onlyA + onlyB;
-            if (m == 0) return 1;
-            BinomialDistribution x = new BinomialDistribution(null, (int) m, 0.5);
-            int k = (int) Math.min(onlyA, onlyB);
-            return Math.min(1, 2 * (x.cumulativeProbability(k) - 0.5 * x.probability(k)));
+            long k = Math.min(onlyA, onlyB);
+            return Math.min(1, 2 * halfTail(onlyA + onlyB, k, 0.5));
         }
 
         public ObjectNode toJson() {
@@ -146,6 +141,28 @@ public final class PairedComparison {
                             + "discordant images, exact p = %.3g, mid-p = %.3g (%d images)", 100 * accuracyA(), 100 * accuracyB(),
                     100 * difference(), 100 * low(), 100 * high(), onlyA, onlyB, exactP(), midP(), n);
         }
+    }
+
+    /**
+     * {@code P[X < k] + lastWeight · P[X = k]} for X ~ Binomial(m, 1/2), summed in log space so that tails far
+     * below double's range of 1 - cdf stay exact (McNemar's counts run to thousands of images).
+     */
+    static double halfTail(long m, long k, double lastWeight) {
+        if (m == 0) return lastWeight;
+        double logHalfPowM = m * Math.log(0.5);
+        double[] logs = new double[(int) k + 1];
+        double max = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i <= k; i++) {
+            logs[i] = logChoose(m, i) + logHalfPowM + (i == k ? Math.log(lastWeight) : 0);
+            max = Math.max(max, logs[i]);
+        }
+        double sum = 0;
+        for (double l : logs) sum += Math.exp(l - max);
+        return Math.exp(max + Math.log(sum));
+    }
+
+    private static double logChoose(long m, long i) {
+        return Gamma.logGamma(m + 1.0) - Gamma.logGamma(i + 1.0) - Gamma.logGamma(m - i + 1.0);
     }
 
     /** @param correctA, correctB whether A and B classify each image right, image by image (same length, not empty) */

@@ -83,6 +83,18 @@ class PairedComparisonTest {
     }
 
     @Test
+    void farTailsStayPositiveAndOrdered() {
+        // 1009 against 419 discordant images: 2 · P[X <= 419], X ~ Bin(1428, 1/2), is about 1e-55, not 0
+        PairedComparison.Images t = new PairedComparison.Images(10_000, 1800, 1009, 419, 6772);
+        assertTrue(t.exactP() > 0 && t.exactP() < 1e-40, "exact p " + t.exactP());
+        assertTrue(t.midP() > 0 && t.midP() < t.exactP(), "mid-p " + t.midP());
+        // one discordant image: exact p = min(1, 2 · 1/2) = 1, mid-p = 2 · (1/4) = 0.5
+        PairedComparison.Images one = new PairedComparison.Images(10, 5, 0, 1, 4);
+        assertEquals(1.0, one.exactP(), 1e-12);
+        assertEquals(0.5, one.midP(), 1e-12);
+    }
+
+    @Test
     void intervalOfTwoCorrelatedProportions() {
         PairedComparison.Images t = tenAgainstTwo();
         // 1.959964 * sqrt(10 + 2 - 8^2/100) / 100 = 0.0660598
