@@ -31,7 +31,8 @@ final class RecipeOptions {
         for (Iterator<Map.Entry<String, JsonNode>> it = defaults.toJson().fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> setting = it.next();
             JsonNode v = setting.getValue();
-            Class<?> type = v.isInt() ? int.class : v.isIntegralNumber() ? long.class : v.isNumber() ? double.class : String.class;
+            Class<?> type = v.isBoolean() ? boolean.class : v.isInt() ? int.class : v.isIntegralNumber() ? long.class
+                    : v.isNumber() ? double.class : String.class;
             spec.addOption(OptionSpec.builder("--" + setting.getKey()).type(type).arity("1")
                     .paramLabel("<" + type.getSimpleName().toLowerCase(java.util.Locale.ROOT) + ">")
                     .description("recipe: " + setting.getKey() + " (default: " + v.asText() + ")").build());

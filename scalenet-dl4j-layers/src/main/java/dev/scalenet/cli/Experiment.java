@@ -156,6 +156,8 @@ public final class Experiment {
         List<Arm> arms = arms(settings.arms());
         s.out = settings.out();
         s.recipe = settings.recipe();
+        InvalidSettingException.require(!s.recipe.control(), "--control", true,
+                "false: the experiment's control of the grown arms is its arm base_more");
         s.growLearningRate = settings.growLearningRate() != null ? settings.growLearningRate() : s.recipe.learningRate();
         s.template = Pretrained.VIT_FMNIST_D64_L4.load();
         VitConfig bundled = s.template.config();
@@ -199,7 +201,9 @@ public final class Experiment {
         o.put("budgetEpochs", s.budget);
         o.put("adapterRank", s.rank);
         o.put("growLearningRate", s.growLearningRate);
-        o.set("recipe", s.recipe.toJson().put("seed", 0).put("epochs", 0));
+        ObjectNode recipe = s.recipe.toJson().put("seed", 0).put("epochs", 0);
+        recipe.remove("control"); // the job's control, not the experiment's (its control is the arm base_more)
+        o.set("recipe", recipe);
         o.set("baseModel", s.baseConfig.toTimmArgs());
         o.put("trainExamples", s.train.size());
         o.put("validationExamples", s.validation.size());

@@ -39,6 +39,7 @@ public final class TrainConfig {
     private final int trainLimit;
     private final int evalLimit;
     private final int workers;
+    private final boolean control;
 
     private TrainConfig(Builder b) {
         epochs = b.epochs;
@@ -60,6 +61,7 @@ public final class TrainConfig {
         trainLimit = b.trainLimit;
         evalLimit = b.evalLimit;
         workers = b.workers;
+        control = b.control;
         require(epochs >= 1, "epochs", epochs, "at least 1");
         require(steps >= 0, "steps", steps, "0 (train for whole epochs) or a positive number of optimizer steps");
         require(batchSize >= 1, "batchSize", batchSize, "a positive number of images per step");
@@ -114,6 +116,12 @@ public final class TrainConfig {
      * replica on its own batch, after which the weights and Adam state are averaged (averaging frequency 1).
      */
     public int workers() { return workers; }
+    /**
+     * Also fine-tune the base model, unexpanded, as a control: the same recipe, steps, seed and data as the grown
+     * model, evaluated on the same held-out images, so the job reports whether growing beat simply fine-tuning the
+     * base (the paired difference with its 95% interval and McNemar's test). Doubles the training time, roughly.
+     */
+    public boolean control() { return control; }
 
     /**
      * The training batches of this recipe, as {@link dev.scalenet.train.Trainer} uses them: batch size, random crop
@@ -161,6 +169,7 @@ public final class TrainConfig {
         o.put("trainLimit", trainLimit);
         o.put("evalLimit", evalLimit);
         o.put("workers", workers);
+        o.put("control", control);
         return o;
     }
 
@@ -190,6 +199,7 @@ public final class TrainConfig {
                 case "trainLimit": b.trainLimit((int) whole(f, v)); break;
                 case "evalLimit": b.evalLimit((int) whole(f, v)); break;
                 case "workers": b.workers((int) whole(f, v)); break;
+                case "control": b.control(flag(f, v)); break;
                 default: throw new InvalidSettingException(f, v, "one of the settings " + new Builder().build().toJson().properties()
                         .stream().map(java.util.Map.Entry::getKey).collect(java.util.stream.Collectors.joining(", ")));
             }
@@ -200,6 +210,13 @@ public final class TrainConfig {
     private static double number(String setting, JsonNode v) {
         if (!v.isNumber()) throw new InvalidSettingException(setting, v, "a number");
         return v.doubleValue();
+    }
+
+    /** true or false, as JSON booleans or as the text a command line gives. */
+    private static boolean flag(String setting, JsonNode v) {
+        if (v.isBoolean()) return v.booleanValue();
+        if (v.isTextual() && (v.asText().equals("true") || v.asText().equals("false"))) return Boolean.parseBoolean(v.asText());
+        throw new InvalidSettingException(setting, v, "true or false");
     }
 
     private static long whole(String setting, JsonNode v) {
@@ -243,6 +260,7 @@ public final class TrainConfig {
         private int trainLimit;
         private int evalLimit;
         private int workers = 1;
+        private boolean control;
 
         private Builder() {}
 
@@ -282,6 +300,8 @@ public final class TrainConfig {
          */
         public Builder workers(int v) { workers = v; return this; }
 
+        /** {@link TrainConfig#control()}; default false. */
+        public Builder control(boolean v) { control = v; return this; }
         public TrainConfig build() { return new TrainConfig(this); }
     }
 }

@@ -185,6 +185,16 @@ public class ExpandMojo extends AbstractScaleNetMojo {
     Integer workers;
 
     /**
+     * Also fine-tune the base model, unexpanded, as a control: the same recipe, steps, seed and data as the grown
+     * model, evaluated on the same held-out images. The log, report and {@code model.properties} then give both
+     * accuracies, the grown model's margin with its 95% interval (paired on the images) and McNemar's test, so the
+     * build says whether growing beat simply fine-tuning the base. Needs held-out data; roughly doubles the training
+     * time. Default false.
+     */
+    @Parameter(property = "scalenet.control")
+    Boolean control;
+
+    /**
      * Continue an interrupted fine-tuning (a killed or failed build) from its last checkpoint in
      * {@code outputDirectory/<name>.run/} when the base model, settings and data are the ones it was started with;
      * when any changed, or with {@code false}, it starts afresh and the log says why.
@@ -285,6 +295,7 @@ public class ExpandMojo extends AbstractScaleNetMojo {
         s.put("trainLimit", trainLimit);
         s.put("evalLimit", evalLimit);
         s.put("workers", workers);
+        s.put("control", control);
         return recipe(s);
     }
 
