@@ -158,6 +158,8 @@ public final class Experiment {
         s.recipe = settings.recipe();
         InvalidSettingException.require(!s.recipe.control(), "--control", true,
                 "false: the experiment's control of the grown arms is its arm base_more");
+        InvalidSettingException.require(s.recipe.evalsPerEpoch() == 1, "--evalsPerEpoch", s.recipe.evalsPerEpoch(),
+                "1: the experiment's curves have a point per epoch");
         s.growLearningRate = settings.growLearningRate() != null ? settings.growLearningRate() : s.recipe.learningRate();
         s.template = Pretrained.VIT_FMNIST_D64_L4.load();
         VitConfig bundled = s.template.config();
@@ -202,7 +204,9 @@ public final class Experiment {
         o.put("adapterRank", s.rank);
         o.put("growLearningRate", s.growLearningRate);
         ObjectNode recipe = s.recipe.toJson().put("seed", 0).put("epochs", 0);
-        recipe.remove("control"); // the job's control, not the experiment's (its control is the arm base_more)
+        // job settings the experiment does not use (required off below): runs made before they existed still match
+        recipe.remove("control");
+        recipe.remove("evalsPerEpoch");
         o.set("recipe", recipe);
         o.set("baseModel", s.baseConfig.toTimmArgs());
         o.put("trainExamples", s.train.size());

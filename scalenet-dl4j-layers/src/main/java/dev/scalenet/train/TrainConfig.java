@@ -40,6 +40,7 @@ public final class TrainConfig {
     private final int evalLimit;
     private final int workers;
     private final boolean control;
+    private final int evalsPerEpoch;
 
     private TrainConfig(Builder b) {
         epochs = b.epochs;
@@ -62,6 +63,7 @@ public final class TrainConfig {
         evalLimit = b.evalLimit;
         workers = b.workers;
         control = b.control;
+        evalsPerEpoch = b.evalsPerEpoch;
         require(epochs >= 1, "epochs", epochs, "at least 1");
         require(steps >= 0, "steps", steps, "0 (train for whole epochs) or a positive number of optimizer steps");
         require(batchSize >= 1, "batchSize", batchSize, "a positive number of images per step");
@@ -79,6 +81,7 @@ public final class TrainConfig {
         require(checkpointEvery >= 0, "checkpointEvery", checkpointEvery, "0 (at epoch ends only) or a number of steps");
         require(trainLimit >= 0, "trainLimit", trainLimit, "0 (all) or a number of training images");
         require(evalLimit >= 0, "evalLimit", evalLimit, "0 (all) or a number of held-out images");
+        require(evalsPerEpoch >= 1, "evalsPerEpoch", evalsPerEpoch, "1 (at epoch ends) or more held-out evaluations per epoch");
         require(workers >= 1, "workers", workers, "1 (train on this thread) or the number of parallel workers");
         // ParallelWrapper averages the workers' weights inside its fit, with no hook in between where an EMA of the
         // averaged weights could be taken; an EMA of one worker's weights would not be the recipe's EMA
@@ -122,6 +125,19 @@ public final class TrainConfig {
      * base (the paired difference with its 95% interval and McNemar's test). Doubles the training time, roughly.
      */
     public boolean control() { return control; }
+    /**
+     * Held-out evaluations per epoch, evenly spaced in steps, the last at the epoch's end (1: at epoch ends only), so
+     * the held-out curve of a short fine-tune is a curve; each costs one pass over the held-out images
+     * ({@code evalLimit}).
+     */
+    public int evalsPerEpoch() { return evalsPerEpoch; }
+
+    /** Whether the held-out set is evaluated after {@code step} steps of an epoch of {@code perEpoch} steps (1-based within the epoch). */
+    public boolean evaluatesAfter(long stepInEpoch, long perEpoch) {
+        if (stepInEpoch <= 0 || stepInEpoch > perEpoch) return false;
+        if (stepInEpoch == perEpoch) return true;
+        return stepInEpoch * evalsPerEpoch / perEpoch != (stepInEpoch - 1) * evalsPerEpoch / perEpoch;
+    }
 
     /**
      * The training batches of this recipe, as {@link dev.scalenet.train.Trainer} uses them: batch size, random crop
@@ -170,6 +186,7 @@ public final class TrainConfig {
         o.put("evalLimit", evalLimit);
         o.put("workers", workers);
         o.put("control", control);
+        o.put("evalsPerEpoch", evalsPerEpoch);
         return o;
     }
 
@@ -200,6 +217,7 @@ public final class TrainConfig {
                 case "evalLimit": b.evalLimit((int) whole(f, v)); break;
                 case "workers": b.workers((int) whole(f, v)); break;
                 case "control": b.control(flag(f, v)); break;
+                case "evalsPerEpoch": b.evalsPerEpoch((int) whole(f, v)); break;
                 default: throw new InvalidSettingException(f, v, "one of the settings " + new Builder().build().toJson().properties()
                         .stream().map(java.util.Map.Entry::getKey).collect(java.util.stream.Collectors.joining(", ")));
             }
@@ -261,6 +279,7 @@ public final class TrainConfig {
         private int evalLimit;
         private int workers = 1;
         private boolean control;
+        private int evalsPerEpoch = 1;
 
         private Builder() {}
 
@@ -302,6 +321,8 @@ public final class TrainConfig {
 
         /** {@link TrainConfig#control()}; default false. */
         public Builder control(boolean v) { control = v; return this; }
+        /** {@link TrainConfig#evalsPerEpoch()}; default 1. */
+        public Builder evalsPerEpoch(int v) { evalsPerEpoch = v; return this; }
         public TrainConfig build() { return new TrainConfig(this); }
     }
 }

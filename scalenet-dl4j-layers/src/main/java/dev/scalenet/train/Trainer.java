@@ -228,6 +228,11 @@ public final class Trainer {
                         // up to the next epoch end or checkpoint, whichever comes first: the engine trains the
                         // rounds in between without coming back here
                         until = Math.min(total, (step / perEpoch + 1) * perEpoch);
+                        if (eval != null) { // and stop at the next held-out evaluation
+                            long next = step + 1;
+                            while (next < until && !config.evaluatesAfter(next - (next - 1) / perEpoch * perEpoch, perEpoch)) next++;
+                            until = next;
+                        }
                         if (config.checkpointEvery() > 0) {
                             until = Math.min(until, (step / config.checkpointEvery() + 1) * config.checkpointEvery());
                         }
@@ -245,7 +250,8 @@ public final class Trainer {
                     }
                     step = until;
                     boolean epochEnd = step % perEpoch == 0 || step == total;
-                    if (epochEnd && eval != null) {
+                    long inEpoch = step - (step - 1) / perEpoch * perEpoch; // 1 .. perEpoch
+                    if ((epochEnd || config.evaluatesAfter(inEpoch, perEpoch)) && eval != null) {
                         progress.evaluated(step, epoch, evaluate(graph, ema, eval));
                     }
                     if (epochEnd || (config.checkpointEvery() > 0 && step % config.checkpointEvery() == 0)) {

@@ -195,6 +195,13 @@ public class ExpandMojo extends AbstractScaleNetMojo {
     Boolean control;
 
     /**
+     * Held-out evaluations per epoch, evenly spaced, the last at the epoch's end, so the report's held-out curve of a
+     * one-epoch fine-tune has points inside the epoch; each is one pass over the held-out images. Default 1.
+     */
+    @Parameter(property = "scalenet.evalsPerEpoch")
+    Integer evalsPerEpoch;
+
+    /**
      * Continue an interrupted fine-tuning (a killed or failed build) from its last checkpoint in
      * {@code outputDirectory/<name>.run/} when the base model, settings and data are the ones it was started with;
      * when any changed, or with {@code false}, it starts afresh and the log says why.
@@ -296,6 +303,7 @@ public class ExpandMojo extends AbstractScaleNetMojo {
         s.put("evalLimit", evalLimit);
         s.put("workers", workers);
         s.put("control", control);
+        s.put("evalsPerEpoch", evalsPerEpoch);
         return recipe(s);
     }
 
