@@ -154,8 +154,8 @@ public final class Report {
         ObjectNode p = comparison.toJson();
         p.put("a", "grown");
         p.put("b", "control");
-        p.put("method", "paired on the same held-out images: 95% Wald interval of the difference of two correlated "
-                + "accuracies; McNemar's exact test (two-sided) on the discordant images");
+        p.put("method", "paired on the same held-out images: 95% interval of the difference of two correlated "
+                + "accuracies (Agresti-Min adjusted Wald); McNemar's exact test (two-sided) on the discordant images");
         root.set("comparison", p);
     }
 

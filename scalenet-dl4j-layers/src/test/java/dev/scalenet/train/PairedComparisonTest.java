@@ -97,9 +97,10 @@ class PairedComparisonTest {
     @Test
     void intervalOfTwoCorrelatedProportions() {
         PairedComparison.Images t = tenAgainstTwo();
-        // 1.959964 * sqrt(10 + 2 - 8^2/100) / 100 = 0.0660598
-        assertEquals(0.08 - 0.0660598, t.low(), 1e-7);
-        assertEquals(0.08 + 0.0660598, t.high(), 1e-7);
+        // Agresti-Min: b = 10.5, c = 2.5, n = 102; centre 8/102 = 0.0784314, half-width
+        // 1.959964 * sqrt(13 - 64/102) / 102 = 0.0675892
+        assertEquals(0.0108421, t.low(), 1e-7);
+        assertEquals(0.1460206, t.high(), 1e-7);
         assertTrue(t.excludesZero());
     }
 
@@ -112,11 +113,16 @@ class PairedComparisonTest {
         assertEquals(1.0, t.exactP(), 1e-12);
         assertEquals(1.0, t.midP(), 1e-12);
         assertFalse(t.excludesZero());
+        // b = c = 3.5, n = 9: 1.959964 * sqrt(7) / 9 = 0.5761753 either side of 0
+        assertEquals(-0.5761753, t.low(), 1e-7);
+        assertEquals(0.5761753, t.high(), 1e-7);
         PairedComparison.Images same = PairedComparison.images(a, a);
         assertEquals(0, same.onlyA() + same.onlyB());
         assertEquals(1.0, same.exactP());
-        assertEquals(0.0, same.low());
-        assertEquals(0.0, same.high());
+        assertEquals(0.0, same.difference());
+        // no discordant image of 7 still leaves an interval: b = c = 1/2, n = 9: +-1.959964 * sqrt(1) / 9
+        assertEquals(-0.2177738, same.low(), 1e-7);
+        assertEquals(0.2177738, same.high(), 1e-7);
     }
 
     @Test
