@@ -87,8 +87,21 @@ public final class Charts {
             top1s.add(top1);
         }
         CombinedDomainXYPlot plot = new CombinedDomainXYPlot(new NumberAxis("epoch"));
-        plot.add(linePlot("loss", losses.toArray(new XYSeries[0])), 1);
+        XYPlot lossPlot = linePlot("loss", losses.toArray(new XYSeries[0]));
+        plot.add(lossPlot, 1);
         XYPlot accuracy = linePlot("top-1 accuracy (%)", top1s.toArray(new XYSeries[0]));
+        if (runs.size() > 1) { // a colour per run; held-out loss dashed
+            XYLineAndShapeRenderer l = (XYLineAndShapeRenderer) lossPlot.getRenderer();
+            XYLineAndShapeRenderer a = (XYLineAndShapeRenderer) accuracy.getRenderer();
+            for (int r = 0; r < runs.size(); r++) {
+                Color c = PALETTE[r % PALETTE.length];
+                l.setSeriesPaint(2 * r, c);
+                l.setSeriesPaint(2 * r + 1, c);
+                l.setSeriesStroke(2 * r + 1, new BasicStroke(2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f,
+                        new float[] {6f, 4f}, 0f));
+                a.setSeriesPaint(r, c);
+            }
+        }
         ((NumberAxis) accuracy.getRangeAxis()).setAutoRangeMinimumSize(1.0); // one point, or a flat line, still gets a readable axis
         for (Map.Entry<String, Double> r : referenceTop1.entrySet()) {
             ValueMarker line = new ValueMarker(r.getValue(), Color.BLACK, new BasicStroke(1.5f, BasicStroke.CAP_BUTT,
