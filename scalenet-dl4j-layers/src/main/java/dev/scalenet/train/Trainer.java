@@ -363,7 +363,7 @@ public final class Trainer {
     /** What must not change between a checkpoint and a resume. */
     private ObjectNode identity(ImageDataset train, ImageDataset eval, String startModel) {
         ObjectNode o = new ObjectMapper().createObjectNode();
-        o.set("recipe", config.toJson());
+        o.set("recipe", trainingSettings(config.toJson()));
         o.set("data", data.toJson());
         o.put("trainData", train.describe());
         o.put("evalData", eval == null ? "" : eval.describe());
@@ -371,11 +371,26 @@ public final class Trainer {
         return o;
     }
 
+    /**
+     * Settings of the recipe that do not change the trained weights, left out of a run's identity so a checkpoint
+     * resumes across them (and across versions that did not have them): the job's control and the number of
+     * held-out evaluations.
+     */
+    private static final List<String> NOT_TRAINING = List.of("control", "evalsPerEpoch");
+
+    private static JsonNode trainingSettings(JsonNode recipe) {
+        if (!(recipe instanceof ObjectNode)) return recipe;
+        ObjectNode r = ((ObjectNode) recipe).deepCopy();
+        r.remove(NOT_TRAINING);
+        return r;
+    }
+
     private static void requireSameRun(Path checkpoint, JsonNode saved, ObjectNode now) {
         List<String> differ = new ArrayList<>();
         now.fieldNames().forEachRemaining(f -> {
+            JsonNode before = saved == null ? null : f.equals("recipe") ? trainingSettings(saved.get(f)) : saved.get(f);
             // compared as text: a number read back from the file may be another node type than the one written
-            if (saved == null || !now.get(f).toString().equals(String.valueOf(saved.get(f)))) differ.add(f);
+            if (saved == null || !now.get(f).toString().equals(String.valueOf(before))) differ.add(f);
         });
         if (!differ.isEmpty()) {
             throw new IllegalStateException(checkpoint + " was written by a different run (" + String.join(", ", differ)

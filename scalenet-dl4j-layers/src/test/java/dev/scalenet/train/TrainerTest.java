@@ -125,6 +125,14 @@ class TrainerTest {
     }
 
     @Test
+    @DisplayName("a checkpoint resumes across settings that do not change the weights: control and evalsPerEpoch")
+    void resumeAcrossEvaluationSettings() throws Exception {
+        TinyRun.fit(TinyRun.model(), TinyRun.recipe().epochs(1).build(), dir, false);
+        TrainResult again = TinyRun.fit(TinyRun.model(), TinyRun.recipe().epochs(1).control(true).evalsPerEpoch(4).build(), dir, true);
+        assertEquals(20, again.resumedFromStep(), "resumed from the finished run's last checkpoint");
+    }
+
+    @Test
     @DisplayName("a diverging run stops before the bad update, names the step and keeps the last good checkpoint")
     void divergence() throws Exception {
         TrainConfig wild = TinyRun.recipe().learningRate(1e4).warmupEpochs(0).clipGradNorm(0).checkpointEvery(1).build();
