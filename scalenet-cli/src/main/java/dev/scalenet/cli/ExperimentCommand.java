@@ -16,11 +16,14 @@ import java.util.concurrent.Callable;
                 "E = the base's own budget in epochs. Per seed: the base (L blocks) from",
                 "scratch for E; the base trained E/3 more; 2L from scratch for E and E/3;",
                 "grown to 2L from the base and trained E/3 (the paper's start,",
-                "function-preserving, adapters everywhere, pure sharing, untied copies).",
+                "function-preserving, adapters everywhere, pure sharing, untied copies);",
+                "base_2e: the base trained E more, the convergence check.",
                 "Choices on a validation split carved from the training set; --final true",
                 "adds the official test set, once per finished run. Every run resumes in",
                 "<out>/seed<k>/<arm>/; results.md, results.json and accuracy.png aggregate",
-                "all finished runs (mean and sample standard deviation over seeds)."})
+                "all finished runs (mean and sample standard deviation over seeds) and pair",
+                "them: per-seed differences with 95% t-intervals, McNemar per seed on the",
+                "test images (each tested run keeps test-predictions.npy)."})
 final class ExperimentCommand implements Callable<Integer>, RecipeOptions.WithRecipe {
     @Spec
     CommandSpec spec;
@@ -38,7 +41,7 @@ final class ExperimentCommand implements Callable<Integer>, RecipeOptions.WithRe
     int rank;
 
     @Option(names = "--arms", paramLabel = "<list>",
-            defaultValue = "base,base_more,scratch_full,scratch_third,scalenet,scalenet_fp,scalenet_all,shared,untied",
+            defaultValue = "base,base_more,scratch_full,scratch_third,scalenet,scalenet_fp,scalenet_all,shared,untied,base_2e",
             description = "comma-separated arms, in order; grown arms need this seed's base (default: ${DEFAULT-VALUE})")
     String arms;
 

@@ -162,6 +162,9 @@ class ScaleNetCliTest {
         Run gates = run("expand", "--functionPreserving", "yes", "--out", dir.toString());
         assertEquals(2, gates.code(), gates.err());
         assertTrue(gates.err().contains("--functionPreserving"), gates.err());
+        Run control = run("expand", "--control", "yes", "--out", dir.toString());
+        assertEquals(2, control.code(), control.err());
+        assertTrue(control.err().contains("--control"), control.err());
         Run ema = run("expand", "--workers", "2", "--emaDecay", "0.999", "--out", dir.toString());
         assertEquals(2, ema.code(), ema.err());
         assertTrue(ema.err().contains("emaDecay") && ema.err().contains("workers is 2"), ema.err());

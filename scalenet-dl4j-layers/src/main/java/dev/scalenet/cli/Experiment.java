@@ -13,9 +13,11 @@ import dev.scalenet.data.Split;
 import dev.scalenet.expand.ExpansionPlan;
 import dev.scalenet.expand.ScaleNet;
 import dev.scalenet.io.AtomicFiles;
+import dev.scalenet.io.Npy;
 import dev.scalenet.job.Evaluation;
 import dev.scalenet.train.Charts;
 import dev.scalenet.train.EvalResult;
+import dev.scalenet.train.PairedComparison;
 import dev.scalenet.train.TrainConfig;
 import dev.scalenet.train.TrainResult;
 import dev.scalenet.train.Trainer;
@@ -33,6 +35,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.IntFunction;
 import java.util.stream.Stream;
 
@@ -41,7 +44,9 @@ import java.util.stream.Stream;
  * budget in epochs. Per seed:
  * <ol>
  *   <li>{@code base}: the base (depth L) trained from scratch for E;</li>
- *   <li>{@code base_more}: that base trained E/3 more;</li>
+ *   <li>{@code base_more}: that base trained E/3 more (the control of the grown arms);</li>
+ *   <li>{@code base_2e}: that base trained E more, a budget of 2E: the base counts as converged at E when this
+ *       arm is less than 0.3 points above it on validation;</li>
  *   <li>{@code scratch_full}, {@code scratch_third}: depth 2L from scratch for E and for E/3;</li>
  *   <li>grown to 2L from that base and trained E/3: {@code scalenet} (the paper: inserted blocks share their
  *       source's tensors and start as live copies, adapters on inserted blocks), {@code scalenet_fp} (the
@@ -50,7 +55,8 @@ import java.util.stream.Stream;
  * </ol>
  * Choices are made on a validation split carved from the training set ({@code --validationSize}); every curve
  * and the default table are on it. {@code --final true} also evaluates each finished run once on the official
- * test set. Every run lives in {@code <out>/seed<k>/<arm>/}, writes its {@code result.json} when done and is
+ * test set, and writes each test image's predicted class and label ({@code test-predictions.npy}, uint8
+ * {@code [images, 2]}, in the test set's order) for the paired comparisons. Every run lives in {@code <out>/seed<k>/<arm>/}, writes its {@code result.json} when done and is
  * skipped afterwards, so the command resumes where it stopped and several processes may share one {@code --out}
  * (give them different {@code --arms} or {@code --seeds}). The table ({@code results.md}), {@code results.json}
  * and {@code accuracy.png} aggregate every finished run found under {@code --out}: mean and sample standard
@@ -62,6 +68,8 @@ public final class Experiment {
             .warmupEpochs(0.5).checkpointEvery(500).build();
     /** Seed of the validation carve: fixed, so every run and every seed sees the same split. */
     private static final long HOLD_OUT_SEED = 20261129L;
+    /** Each test image's predicted class and label, written by every run evaluated on the test set. */
+    static final String PREDICTIONS = "test-predictions.npy";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private Experiment() {}
@@ -70,6 +78,8 @@ public final class Experiment {
     enum Arm {
         BASE("base L, E", 3, null),
         BASE_MORE("base L, E + E/3", 1, null),
+        /** The convergence check: the base continued E more (a total budget of 2E) with the recipe of the control. */
+        BASE_2E("base L, E + E (2E)", 3, null),
         SCRATCH_FULL("scratch 2L, E", 3, null),
         SCRATCH_THIRD("scratch 2L, E/3", 1, null),
         SCALENET("ScaleNet 2L, E/3 (paper)", 1, rank -> ExpansionPlan.cyclic(ExpansionPlan.DOUBLE_DEPTH).withAdapterRank(rank)),
@@ -98,7 +108,7 @@ public final class Experiment {
         }
 
         boolean fromBase() {
-            return this == BASE_MORE || plan != null;
+            return this == BASE_MORE || this == BASE_2E || plan != null;
         }
 
         boolean deep() {
@@ -146,6 +156,10 @@ public final class Experiment {
         List<Arm> arms = arms(settings.arms());
         s.out = settings.out();
         s.recipe = settings.recipe();
+        InvalidSettingException.require(!s.recipe.control(), "--control", true,
+                "false: the experiment's control of the grown arms is its arm base_more");
+        InvalidSettingException.require(s.recipe.evalsPerEpoch() == 1, "--evalsPerEpoch", s.recipe.evalsPerEpoch(),
+                "1: the experiment's curves have a point per epoch");
         s.growLearningRate = settings.growLearningRate() != null ? settings.growLearningRate() : s.recipe.learningRate();
         s.template = Pretrained.VIT_FMNIST_D64_L4.load();
         VitConfig bundled = s.template.config();
@@ -189,7 +203,12 @@ public final class Experiment {
         o.put("budgetEpochs", s.budget);
         o.put("adapterRank", s.rank);
         o.put("growLearningRate", s.growLearningRate);
-        o.set("recipe", s.recipe.toJson().put("seed", 0).put("epochs", 0));
+        ObjectNode recipe = s.recipe.toJson().put("seed", 0).put("epochs", 0);
+        // job settings the experiment does not use (required off below): runs made before they existed still match
+        recipe.remove("control");
+        recipe.remove("evalsPerEpoch");
+        recipe.remove("recompute"); // the same bits either way: runs started before the setting existed resume
+        o.set("recipe", recipe);
         o.set("baseModel", s.baseConfig.toTimmArgs());
         o.put("trainExamples", s.train.size());
         o.put("validationExamples", s.validation.size());
@@ -230,7 +249,13 @@ public final class Experiment {
         t.evaluations().forEach(e -> curve.add(e.top1()));
         r.set("validation", t.finalEval().toJson());
         if (s.finalTest) {
-            r.set("test", Evaluation.of(start.withGraph(t.graph()), s.test, recipe.batchSize(), 0).toJson());
+            byte[] predictions = new byte[2 * s.test.size()];
+            int[] next = {0};
+            r.set("test", Evaluation.of(start.withGraph(t.graph()), s.test, recipe.batchSize(), 0, (predicted, label) -> {
+                predictions[next[0]++] = (byte) predicted;
+                predictions[next[0]++] = (byte) label;
+            }).toJson());
+            Npy.writeUint8(dir.resolve(PREDICTIONS), new long[] {s.test.size(), 2}, predictions);
         }
         r.set("settings", settings);
         // the base model before its result: a finished result.json means everything of the run is there
@@ -258,12 +283,18 @@ public final class Experiment {
     /** Aggregates every finished run under {@code out}; writes and returns the table. */
     static String report(Path out) throws IOException {
         Map<Arm, List<JsonNode>> byArm = new LinkedHashMap<>();
-        for (Arm arm : Arm.values()) byArm.put(arm, new ArrayList<>());
+        Map<Arm, Map<Integer, Path>> dirs = new LinkedHashMap<>();
+        for (Arm arm : Arm.values()) {
+            byArm.put(arm, new ArrayList<>());
+            dirs.put(arm, new TreeMap<>());
+        }
         if (Files.isDirectory(out)) {
             try (Stream<Path> files = Files.walk(out, 3)) {
                 for (Path f : (Iterable<Path>) files.filter(p -> p.getFileName().toString().equals("result.json")).sorted()::iterator) {
                     JsonNode r = JSON.readTree(f.toFile());
-                    byArm.get(Arm.valueOf(r.get("arm").asText().toUpperCase(Locale.ROOT))).add(r);
+                    Arm arm = Arm.valueOf(r.get("arm").asText().toUpperCase(Locale.ROOT));
+                    byArm.get(arm).add(r);
+                    dirs.get(arm).put(r.get("seed").asInt(), f.getParent());
                 }
             }
         }
@@ -297,6 +328,7 @@ public final class Experiment {
                             ? " (" + test.length + ")" : ""), runs.size(), seconds));
             curves.put(e.getKey().label, meanCurve(e.getKey(), runs, first.path("settings").path("budgetEpochs").asInt()));
         }
+        table.append(paired(byArm, dirs, results.putArray("paired")));
         AtomicFiles.writeString(out.resolve("results.json"), JSON.writeValueAsString(results) + "\n");
         AtomicFiles.writeString(out.resolve("results.md"), table.toString());
         if (!curves.isEmpty()) {
@@ -305,6 +337,80 @@ public final class Experiment {
                     out.resolve("accuracy.png"));
         }
         return table.toString();
+    }
+
+    /**
+     * The pairs of the analysis plan (experiment page, configuration C), A against B: the primary comparison first
+     * (ScaleNet against its control, the base continued E/3), then the convergence check and the secondary pairs.
+     */
+    static final Arm[][] PAIRS = {
+            {Arm.SCALENET, Arm.BASE_MORE}, {Arm.BASE_2E, Arm.BASE}, {Arm.SCALENET_FP, Arm.BASE_MORE},
+            {Arm.UNTIED, Arm.BASE_MORE}, {Arm.SCALENET_ALL, Arm.BASE_MORE}, {Arm.SHARED, Arm.BASE_MORE},
+            {Arm.SCRATCH_FULL, Arm.BASE}, {Arm.SCALENET, Arm.SCRATCH_FULL}, {Arm.BASE_MORE, Arm.BASE}};
+
+    /**
+     * Paired comparisons of every pair in {@link #PAIRS} with finished runs on both sides: per seed differences with
+     * their 95% t-interval, on validation and (where both have it) on test, and per seed McNemar's test on the test
+     * images (from the runs' {@value #PREDICTIONS}). Returns the markdown; fills {@code json}.
+     */
+    private static String paired(Map<Arm, List<JsonNode>> byArm, Map<Arm, Map<Integer, Path>> dirs, ArrayNode json) throws IOException {
+        StringBuilder md = new StringBuilder();
+        for (Arm[] pair : PAIRS) {
+            Map<Integer, JsonNode> a = bySeed(byArm.get(pair[0]));
+            Map<Integer, JsonNode> b = bySeed(byArm.get(pair[1]));
+            List<Integer> seeds = a.keySet().stream().filter(b::containsKey).sorted().toList();
+            if (seeds.isEmpty()) continue;
+            ObjectNode p = json.addObject();
+            p.put("a", pair[0].id());
+            p.put("b", pair[1].id());
+            PairedComparison.Seeds val = PairedComparison.seeds(score(seeds, a, "validation"), score(seeds, b, "validation"));
+            p.set("validation", val.toJson());
+            List<Integer> tested = seeds.stream().filter(k -> a.get(k).has("test") && b.get(k).has("test")).toList();
+            String testText = "-";
+            if (!tested.isEmpty()) {
+                PairedComparison.Seeds test = PairedComparison.seeds(score(tested, a, "test"), score(tested, b, "test"));
+                p.set("test", test.toJson());
+                testText = test.toString();
+            }
+            md.append(String.format(Locale.ROOT, "%n**%s minus %s** (points): validation %s; test %s%n%n", pair[0].label,
+                    pair[1].label, val, testText));
+            ArrayNode perSeed = p.putArray("mcnemar");
+            StringBuilder rows = new StringBuilder();
+            for (int k : tested) {
+                Path fa = dirs.get(pair[0]).get(k).resolve(PREDICTIONS);
+                Path fb = dirs.get(pair[1]).get(k).resolve(PREDICTIONS);
+                if (!Files.isRegularFile(fa) || !Files.isRegularFile(fb)) continue;
+                PairedComparison.Images t = PairedComparison.images(correct(fa), correct(fb));
+                perSeed.add(t.toJson().put("seed", k));
+                rows.append(String.format(Locale.ROOT, "| %d | %.2f%% | %.2f%% | %+.2f [%+.2f, %+.2f] | %d | %d | %.3g | %.3g |%n", k,
+                        100 * t.accuracyA(), 100 * t.accuracyB(), 100 * t.difference(), 100 * t.low(), 100 * t.high(),
+                        t.onlyA(), t.onlyB(), t.exactP(), t.midP()));
+            }
+            if (rows.length() > 0) {
+                md.append("| seed | test A | test B | A - B, 95% CI | only A right | only B right | McNemar exact p | mid-p |\n"
+                        + "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n").append(rows);
+            }
+        }
+        return md.toString();
+    }
+
+    private static Map<Integer, JsonNode> bySeed(List<JsonNode> runs) {
+        Map<Integer, JsonNode> m = new TreeMap<>();
+        for (JsonNode r : runs) m.put(r.get("seed").asInt(), r);
+        return m;
+    }
+
+    /** Top-1 in points on {@code split}, seed by seed. */
+    private static double[] score(List<Integer> seeds, Map<Integer, JsonNode> runs, String split) {
+        return seeds.stream().mapToDouble(k -> 100 * runs.get(k).get(split).get("top1").asDouble()).toArray();
+    }
+
+    /** Whether each test image was classified right, from a run's {@value #PREDICTIONS}. */
+    static boolean[] correct(Path predictions) throws IOException {
+        float[] v = Npy.read(predictions).data();
+        boolean[] right = new boolean[v.length / 2];
+        for (int i = 0; i < right.length; i++) right[i] = v[2 * i] == v[2 * i + 1];
+        return right;
     }
 
     /** Mean validation accuracy after each epoch; arms that start from the trained base are drawn from epoch E on. */

@@ -17,8 +17,9 @@ import java.util.stream.Collectors;
 
 /**
  * NumPy {@code .npy} files (format versions 1.0 and 2.0) holding little-endian float arrays in C
- * order. Reads {@code <f4} and {@code <f8} (narrowed to float); writes {@code <f4} with numpy's own
- * header layout, so numpy-written float32 files are reproduced byte for byte.
+ * order. Reads {@code <f4} and {@code <f8} (narrowed to float) and {@code |u1} (widened to float, exactly);
+ * writes {@code <f4} and {@code |u1} with numpy's own header layout, so numpy-written files are reproduced
+ * byte for byte.
  */
 public final class Npy {
     private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
@@ -106,7 +107,7 @@ public final class Npy {
     /** Atomically writes a float32 C-order array in format version 1.0, as numpy does. */
     public static void write(Path file, NpyArray array) throws IOException {
         float[] data = array.data();
-        ByteBuffer header = header(array.shape());
+        ByteBuffer header = header(array.shape(), "<f4");
         FileIo.writeAtomically(file, out -> {
             FileIo.writeFully(out, header);
             ByteBuffer chunk = ByteBuffer.allocate(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
@@ -122,14 +123,31 @@ public final class Npy {
     }
 
     /**
+     * Atomically writes an unsigned 8-bit C-order array ({@code |u1}, numpy's {@code uint8}) in format version
+     * 1.0: small per-item records such as predicted classes. {@link #read} widens it back to float.
+     *
+     * @throws IllegalArgumentException if the shape's element count differs from {@code data.length}
+     */
+    public static void writeUint8(Path file, long[] shape, byte[] data) throws IOException {
+        if (Shapes.numel(shape) != data.length) {
+            throw new IllegalArgumentException("shape " + Shapes.format(shape) + " does not hold " + data.length + " values");
+        }
+        ByteBuffer header = header(shape, "|u1");
+        FileIo.writeAtomically(file, out -> {
+            FileIo.writeFully(out, header);
+            FileIo.writeFully(out, ByteBuffer.wrap(data));
+        });
+    }
+
+    /**
      * numpy's preamble (magic, version 1.0, 2-byte length) and header: the dict repr, room for the
      * first axis to grow, then 1 to 64 spaces and a newline ending on a 64-byte boundary.
      */
-    private static ByteBuffer header(long[] shape) {
+    private static ByteBuffer header(long[] shape, String descr) {
         String tuple = shape.length == 1
                 ? "(" + shape[0] + ",)"
                 : Arrays.stream(shape).mapToObj(Long::toString).collect(Collectors.joining(", ", "(", ")"));
-        StringBuilder dict = new StringBuilder("{'descr': '<f4', 'fortran_order': False, 'shape': ")
+        StringBuilder dict = new StringBuilder("{'descr': '" + descr + "', 'fortran_order': False, 'shape': ")
                 .append(tuple).append(", }");
         if (shape.length > 0) {
             dict.append(" ".repeat(Math.max(0, GROWTH_AXIS_MAX_DIGITS - Long.toString(shape[0]).length())));
@@ -184,11 +202,13 @@ public final class Npy {
                 return 4;
             case "'<f8'":
                 return 8;
+            case "'|u1'":
+                return 1;
             default:
                 if (descr.startsWith("'>")) {
-                    throw fail(where, "big-endian dtype " + descr + " is not supported; expected '<f4' or '<f8'");
+                    throw fail(where, "big-endian dtype " + descr + " is not supported; expected '<f4', '<f8' or '|u1'");
                 }
-                throw fail(where, "unsupported dtype " + descr + "; expected '<f4' or '<f8'");
+                throw fail(where, "unsupported dtype " + descr + "; expected '<f4', '<f8' or '|u1'");
         }
     }
 
@@ -225,7 +245,7 @@ public final class Npy {
             int count = Math.min(perChunk, numel - done);
             FileIo.readFully(in, position, chunk.clear().limit(count * itemSize));
             for (int i = done; i < done + count; i++) {
-                data[i] = itemSize == 4 ? chunk.getFloat() : (float) chunk.getDouble();
+                data[i] = itemSize == 4 ? chunk.getFloat() : itemSize == 1 ? chunk.get() & 0xff : (float) chunk.getDouble();
             }
             done += count;
             position += (long) count * itemSize;

@@ -12,11 +12,16 @@ public final class Evaluation {
 
     /** @param limit evaluate on the first {@code limit} images only; 0 for all */
     public static EvalResult of(VitModel model, ImageDataset data, int batchSize, int limit) {
+        return of(model, data, batchSize, limit, (predicted, label) -> { });
+    }
+
+    /** The same, handing every image's predicted class and label to {@code perImage} in the dataset's order. */
+    public static EvalResult of(VitModel model, ImageDataset data, int batchSize, int limit, Evaluator.PerImage perImage) {
         Evaluator.requireClasses("evalData", data, model.config().numClasses());
         BatchLoader.Builder loader = BatchLoader.evaluation(data, model.dataConfig(), batchSize);
         if (limit > 0) loader.limit(limit);
         try (BatchLoader.Batches batches = loader.build().epoch(0)) {
-            return Evaluator.evaluate(model.graph(), batches);
+            return Evaluator.evaluate(model.graph(), batches, perImage);
         }
     }
 }

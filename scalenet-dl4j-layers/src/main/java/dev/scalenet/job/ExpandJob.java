@@ -16,6 +16,7 @@ import dev.scalenet.io.Fingerprints;
 import dev.scalenet.train.Charts;
 import dev.scalenet.train.EvalResult;
 import dev.scalenet.train.MetricsLog;
+import dev.scalenet.train.PairedComparison;
 import dev.scalenet.train.ParallelEngine;
 import dev.scalenet.train.TrainConfig;
 import dev.scalenet.train.TrainResult;
@@ -43,7 +44,9 @@ import java.util.TreeSet;
  *   <li>{@code <name>.onnx} with {@link Builder#onnx}: the same model as ONNX ({@link ExportFormat#ONNX}), for serving;</li>
  *   <li>{@code report.json}, {@code report.html} (with the training curve), {@code model.properties};</li>
  *   <li>{@code <name>.run/}: the training run (checkpoint, metrics, curve, and {@code inputs.json}, the
- *   inputs and settings it was started with) when fine-tuning.</li>
+ *   inputs and settings it was started with) when fine-tuning;</li>
+ *   <li>{@code <name>.control.run/}: with {@link TrainConfig#control()}, the same for the control, the base model
+ *   fine-tuned with the same recipe; the report then compares the two on the same held-out images.</li>
  * </ul>
  * Without training data it only expands. {@link #upToDate()} tells whether the outputs already match these
  * inputs and settings, so a build can skip the work. A fine-tune that was interrupted (a killed build) resumes
@@ -185,8 +188,10 @@ public final class ExpandJob {
         VitModel model = base.withGraph(expanded.graph());
         log.info("{} -> {}", plan, expanded);
         report.expansion(plan, expanded);
+        InvalidSettingException.require(!recipe.control() || train == null || eval != null, "control", true,
+                "false when there is no held-out data to compare the grown model and its control on (give evalData)");
         if (train != null) {
-            boolean resumeRun = prepareRun(inputs);
+            boolean resumeRun = prepareRun(runDir(), inputs);
             Trainer trainer = new Trainer(recipe, model.dataConfig(), runDir(), name).withResume(resumeRun);
             if (parallelEngine != null) trainer = trainer.withParallelEngine(parallelEngine);
             TrainResult trained = trainer.fit(model.graph(), train, eval);
@@ -196,9 +201,19 @@ public final class ExpandJob {
             ObjectNode evalSource = eval == null ? null
                     : dataSource(evalData != null ? evalData : trainData, Split.EVAL, eval.size(), evalData == null ? trainSource : null);
             report.training(trained, trainSource, evalSource, outputDir.relativize(trained.metricsFile()).toString());
+            Map<String, List<com.fasterxml.jackson.databind.JsonNode>> curves = new java.util.LinkedHashMap<>();
+            curves.put("grown", MetricsLog.read(trained.metricsFile(), Long.MAX_VALUE));
+            if (recipe.control()) {
+                TrainResult control = control(train, eval);
+                curves.put("control", MetricsLog.read(control.metricsFile(), Long.MAX_VALUE));
+                PairedComparison.Images comparison = PairedComparison.images(
+                        correct(model.withGraph(trained.graph()), eval), correct(base.withGraph(control.graph()), eval));
+                log.info("{}: grown against its control (the base fine-tuned with the same recipe, steps, seed and data): {}",
+                        name, comparison);
+                report.control(control, outputDir.relativize(control.metricsFile()).toString(), comparison);
+            }
             if (baseEval != null) { // redraw the curve with the model it grew from, so the chart says whether growing paid
-                Charts.trainingCurve(MetricsLog.read(trained.metricsFile(), Long.MAX_VALUE), name, trained.curveFile(),
-                        Map.of("base model", 100 * baseEval.top1()));
+                Charts.trainingCurves(curves, name, trained.curveFile(), Map.of("base model", 100 * baseEval.top1()));
             }
         } else if (eval != null) {
             report.expandedEval(Evaluation.of(model, eval, recipe.batchSize(), recipe.evalLimit()));
@@ -210,13 +225,38 @@ public final class ExpandJob {
         return report;
     }
 
+    /** The control's run folder: the base model fine-tuned with the same recipe, steps, seed and data. */
+    public Path controlRunDir() {
+        return outputDir.resolve(name + ".control.run");
+    }
+
+    /**
+     * Fine-tunes the base model as it was loaded, unexpanded, with the grown model's recipe, steps, seed, data and
+     * training engine ({@link TrainConfig#control()}); resumes like the grown model's run.
+     */
+    private TrainResult control(ImageDataset train, ImageDataset eval) throws IOException {
+        VitModel base = VitModel.load(baseModel, baseModelJson); // afresh: nothing of the grown model's training touches it
+        Trainer trainer = new Trainer(recipe, base.dataConfig(), controlRunDir(), prepareRun(controlRunDir(), configuration()),
+                name + " control");
+        if (parallelEngine != null) trainer = trainer.withParallelEngine(parallelEngine);
+        return trainer.fit(base.graph(), train, eval);
+    }
+
+    /** Whether {@code model} classifies each held-out image right, on the images the recipe evaluates on. */
+    private boolean[] correct(VitModel model, ImageDataset eval) {
+        int n = recipe.evalLimit() > 0 ? Math.min(recipe.evalLimit(), eval.size()) : eval.size();
+        boolean[] right = new boolean[n];
+        int[] next = {0};
+        Evaluation.of(model, eval, recipe.batchSize(), recipe.evalLimit(), (predicted, label) -> right[next[0]++] = predicted == label);
+        return right;
+    }
+
     /**
      * Whether the fine-tuning continues from the run folder's checkpoint: only when {@code resume} is on and the
      * checkpoint was started with exactly these inputs and settings. Otherwise a checkpoint left there is deleted
      * (the trainer would refuse it) and the reason is logged. Records the inputs beside the new checkpoint.
      */
-    private boolean prepareRun(ObjectNode inputs) throws IOException {
-        Path run = runDir();
+    private boolean prepareRun(Path run, ObjectNode inputs) throws IOException {
         Path checkpoint = run.resolve(Trainer.CHECKPOINT);
         Path recorded = run.resolve(INPUTS_FILE);
         if (Files.exists(checkpoint)) {

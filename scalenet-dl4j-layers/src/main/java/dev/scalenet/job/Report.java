@@ -10,6 +10,7 @@ import dev.scalenet.expand.ExpansionPlan;
 import dev.scalenet.io.AtomicFiles;
 import dev.scalenet.io.Fingerprints;
 import dev.scalenet.train.EvalResult;
+import dev.scalenet.train.PairedComparison;
 import dev.scalenet.train.TrainResult;
 import dev.scalenet.vit.VitModel;
 
@@ -137,6 +138,27 @@ public final class Report {
         root.set("training", n);
     }
 
+    /**
+     * The control ({@link dev.scalenet.train.TrainConfig#control()}): its fine-tuning, and the grown model (A) against
+     * it (B) on the same held-out images.
+     */
+    void control(TrainResult t, String metrics, PairedComparison.Images comparison) {
+        ObjectNode c = root.putObject("control");
+        c.put("what", "the base model fine-tuned with the grown model's recipe, steps, seed and data");
+        c.put("steps", t.steps());
+        c.put("trainSeconds", t.trainSeconds());
+        c.put("imagesPerSecond", t.imagesPerSecond());
+        c.put("trainableParams", t.trainableParams());
+        if (t.finalEval() != null) c.set("final", t.finalEval().toJson());
+        c.put("metrics", metrics);
+        ObjectNode p = comparison.toJson();
+        p.put("a", "grown");
+        p.put("b", "control");
+        p.put("method", "paired on the same held-out images: 95% interval of the difference of two correlated "
+                + "accuracies (Agresti-Min adjusted Wald); McNemar's exact test (two-sided) on the discordant images");
+        root.set("comparison", p);
+    }
+
     void model(Path file, String sha256, String configHash) {
         ObjectNode m = root.putObject("model");
         m.put("file", file.getFileName().toString());
@@ -173,7 +195,25 @@ public final class Report {
             lines.add(String.format(Locale.ROOT, "fine-tuned  %d steps in %.0f s (%.0f images/s)%s", t.path("steps").asLong(),
                     t.path("trainSeconds").asDouble(), t.path("imagesPerSecond").asDouble(), accuracy(t.path("final"))));
         }
+        JsonNode c = root.path("control");
+        if (!c.isMissingNode()) {
+            lines.add(String.format(Locale.ROOT, "control     the base fine-tuned the same %d steps in %.0f s%s", c.path("steps").asLong(),
+                    c.path("trainSeconds").asDouble(), accuracy(c.path("final"))));
+        }
+        JsonNode p = root.path("comparison");
+        if (!p.isMissingNode()) lines.add("grown vs control  " + comparisonText(p));
         return lines;
+    }
+
+    /** The paired comparison in one sentence, with its verdict. */
+    private static String comparisonText(JsonNode p) {
+        double low = 100 * p.path("ci95Low").asDouble();
+        double high = 100 * p.path("ci95High").asDouble();
+        String verdict = low > 0 ? "growing beat the control" : high < 0 ? "the control beat growing" : "no difference shown (the interval includes 0)";
+        return String.format(Locale.ROOT, "%.2f%% vs %.2f%%: %+.2f points, 95%% CI [%+.2f, %+.2f]; McNemar: %d images only the grown "
+                        + "model gets right, %d only the control, exact p = %.3g: %s",
+                100 * p.path("accuracyA").asDouble(), 100 * p.path("accuracyB").asDouble(), 100 * p.path("difference").asDouble(),
+                low, high, p.path("onlyA").asLong(), p.path("onlyB").asLong(), p.path("mcnemarExactP").asDouble(), verdict);
     }
 
     private static String accuracy(JsonNode eval) {
@@ -201,6 +241,18 @@ public final class Report {
         put(p, "train.steps", root.path("training").path("steps"));
         put(p, "train.seconds", root.path("training").path("trainSeconds"));
         put(p, "train.imagesPerSecond", root.path("training").path("imagesPerSecond"));
+        eval(p, "control", root.path("control").path("final"));
+        put(p, "control.steps", root.path("control").path("steps"));
+        put(p, "control.seconds", root.path("control").path("trainSeconds"));
+        JsonNode c = root.path("comparison");
+        put(p, "comparison.images", c.path("images"));
+        put(p, "comparison.difference", c.path("difference"));
+        put(p, "comparison.ci95Low", c.path("ci95Low"));
+        put(p, "comparison.ci95High", c.path("ci95High"));
+        put(p, "comparison.onlyGrown", c.path("onlyA"));
+        put(p, "comparison.onlyControl", c.path("onlyB"));
+        put(p, "comparison.mcnemarExactP", c.path("mcnemarExactP"));
+        put(p, "comparison.mcnemarMidP", c.path("mcnemarMidP"));
         return p;
     }
 
@@ -256,10 +308,24 @@ public final class Report {
         evalRow(h, "base model", root.path("base").path("eval"));
         evalRow(h, "expanded, before training", root.path("expansion").path("evalAtStart"));
         evalRow(h, "expanded, after training", root.path("training").path("final"));
+        evalRow(h, "control: the base fine-tuned the same way", root.path("control").path("final"));
         for (JsonNode e : root.path("evaluations")) {
             evalRow(h, "evaluate: " + e.path("model").path("name").asText() + " on " + e.path("data").path("name").asText(), e);
         }
         h.append("</table>\n");
+        if (root.has("comparison")) {
+            JsonNode p = root.get("comparison");
+            h.append("<h2>Grown model against its control</h2>\n<p>").append(esc(comparisonText(p))).append(".</p>\n<table>");
+            row(h, "control", root.path("control").path("what").asText());
+            row(h, "held-out images", p.path("images").asText());
+            row(h, "difference (grown - control)", String.format(Locale.ROOT, "%+.2f points, 95%% CI [%+.2f, %+.2f]",
+                    100 * p.path("difference").asDouble(), 100 * p.path("ci95Low").asDouble(), 100 * p.path("ci95High").asDouble()));
+            row(h, "only the grown model right / only the control right", p.path("onlyA").asText() + " / " + p.path("onlyB").asText());
+            row(h, "McNemar's exact p (mid-p)", String.format(Locale.ROOT, "%.3g (%.3g)", p.path("mcnemarExactP").asDouble(),
+                    p.path("mcnemarMidP").asDouble()));
+            row(h, "method", p.path("method").asText());
+            h.append("</table>\n");
+        }
         if (root.has("expansion")) {
             JsonNode e = root.get("expansion");
             h.append("<h2>Expansion</h2>\n<table>");

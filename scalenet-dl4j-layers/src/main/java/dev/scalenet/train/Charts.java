@@ -52,22 +52,56 @@ public final class Charts {
         save(trainingCurveChart(metrics, title, referenceTop1), png);
     }
 
+    /**
+     * Several runs on one chart (a grown model and its control): each run's training loss and held-out loss (top)
+     * and held-out top-1 (bottom), the series named by the run, with the same reference lines.
+     */
+    public static void trainingCurves(Map<String, List<JsonNode>> runs, String title, Path png, Map<String, Double> referenceTop1)
+            throws IOException {
+        save(trainingCurvesChart(runs, title, referenceTop1), png);
+    }
+
     static JFreeChart trainingCurveChart(List<JsonNode> metrics, String title, Map<String, Double> referenceTop1) {
-        XYSeries loss = new XYSeries("training loss (smoothed)");
-        XYSeries evalLoss = new XYSeries("held-out loss");
-        XYSeries top1 = new XYSeries("held-out top-1 %");
-        for (JsonNode m : metrics) {
-            double epoch = m.path("epoch").asDouble();
-            if ("train".equals(m.path("event").asText())) {
-                loss.add(epoch, m.path("loss").asDouble());
-            } else if ("eval".equals(m.path("event").asText())) {
-                evalLoss.add(epoch, m.path("loss").asDouble());
-                top1.add(epoch, 100 * m.path("top1").asDouble());
+        return trainingCurvesChart(Map.of("", metrics), title, referenceTop1);
+    }
+
+    static JFreeChart trainingCurvesChart(Map<String, List<JsonNode>> runs, String title, Map<String, Double> referenceTop1) {
+        List<XYSeries> losses = new java.util.ArrayList<>();
+        List<XYSeries> top1s = new java.util.ArrayList<>();
+        for (Map.Entry<String, List<JsonNode>> run : runs.entrySet()) {
+            String prefix = run.getKey().isEmpty() ? "" : run.getKey() + ": ";
+            XYSeries loss = new XYSeries(prefix + "training loss (smoothed)");
+            XYSeries evalLoss = new XYSeries(prefix + "held-out loss");
+            XYSeries top1 = new XYSeries(prefix + "held-out top-1 %");
+            for (JsonNode m : run.getValue()) {
+                double epoch = m.path("epoch").asDouble();
+                if ("train".equals(m.path("event").asText())) {
+                    loss.add(epoch, m.path("loss").asDouble());
+                } else if ("eval".equals(m.path("event").asText())) {
+                    evalLoss.add(epoch, m.path("loss").asDouble());
+                    top1.add(epoch, 100 * m.path("top1").asDouble());
+                }
             }
+            losses.add(loss);
+            losses.add(evalLoss);
+            top1s.add(top1);
         }
         CombinedDomainXYPlot plot = new CombinedDomainXYPlot(new NumberAxis("epoch"));
-        plot.add(linePlot("loss", loss, evalLoss), 1);
-        XYPlot accuracy = linePlot("top-1 accuracy (%)", top1);
+        XYPlot lossPlot = linePlot("loss", losses.toArray(new XYSeries[0]));
+        plot.add(lossPlot, 1);
+        XYPlot accuracy = linePlot("top-1 accuracy (%)", top1s.toArray(new XYSeries[0]));
+        if (runs.size() > 1) { // a colour per run; held-out loss dashed
+            XYLineAndShapeRenderer l = (XYLineAndShapeRenderer) lossPlot.getRenderer();
+            XYLineAndShapeRenderer a = (XYLineAndShapeRenderer) accuracy.getRenderer();
+            for (int r = 0; r < runs.size(); r++) {
+                Color c = PALETTE[r % PALETTE.length];
+                l.setSeriesPaint(2 * r, c);
+                l.setSeriesPaint(2 * r + 1, c);
+                l.setSeriesStroke(2 * r + 1, new BasicStroke(2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f,
+                        new float[] {6f, 4f}, 0f));
+                a.setSeriesPaint(r, c);
+            }
+        }
         ((NumberAxis) accuracy.getRangeAxis()).setAutoRangeMinimumSize(1.0); // one point, or a flat line, still gets a readable axis
         for (Map.Entry<String, Double> r : referenceTop1.entrySet()) {
             ValueMarker line = new ValueMarker(r.getValue(), Color.BLACK, new BasicStroke(1.5f, BasicStroke.CAP_BUTT,
@@ -81,7 +115,8 @@ public final class Charts {
             NumberAxis axis = (NumberAxis) accuracy.getRangeAxis();
             double lo = referenceTop1.values().stream().mapToDouble(Double::doubleValue).min().orElseThrow();
             double hi = referenceTop1.values().stream().mapToDouble(Double::doubleValue).max().orElseThrow();
-            if (top1.getItemCount() > 0) {
+            for (XYSeries top1 : top1s) {
+                if (top1.getItemCount() == 0) continue;
                 lo = Math.min(lo, top1.getMinY());
                 hi = Math.max(hi, top1.getMaxY());
             }

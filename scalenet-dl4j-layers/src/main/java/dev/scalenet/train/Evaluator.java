@@ -21,8 +21,20 @@ public final class Evaluator {
                         + ": " + dataset.classNames() + ")");
     }
 
+    /** Receives every image's outcome, in data order. */
+    @FunctionalInterface
+    public interface PerImage {
+        /** @param predicted the top-1 class (ties to the lower index) @param label the true class */
+        void accept(int predicted, int label);
+    }
+
     /** @param batches features and one-hot labels; consumed */
     public static EvalResult evaluate(ComputationGraph graph, Iterator<DataSet> batches) {
+        return evaluate(graph, batches, (predicted, label) -> { });
+    }
+
+    /** The same, also handing every image's predicted class and label to {@code perImage}, in data order. */
+    public static EvalResult evaluate(ComputationGraph graph, Iterator<DataSet> batches, PerImage perImage) {
         long n = 0;
         long top1 = 0;
         long top5 = 0;
@@ -36,6 +48,7 @@ public final class Evaluator {
                 int label = argmax(y[i]);
                 int rank = rankOf(z[i], label);
                 if (rank == 0) top1++;
+                perImage.accept(argmax(z[i]), label);
                 if (rank < 5) top5++;
                 lossSum += logSumExp(z[i]) - z[i][label];
                 n++;

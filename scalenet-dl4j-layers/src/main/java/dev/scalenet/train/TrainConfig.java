@@ -40,6 +40,8 @@ public final class TrainConfig {
     private final int evalLimit;
     private final int workers;
     private final boolean recompute;
+    private final boolean control;
+    private final int evalsPerEpoch;
 
     private TrainConfig(Builder b) {
         epochs = b.epochs;
@@ -62,6 +64,8 @@ public final class TrainConfig {
         evalLimit = b.evalLimit;
         workers = b.workers;
         recompute = b.recompute;
+        control = b.control;
+        evalsPerEpoch = b.evalsPerEpoch;
         require(epochs >= 1, "epochs", epochs, "at least 1");
         require(steps >= 0, "steps", steps, "0 (train for whole epochs) or a positive number of optimizer steps");
         require(batchSize >= 1, "batchSize", batchSize, "a positive number of images per step");
@@ -79,6 +83,7 @@ public final class TrainConfig {
         require(checkpointEvery >= 0, "checkpointEvery", checkpointEvery, "0 (at epoch ends only) or a number of steps");
         require(trainLimit >= 0, "trainLimit", trainLimit, "0 (all) or a number of training images");
         require(evalLimit >= 0, "evalLimit", evalLimit, "0 (all) or a number of held-out images");
+        require(evalsPerEpoch >= 1, "evalsPerEpoch", evalsPerEpoch, "1 (at epoch ends) or more held-out evaluations per epoch");
         require(workers >= 1, "workers", workers, "1 (train on this thread) or the number of parallel workers");
         // ParallelWrapper averages the workers' weights inside its fit, with no hook in between where an EMA of the
         // averaged weights could be taken; an EMA of one worker's weights would not be the recipe's EMA
@@ -131,6 +136,25 @@ public final class TrainConfig {
      * are bit for bit those of training without it.
      */
     public boolean recompute() { return recompute; }
+    /**
+     * Also fine-tune the base model, unexpanded, as a control: the same recipe, steps, seed and data as the grown
+     * model, evaluated on the same held-out images, so the job reports whether growing beat simply fine-tuning the
+     * base (the paired difference with its 95% interval and McNemar's test). Doubles the training time, roughly.
+     */
+    public boolean control() { return control; }
+    /**
+     * Held-out evaluations per epoch, evenly spaced in steps, the last at the epoch's end (1: at epoch ends only), so
+     * the held-out curve of a short fine-tune is a curve; each costs one pass over the held-out images
+     * ({@code evalLimit}).
+     */
+    public int evalsPerEpoch() { return evalsPerEpoch; }
+
+    /** Whether the held-out set is evaluated after {@code step} steps of an epoch of {@code perEpoch} steps (1-based within the epoch). */
+    public boolean evaluatesAfter(long stepInEpoch, long perEpoch) {
+        if (stepInEpoch <= 0 || stepInEpoch > perEpoch) return false;
+        if (stepInEpoch == perEpoch) return true;
+        return stepInEpoch * evalsPerEpoch / perEpoch != (stepInEpoch - 1) * evalsPerEpoch / perEpoch;
+    }
 
     /**
      * The training batches of this recipe, as {@link dev.scalenet.train.Trainer} uses them: batch size, random crop
@@ -179,6 +203,8 @@ public final class TrainConfig {
         o.put("evalLimit", evalLimit);
         o.put("workers", workers);
         o.put("recompute", recompute);
+        o.put("control", control);
+        o.put("evalsPerEpoch", evalsPerEpoch);
         return o;
     }
 
@@ -208,7 +234,9 @@ public final class TrainConfig {
                 case "trainLimit": b.trainLimit((int) whole(f, v)); break;
                 case "evalLimit": b.evalLimit((int) whole(f, v)); break;
                 case "workers": b.workers((int) whole(f, v)); break;
-                case "recompute": b.recompute(bool(f, v)); break;
+                case "recompute": b.recompute(flag(f, v)); break;
+                case "control": b.control(flag(f, v)); break;
+                case "evalsPerEpoch": b.evalsPerEpoch((int) whole(f, v)); break;
                 default: throw new InvalidSettingException(f, v, "one of the settings " + new Builder().build().toJson().properties()
                         .stream().map(java.util.Map.Entry::getKey).collect(java.util.stream.Collectors.joining(", ")));
             }
@@ -221,7 +249,8 @@ public final class TrainConfig {
         return v.doubleValue();
     }
 
-    private static boolean bool(String setting, JsonNode v) {
+    /** true or false, as JSON booleans or as the text a command line gives. */
+    private static boolean flag(String setting, JsonNode v) {
         if (v.isBoolean()) return v.booleanValue();
         if (v.isTextual() && (v.asText().equals("true") || v.asText().equals("false"))) return Boolean.parseBoolean(v.asText());
         throw new InvalidSettingException(setting, v, "true or false");
@@ -276,6 +305,8 @@ public final class TrainConfig {
         private int evalLimit;
         private int workers = 1;
         private boolean recompute;
+        private boolean control;
+        private int evalsPerEpoch = 1;
 
         private Builder() {}
 
@@ -317,6 +348,10 @@ public final class TrainConfig {
         /** Recompute each block's activations in the backward pass instead of keeping them ({@link TrainConfig#recompute()}). */
         public Builder recompute(boolean v) { recompute = v; return this; }
 
+        /** {@link TrainConfig#control()}; default false. */
+        public Builder control(boolean v) { control = v; return this; }
+        /** {@link TrainConfig#evalsPerEpoch()}; default 1. */
+        public Builder evalsPerEpoch(int v) { evalsPerEpoch = v; return this; }
         public TrainConfig build() { return new TrainConfig(this); }
     }
 }

@@ -241,6 +241,11 @@ public final class Trainer {
                         // up to the next epoch end or checkpoint, whichever comes first: the engine trains the
                         // rounds in between without coming back here
                         until = Math.min(total, (step / perEpoch + 1) * perEpoch);
+                        if (eval != null) { // and stop at the next held-out evaluation
+                            long next = step + 1;
+                            while (next < until && !config.evaluatesAfter(next - (next - 1) / perEpoch * perEpoch, perEpoch)) next++;
+                            until = next;
+                        }
                         if (config.checkpointEvery() > 0) {
                             until = Math.min(until, (step / config.checkpointEvery() + 1) * config.checkpointEvery());
                         }
@@ -258,7 +263,8 @@ public final class Trainer {
                     }
                     step = until;
                     boolean epochEnd = step % perEpoch == 0 || step == total;
-                    if (epochEnd && eval != null) {
+                    long inEpoch = step - (step - 1) / perEpoch * perEpoch; // 1 .. perEpoch
+                    if ((epochEnd || config.evaluatesAfter(inEpoch, perEpoch)) && eval != null) {
                         progress.evaluated(step, epoch, evaluate(graph, ema, eval));
                     }
                     if (epochEnd || (config.checkpointEvery() > 0 && step % config.checkpointEvery() == 0)) {
@@ -371,7 +377,7 @@ public final class Trainer {
     /** What must not change between a checkpoint and a resume. */
     private ObjectNode identity(ImageDataset train, ImageDataset eval, String startModel) {
         ObjectNode o = new ObjectMapper().createObjectNode();
-        o.set("recipe", config.toJson());
+        o.set("recipe", trainingSettings(config.toJson()));
         o.set("data", data.toJson());
         o.put("trainData", train.describe());
         o.put("evalData", eval == null ? "" : eval.describe());
@@ -379,11 +385,26 @@ public final class Trainer {
         return o;
     }
 
+    /**
+     * Settings of the recipe that do not change the trained weights, left out of a run's identity so a checkpoint
+     * resumes across them (and across versions that did not have them): the job's control and the number of
+     * held-out evaluations.
+     */
+    private static final List<String> NOT_TRAINING = List.of("control", "evalsPerEpoch", "recompute"); // recompute: the same bits
+
+    private static JsonNode trainingSettings(JsonNode recipe) {
+        if (!(recipe instanceof ObjectNode)) return recipe;
+        ObjectNode r = ((ObjectNode) recipe).deepCopy();
+        r.remove(NOT_TRAINING);
+        return r;
+    }
+
     private static void requireSameRun(Path checkpoint, JsonNode saved, ObjectNode now) {
         List<String> differ = new ArrayList<>();
         now.fieldNames().forEachRemaining(f -> {
+            JsonNode before = saved == null ? null : f.equals("recipe") ? trainingSettings(saved.get(f)) : saved.get(f);
             // compared as text: a number read back from the file may be another node type than the one written
-            if (saved == null || !now.get(f).toString().equals(String.valueOf(saved.get(f)))) differ.add(f);
+            if (saved == null || !now.get(f).toString().equals(String.valueOf(before))) differ.add(f);
         });
         if (!differ.isEmpty()) {
             throw new IllegalStateException(checkpoint + " was written by a different run (" + String.join(", ", differ)

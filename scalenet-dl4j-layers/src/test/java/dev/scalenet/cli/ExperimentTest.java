@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.scalenet.InvalidSettingException;
 import dev.scalenet.data.FashionMnist;
+import dev.scalenet.io.Npy;
+import dev.scalenet.io.NpyArray;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -12,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -22,6 +25,15 @@ class ExperimentTest {
     @DisplayName("--arms picks the named arms, in the order given, in any case")
     void armsInOrder() {
         assertEquals(List.of(Experiment.Arm.SCALENET, Experiment.Arm.BASE_MORE), Experiment.arms("scalenet, BASE_MORE"));
+    }
+
+    @Test
+    @DisplayName("base_2e, the convergence check, continues the trained base for E more epochs")
+    void baseTwoE() {
+        assertEquals(List.of(Experiment.Arm.BASE_2E), Experiment.arms("base_2e"));
+        assertTrue(Experiment.Arm.BASE_2E.fromBase());
+        assertEquals(3, Experiment.Arm.BASE_2E.thirds);
+        assertTrue(!Experiment.Arm.BASE_2E.deep());
     }
 
     @Test
@@ -50,7 +62,7 @@ class ExperimentTest {
     @Test
     @DisplayName("a tiny experiment: the base trains E, grown arms start from it; finished runs are skipped; --final adds the test set once")
     void tinyExperimentResumesAndAggregates(@TempDir Path out) throws Exception {
-        Experiment.run(tiny(out, "base,scalenet_fp,untied", false, 1e-3));
+        Experiment.run(tiny(out, "base,base_more,scalenet_fp,untied", false, 1e-3));
         ObjectMapper json = new ObjectMapper();
         JsonNode base = json.readTree(out.resolve("seed0/base/result.json").toFile());
         JsonNode fp = json.readTree(out.resolve("seed0/scalenet_fp/result.json").toFile());
@@ -65,11 +77,30 @@ class ExperimentTest {
         assertTrue(table.contains("| base L, E | 2 | 3 |") && table.contains("untied growth 2L, E/3"), table);
 
         long before = Files.getLastModifiedTime(out.resolve("seed0/base/result.json")).toMillis();
-        Experiment.run(tiny(out, "base,scalenet_fp,untied", true, 1e-3));
+        Experiment.run(tiny(out, "base,base_more,scalenet_fp,untied", true, 1e-3));
         JsonNode again = json.readTree(out.resolve("seed0/base/result.json").toFile());
         assertEquals(base.get("validation"), again.get("validation"), "a finished run is not trained again");
         assertTrue(again.get("test").get("examples").asLong() == 10_000, "--final evaluates on the official test set");
         assertTrue(Files.getLastModifiedTime(out.resolve("seed0/base/result.json")).toMillis() >= before);
+
+        // every test-evaluated run keeps its per-image predictions: [10000, 2] of (predicted, label), whose
+        // agreement is the run's test top-1
+        NpyArray predictions = Npy.read(out.resolve("seed0/base/" + Experiment.PREDICTIONS));
+        assertArrayEquals(new long[] {10_000, 2}, predictions.shape());
+        boolean[] right = Experiment.correct(out.resolve("seed0/base/" + Experiment.PREDICTIONS));
+        long hits = 0;
+        for (boolean r : right) if (r) hits++;
+        assertEquals(again.get("test").get("top1").asDouble(), hits / 10_000.0, 1e-12);
+        // the aggregation pairs the runs: the grown arms against the control, with McNemar per seed
+        String paired = Files.readString(out.resolve("results.md"));
+        assertTrue(paired.contains("**ScaleNet 2L, E/3, function-preserving minus base L, E + E/3** (points)")
+                && paired.contains("McNemar exact p"), paired);
+        JsonNode first = json.readTree(out.resolve("results.json").toFile()).get("paired").get(0);
+        assertEquals("scalenet_fp", first.get("a").asText());
+        assertEquals("base_more", first.get("b").asText());
+        JsonNode mcnemar = first.get("mcnemar").get(0);
+        assertEquals(10_000, mcnemar.get("bothRight").asLong() + mcnemar.get("onlyA").asLong()
+                + mcnemar.get("onlyB").asLong() + mcnemar.get("bothWrong").asLong());
 
         InvalidSettingException other = assertThrows(InvalidSettingException.class,
                 () -> Experiment.run(tiny(out, "base", false, 0.01)));

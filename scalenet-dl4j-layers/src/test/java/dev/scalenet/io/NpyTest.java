@@ -148,9 +148,25 @@ class NpyTest {
     }
 
     @ParameterizedTest(name = "dtype {0} is rejected, naming the supported ones")
-    @ValueSource(strings = {"<i8", "|u1", "<f2", "<c8"})
+    @ValueSource(strings = {"<i8", "<f2", "<c8"})
     void otherDtype(String descr) throws IOException {
-        rejects(f4(descr, "False", "(2,)", new byte[16]), "unsupported dtype '" + descr + "'", "'<f4' or '<f8'");
+        rejects(f4(descr, "False", "(2,)", new byte[16]), "unsupported dtype '" + descr + "'", "'<f4', '<f8' or '|u1'");
+    }
+
+    @Test
+    @DisplayName("uint8 (|u1) arrays: written with numpy's header layout and read back widened to float, exactly")
+    void uint8RoundTrip() throws IOException {
+        Path f = dir.resolve("u8.npy");
+        byte[] data = {0, 1, 9, (byte) 200, (byte) 255, 7};
+        Npy.writeUint8(f, new long[] {3, 2}, data);
+        byte[] bytes = Files.readAllBytes(f);
+        String header = new String(bytes, 10, bytes.length - 10 - data.length, StandardCharsets.ISO_8859_1);
+        assertTrue(header.startsWith("{'descr': '|u1', 'fortran_order': False, 'shape': (3, 2), }"), header);
+        assertEquals(0, (bytes.length - data.length) % 64, "data starts on a 64-byte boundary, as numpy writes it");
+        NpyArray back = Npy.read(f);
+        assertArrayEquals(new long[] {3, 2}, back.shape());
+        assertArrayEquals(new float[] {0, 1, 9, 200, 255, 7}, back.data());
+        assertThrows(IllegalArgumentException.class, () -> Npy.writeUint8(dir.resolve("bad.npy"), new long[] {4}, data));
     }
 
     @Test

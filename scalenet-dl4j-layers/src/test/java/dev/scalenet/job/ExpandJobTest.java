@@ -126,6 +126,52 @@ class ExpandJobTest {
         assertEquals(String.valueOf(top1), properties().getProperty("final.top1"));
     }
 
+    @Test
+    @DisplayName("with control, the base is fine-tuned the same way and the report pairs the two on the same held-out images")
+    void controlPairsGrownAndBase() throws Exception {
+        Report report = job().recipe(tinyRecipe().control(true).build()).trainData(FashionMnist.dir()).build().run();
+        JsonNode r = new ObjectMapper().readTree(out.resolve(Report.JSON_FILE).toFile());
+        JsonNode control = r.path("control");
+        JsonNode comparison = r.path("comparison");
+        assertEquals(r.path("training").path("steps").asInt(), control.path("steps").asInt(), "the same steps");
+        assertEquals(32, control.path("final").path("examples").asInt(), "the same held-out images (evalLimit 32)");
+        assertTrue(Files.exists(out.resolve("micro-x8.control.run/metrics.jsonl")));
+        // the 2 x 2 table covers the 32 images, and its margins are the two reported accuracies
+        assertEquals(32, comparison.path("bothRight").asInt() + comparison.path("onlyA").asInt() + comparison.path("onlyB").asInt()
+                + comparison.path("bothWrong").asInt());
+        assertEquals(r.path("training").path("final").path("top1").asDouble(), comparison.path("accuracyA").asDouble(), 1e-12);
+        assertEquals(control.path("final").path("top1").asDouble(), comparison.path("accuracyB").asDouble(), 1e-12);
+        assertTrue(comparison.path("ci95Low").asDouble() <= comparison.path("difference").asDouble()
+                && comparison.path("difference").asDouble() <= comparison.path("ci95High").asDouble());
+        double p = comparison.path("mcnemarExactP").asDouble();
+        assertTrue(p > 0 && p <= 1, "McNemar p " + p);
+        // the control is the base itself, fine-tuned: the written (grown) model is not it
+        assertEquals(8, dev.scalenet.vit.VisionTransformer.blocksOf(VitModel.load(out.resolve("micro-x8.zip"), null).graph()).depth());
+
+        Properties props = properties();
+        assertEquals(control.path("final").path("top1").asText(), props.getProperty("control.top1"));
+        assertEquals(comparison.path("onlyA").asText(), props.getProperty("comparison.onlyGrown"));
+        assertEquals(comparison.path("onlyB").asText(), props.getProperty("comparison.onlyControl"));
+        assertEquals(String.valueOf(p), props.getProperty("comparison.mcnemarExactP"));
+        assertTrue(props.containsKey("comparison.ci95Low") && props.containsKey("comparison.ci95High"));
+        String html = Files.readString(out.resolve(Report.HTML_FILE));
+        assertTrue(html.contains("Grown model against its control") && html.contains("McNemar"), "the comparison section");
+        assertTrue(report.summary().stream().anyMatch(l -> l.startsWith("grown vs control") && l.contains("95% CI")), report.summary().toString());
+    }
+
+    @Test
+    @DisplayName("control without held-out data fails naming the setting")
+    void controlNeedsHeldOutData(@TempDir Path classes) throws Exception {
+        for (String c : List.of("a", "b")) {
+            Path dir = Files.createDirectories(classes.resolve(c));
+            java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(28, 28, java.awt.image.BufferedImage.TYPE_BYTE_GRAY);
+            javax.imageio.ImageIO.write(img, "png", dir.resolve("0.png").toFile());
+        }
+        InvalidSettingException e = assertThrows(InvalidSettingException.class,
+                () -> job().recipe(tinyRecipe().control(true).build()).trainData(classes).build().run());
+        assertEquals("control", e.setting());
+    }
+
     /** Top-1 of the model file on the first {@code n} test images: argmax of its logits against the labels, counted here. */
     private double top1OfWrittenModel(int n) throws IOException {
         VitModel written = VitModel.load(out.resolve("micro-x8.zip"), null);

@@ -53,4 +53,27 @@ class ChartsTest {
         XYPlot accuracy = (XYPlot) ((CombinedDomainXYPlot) chart.getXYPlot()).getSubplots().get(1);
         assertEquals(null, accuracy.getRangeMarkers(org.jfree.chart.ui.Layer.FOREGROUND));
     }
+
+    @Test
+    @DisplayName("two runs on one chart (a grown model and its control): every series named by its run, a colour per run")
+    void twoRuns() throws Exception {
+        Map<String, List<JsonNode>> runs = new java.util.LinkedHashMap<>();
+        runs.put("grown", metrics());
+        runs.put("control", metrics());
+        JFreeChart chart = Charts.trainingCurvesChart(runs, "job", Map.of("base model", 89.21));
+        List<?> plots = ((CombinedDomainXYPlot) chart.getXYPlot()).getSubplots();
+        XYPlot loss = (XYPlot) plots.get(0);
+        XYPlot accuracy = (XYPlot) plots.get(1);
+        assertEquals(List.of("grown: training loss (smoothed)", "grown: held-out loss", "control: training loss (smoothed)",
+                "control: held-out loss"), keys(loss));
+        assertEquals(List.of("grown: held-out top-1 %", "control: held-out top-1 %"), keys(accuracy));
+        assertEquals(accuracy.getRenderer().getSeriesPaint(1), loss.getRenderer().getSeriesPaint(2), "the control's colour");
+        assertTrue(!accuracy.getRenderer().getSeriesPaint(0).equals(accuracy.getRenderer().getSeriesPaint(1)));
+    }
+
+    private static List<String> keys(XYPlot plot) {
+        List<String> k = new ArrayList<>();
+        for (int i = 0; i < plot.getDataset().getSeriesCount(); i++) k.add(String.valueOf(plot.getDataset().getSeriesKey(i)));
+        return k;
+    }
 }

@@ -57,6 +57,37 @@ class TrainerTest {
     }
 
     @Test
+    @DisplayName("evalsPerEpoch 4: held-out evaluations after 5, 10, 15 and 20 of an epoch's 20 steps, and the weights are those of evalsPerEpoch 1")
+    void evaluationsInsideEpochs() throws Exception {
+        TrainResult once = TinyRun.fit(TinyRun.model(), TinyRun.recipe().build(), dir.resolve("once"), false);
+        TrainResult four = TinyRun.fit(TinyRun.model(), TinyRun.recipe().evalsPerEpoch(4).build(), dir.resolve("four"), false);
+        List<Long> steps = MetricsLog.read(four.metricsFile(), Long.MAX_VALUE).stream()
+                .filter(l -> "eval".equals(l.path("event").asText())).map(l -> l.get("step").asLong()).toList();
+        assertEquals(List.of(0L, 5L, 10L, 15L, 20L, 25L, 30L, 35L, 40L), steps, "2 epochs of 20 steps, before training and 4 an epoch");
+        assertEquals(9, four.evaluations().size());
+        assertEquals(once.finalEval().top1(), four.finalEval().top1(), "evaluating does not change training");
+        assertArrayEquals(RawBits.of(once.graph().params()), RawBits.of(four.graph().params()), "bit-identical weights");
+    }
+
+    @Test
+    @DisplayName("evaluation points: evenly spaced inside the epoch, the last at its end; 1 a epoch means epoch ends only")
+    void evaluationPoints() {
+        TrainConfig four = TrainConfig.builder().evalsPerEpoch(4).build();
+        List<Long> points = new java.util.ArrayList<>();
+        for (long s = 1; s <= 468; s++) if (four.evaluatesAfter(s, 468)) points.add(s);
+        assertEquals(List.of(117L, 234L, 351L, 468L), points);
+        TrainConfig three = TrainConfig.builder().evalsPerEpoch(3).build();
+        points.clear();
+        for (long s = 1; s <= 10; s++) if (three.evaluatesAfter(s, 10)) points.add(s);
+        assertEquals(List.of(4L, 7L, 10L), points, "floor(s * 3 / 10) steps up at s = 4 and 7");
+        TrainConfig one = TrainConfig.builder().build();
+        assertEquals(1, one.evalsPerEpoch());
+        for (long s = 1; s < 468; s++) assertFalse(one.evaluatesAfter(s, 468), "step " + s);
+        assertTrue(one.evaluatesAfter(468, 468));
+        assertThrows(dev.scalenet.InvalidSettingException.class, () -> TrainConfig.builder().evalsPerEpoch(0).build());
+    }
+
+    @Test
     @DisplayName("deterministic: the same seed gives the same weights; another seed other weights")
     void deterministic() throws Exception {
         INDArray a = TinyRun.fit(TinyRun.model(), TinyRun.recipe().build(), dir.resolve("a"), false).graph().params();
@@ -91,6 +122,14 @@ class TrainerTest {
         IllegalStateException e = assertThrows(IllegalStateException.class,
                 () -> TinyRun.fit(TinyRun.model(), TinyRun.recipe().epochs(1).learningRate(1e-3).build(), dir, true));
         assertTrue(e.getMessage().contains("recipe differs"), e.getMessage());
+    }
+
+    @Test
+    @DisplayName("a checkpoint resumes across settings that do not change the weights: control and evalsPerEpoch")
+    void resumeAcrossEvaluationSettings() throws Exception {
+        TinyRun.fit(TinyRun.model(), TinyRun.recipe().epochs(1).build(), dir, false);
+        TrainResult again = TinyRun.fit(TinyRun.model(), TinyRun.recipe().epochs(1).control(true).evalsPerEpoch(4).build(), dir, true);
+        assertEquals(20, again.resumedFromStep(), "resumed from the finished run's last checkpoint");
     }
 
     @Test

@@ -196,6 +196,23 @@ public class ExpandMojo extends AbstractScaleNetMojo {
     Boolean recompute;
 
     /**
+     * Also fine-tune the base model, unexpanded, as a control: the same recipe, steps, seed and data as the grown
+     * model, evaluated on the same held-out images. The log, report and {@code model.properties} then give both
+     * accuracies, the grown model's margin with its 95% interval (paired on the images) and McNemar's test, so the
+     * build says whether growing beat simply fine-tuning the base. Needs held-out data; roughly doubles the training
+     * time. Default false.
+     */
+    @Parameter(property = "scalenet.control")
+    Boolean control;
+
+    /**
+     * Held-out evaluations per epoch, evenly spaced, the last at the epoch's end, so the report's held-out curve of a
+     * one-epoch fine-tune has points inside the epoch; each is one pass over the held-out images. Default 1.
+     */
+    @Parameter(property = "scalenet.evalsPerEpoch")
+    Integer evalsPerEpoch;
+
+    /**
      * Continue an interrupted fine-tuning (a killed or failed build) from its last checkpoint in
      * {@code outputDirectory/<name>.run/} when the base model, settings and data are the ones it was started with;
      * when any changed, or with {@code false}, it starts afresh and the log says why. Default: true (the library's
@@ -311,6 +328,8 @@ public class ExpandMojo extends AbstractScaleNetMojo {
         s.put("evalLimit", evalLimit);
         s.put("workers", workers);
         s.put("recompute", recompute);
+        s.put("control", control);
+        s.put("evalsPerEpoch", evalsPerEpoch);
         return recipe(s);
     }
 
