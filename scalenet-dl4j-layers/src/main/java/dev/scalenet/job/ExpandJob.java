@@ -236,8 +236,8 @@ public final class ExpandJob {
      */
     private TrainResult control(ImageDataset train, ImageDataset eval) throws IOException {
         VitModel base = VitModel.load(baseModel, baseModelJson); // afresh: nothing of the grown model's training touches it
-        Trainer trainer = new Trainer(recipe, base.dataConfig(), controlRunDir(), prepareRun(controlRunDir(), configuration()),
-                name + " control");
+        Trainer trainer = new Trainer(recipe, base.dataConfig(), controlRunDir(), name + " control")
+                .withResume(prepareRun(controlRunDir(), configuration()));
         if (parallelEngine != null) trainer = trainer.withParallelEngine(parallelEngine);
         return trainer.fit(base.graph(), train, eval);
     }
