@@ -1,5 +1,9 @@
 package dev.scalenet.layers;
 
+import dev.scalenet.engine.BatchShards;
+import dev.scalenet.engine.BlockDims;
+import dev.scalenet.engine.BlockPass;
+import dev.scalenet.engine.Engine;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
@@ -20,10 +24,9 @@ import java.util.SplittableRandom;
  * backward each shard adds its parameter gradients into a buffer of its own, which are summed in shard order.
  */
 final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
-    private static volatile boolean residentInference = !"false".equalsIgnoreCase(System.getProperty("scalenet.residentInference", "true"));
     private final BatchShards shards = new BatchShards(this);
     /** Per shard, the blocks that ran in the last training forward pass (one list when unsharded). */
-    private final List<List<Block>> ran = new ArrayList<>();
+    private final List<List<BlockPass>> ran = new ArrayList<>();
     /**
      * With recomputation ({@link ScaleNetBlocks#isRecompute}), per shard, each position's input in the last training
      * forward pass: the only forward state kept; the blocks run again from these in backward.
@@ -36,9 +39,9 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
     /** Per shard after the first, its parameter-gradient buffer, laid out as {@code gradientsFlattened}. */
     private final List<ShardGradients> shardGradients = new ArrayList<>();
     private int shardsRan;
-    /** Whether the last training forward pass ran token-major (see {@link TokenOrder}): its backward pass does too. */
-    private boolean tokenMajorRan;
-    /** Whether the last forward pass was an inference with the rows kept in Java ({@link #inferResident}). */
+    /** The engine of the last training forward pass: its backward pass runs there too. */
+    private Engine engineRan;
+    /** Whether the last forward pass was an inference with the rows kept in Java ({@link Engine#inferResident}). */
     private boolean residentRan;
 
     ScaleNetBlocksLayer(NeuralNetConfiguration conf, DataType dataType) {
@@ -57,93 +60,59 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
         long batch = input.size(0);
         long tokens = input.size(1);
         long d = c.getEmbedDim();
-        // attention on the host wants the rows token-major; everything else takes either order
-        boolean tokenMajor = HostFloats.applies(input) && HostAttention.pays(tokens);
         int n = shards.shardsFor(batch, input.length());
-        residentRan = !training && tokenMajor && residentFits(batch, tokens, n);
+        Engine engine = Engine.forCall(input, input.length() / n);
+        residentRan = !training && engine.infersResident(dims(), tokens, (batch + n - 1) / n * tokens);
         if (residentRan) {
-            return inferResident(input, n);
+            return inferResident(engine, input, n);
         }
         INDArray x = input.dup('c').reshape('c', batch * tokens, d);
         float[][] keep = training ? keepMultipliers(batch) : null;
         boolean recompute = training && layerConf().isRecompute();
         keepRan = keep;
         if (training) recomputeRan = recompute;
-        tokenMajorRan = tokenMajor;
+        engineRan = engine;
         shardsRan = n;
         for (int k = 0; k < n; k++) {
             ran.add(new ArrayList<>());
             inputs.add(null);
         }
         if (n == 1) {
-            INDArray rows = stackOrder(x, batch, tokens, tokenMajor);
-            INDArray y = recompute ? runStackKeepingInputs(rows, 0, batch, keep, 0, tokenMajor)
-                    : runStack(rows, 0, batch, keep, training ? ran.get(0) : null, tokenMajor);
-            return exampleMajor(y, batch, tokens, tokenMajor).reshape('c', batch, tokens, d);
+            INDArray rows = engine.toStackOrder(x, batch, tokens);
+            INDArray y = recompute ? runStackKeepingInputs(engine, rows, 0, batch, keep, 0)
+                    : runStack(engine, rows, 0, batch, keep, training ? ran.get(0) : null);
+            return engine.toExampleMajor(y, batch, tokens).reshape('c', batch, tokens, d);
         }
         INDArray out = Nd4j.createUninitialized(x.dataType(), batch * tokens, d);
         shards.runThreaded(n, training ? BatchShards.Phase.FORWARD : BatchShards.Phase.INFER, x.length() / n, k -> {
             long b0 = BatchShards.start(k, n, batch);
             long b1 = BatchShards.start(k + 1, n, batch);
             INDArrayIndex rows = NDArrayIndex.interval(b0 * tokens, b1 * tokens);
-            INDArray part = stackOrder(x.get(rows, NDArrayIndex.all()), b1 - b0, tokens, tokenMajor);
-            INDArray y = recompute ? runStackKeepingInputs(part, b0, b1, keep, k, tokenMajor)
-                    : training ? runStack(part, b0, b1, keep, ran.get(k), tokenMajor) : inferScoped(part, b1 - b0, tokenMajor);
-            writeExampleMajor(y, b1 - b0, tokens, tokenMajor, out.get(rows, NDArrayIndex.all()));
+            INDArray part = engine.toStackOrder(x.get(rows, NDArrayIndex.all()), b1 - b0, tokens);
+            INDArray y = recompute ? runStackKeepingInputs(engine, part, b0, b1, keep, k)
+                    : training ? runStack(engine, part, b0, b1, keep, ran.get(k)) : inferScoped(engine, part, b1 - b0);
+            engine.toExampleMajorInto(y, b1 - b0, tokens, out.get(rows, NDArrayIndex.all()));
         });
         return out.reshape('c', batch, tokens, d);
     }
 
-    /**
-     * Whether inference can keep a shard's rows in Java ({@link Block#inferResident}): its matrices fit {@link HostGemm}'s
-     * slots, unless {@code -Dscalenet.residentInference=false}.
-     */
-    private boolean residentFits(long batch, long tokens, int shards) {
-        ScaleNetBlocks c = layerConf();
-        long rows = (batch + shards - 1) / shards * tokens;
-        long widest = Math.max(3L * c.getEmbedDim(), c.blockShape().mlpHiddenDim());
-        return residentInference && HostGemm.fits(rows, widest);
-    }
-
-    /**
-     * Inference with each shard's rows held in Java through the whole stack: read once, run by
-     * {@link Block#inferResident} block after block, written once. The same arithmetic as {@link Block#infer}, summed
-     * in other orders ({@code ResidentInferenceTest}).
-     */
-    private INDArray inferResident(INDArray input, int n) {
+    /** Inference with each shard's rows held in Java through the whole stack ({@link Engine#inferResident}). */
+    private INDArray inferResident(Engine engine, INDArray input, int n) {
         long batch = input.size(0);
         long tokens = input.size(1);
         INDArray out = createActivations(input.dataType(), input.shape());
+        List<BlockPass> blocks = new ArrayList<>();
+        for (int j = 0; j < layerConf().depth(); j++) blocks.add(block(engine, j, tokens));
         if (n == 1) {
-            inferResident(input, batch, tokens, out);
+            engine.inferResident(blocks, input, batch, tokens, out);
             return out;
         }
         shards.runThreaded(n, BatchShards.Phase.INFER, input.length() / n, k -> {
             INDArrayIndex examples = NDArrayIndex.interval(BatchShards.start(k, n, batch), BatchShards.start(k + 1, n, batch));
-            inferResident(input.get(examples, NDArrayIndex.all(), NDArrayIndex.all()),
+            engine.inferResident(blocks, input.get(examples, NDArrayIndex.all(), NDArrayIndex.all()),
                     examples.length(), tokens, out.get(examples, NDArrayIndex.all(), NDArrayIndex.all()));
         });
         return out;
-    }
-
-    /** {@code [examples, tokens, dim]} through every position, in Java, token-major and feature-major in between, into {@code into}. */
-    private void inferResident(INDArray x, long examples, long tokens, INDArray into) {
-        int b = Math.toIntExact(examples);
-        int t = Math.toIntExact(tokens);
-        int d = Math.toIntExact(layerConf().getEmbedDim());
-        HostGemm gemm = HostGemm.ofThread();
-        float[] rows = HostFloats.readInto(x, gemm.floats(HostGemm.ROWS_IN, (long) b * t * d));
-        float[][] a = gemm.features(HostGemm.ROWS_A, d, b * t);
-        float[][] next = gemm.features(HostGemm.ROWS_B, d, b * t);
-        HostFeatureMajor.fromExampleMajor(rows, b, t, d, a);
-        for (int j = 0; j < layerConf().depth(); j++) {
-            block(j, true).inferResident(a, b, t, next, gemm);
-            float[][] swap = a;
-            a = next;
-            next = swap;
-        }
-        HostFeatureMajor.toExampleMajor(a, b, t, d, rows);
-        HostFloats.writeInto(rows, into);
     }
 
     /** Whether the last training forward pass kept only each position's input, for recomputation in backward. */
@@ -156,37 +125,12 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
         return residentRan;
     }
 
-    /** Switches {@link #inferResident} on or off for every layer (tests compare both paths); returns the previous state. */
-    static boolean residentInference(boolean on) {
-        boolean before = residentInference;
-        residentInference = on;
-        return before;
-    }
-
-    /** Example-major rows in the order the stack runs in. */
-    private static INDArray stackOrder(INDArray x, long examples, long tokens, boolean tokenMajor) {
-        return tokenMajor ? TokenOrder.tokenMajor(x, examples, tokens) : x;
-    }
-
-    /** The stack's rows example-major: {@code y} itself when already so. */
-    private static INDArray exampleMajor(INDArray y, long examples, long tokens, boolean tokenMajor) {
-        if (!tokenMajor) return y;
-        INDArray out = Nd4j.createUninitialized(y.dataType(), y.shape());
-        TokenOrder.exampleMajorInto(y, examples, tokens, out);
-        return out;
-    }
-
-    /** The stack's rows written example-major into {@code into}. */
-    private static void writeExampleMajor(INDArray y, long examples, long tokens, boolean tokenMajor, INDArray into) {
-        if (tokenMajor) TokenOrder.exampleMajorInto(y, examples, tokens, into);
-        else into.assign(y);
-    }
-
     /** Runs examples {@code b0..b1} of the batch (the rows of {@code x}) through every position; records the blocks in {@code record}. */
-    private INDArray runStack(INDArray x, long b0, long b1, float[][] keep, List<Block> record, boolean tokenMajor) {
+    private INDArray runStack(Engine engine, INDArray x, long b0, long b1, float[][] keep, List<BlockPass> record) {
         ScaleNetBlocks c = layerConf();
+        long tokens = x.size(0) / (b1 - b0);
         for (int j = 0; j < c.depth(); j++) {
-            Block block = block(j, tokenMajor);
+            BlockPass block = block(engine, j, tokens);
             x = record == null ? block.infer(x, b1 - b0)
                     : block.forward(x, b1 - b0, mask(keep, 2 * j, b0, b1), mask(keep, 2 * j + 1, b0, b1));
             if (record != null) record.add(block);
@@ -199,13 +143,14 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
      * and only its input is kept (in {@link #inputs} for shard {@code shard}); backward runs it again from there
      * ({@link #backRecomputing}). The same operations on the same values as {@code runStack}, so the same bits.
      */
-    private INDArray runStackKeepingInputs(INDArray x, long b0, long b1, float[][] keep, int shard, boolean tokenMajor) {
+    private INDArray runStackKeepingInputs(Engine engine, INDArray x, long b0, long b1, float[][] keep, int shard) {
         int depth = layerConf().depth();
+        long tokens = x.size(0) / (b1 - b0);
         INDArray[] in = new INDArray[depth + 1];
         in[0] = x;
         for (int j = 0; j < depth; j++) {
             in[j + 1] = Nd4j.createUninitialized(x.dataType(), x.shape());
-            Block block = block(j, tokenMajor);
+            BlockPass block = block(engine, j, tokens);
             try (MemoryWorkspace scratch = BatchShards.scratch()) {
                 in[j + 1].assign(block.forward(in[j], b1 - b0, mask(keep, 2 * j, b0, b1), mask(keep, 2 * j + 1, b0, b1)));
             }
@@ -216,25 +161,32 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
     }
 
     /** Backward of examples {@code b0..b1} with recomputation: each block runs forward again from its kept input, then back. */
-    private INDArray backRecomputing(INDArray dy, long b0, long b1, int shard, Map<String, INDArray> gradients, boolean tokenMajor) {
+    private INDArray backRecomputing(INDArray dy, long b0, long b1, int shard, Map<String, INDArray> gradients) {
         INDArray[] in = inputs.get(shard);
+        long tokens = dy.size(0) / (b1 - b0);
         return throughScratch(dy, in.length, true, (j, d) -> {
-            Block block = block(j, tokenMajor);
+            BlockPass block = block(engineRan, j, tokens);
             block.forward(in[j], b1 - b0, mask(keepRan, 2 * j, b0, b1), mask(keepRan, 2 * j + 1, b0, b1));
             return block.backward(d, layerConf().viewsForPosition(gradients, j));
         });
     }
 
-    /** Position {@code j} of the stack, over this layer's parameter views, for rows in the given order. */
-    Block block(int j, boolean tokenMajor) {
+    /** The sizes the engine's blocks need. */
+    private BlockDims dims() {
+        BlockShape shape = layerConf().blockShape();
+        return new BlockDims(shape.embedDim(), shape.numHeads(), shape.mlpHiddenDim());
+    }
+
+    /** Position {@code j} of the stack, over this layer's parameter views, on {@code engine}, for sequences of {@code tokens}. */
+    BlockPass block(Engine engine, int j, long tokens) {
         ScaleNetBlocks c = layerConf();
-        return new Block(c.blockShape(), c.viewsForPosition(params, j), c.hasAdapters(j), c.hasGates(j), c.getAdapterScale(),
-                tokenMajor);
+        return engine.block(dims(), c.viewsForPosition(params, j), c.hasAdapters(j), c.hasGates(j), c.getAdapterScale(), tokens);
     }
 
     /** Inference on a worker, one block at a time in scratch memory ({@link #throughScratch}). */
-    private INDArray inferScoped(INDArray x, long examples, boolean tokenMajor) {
-        return throughScratch(x, layerConf().depth(), false, (j, in) -> block(j, tokenMajor).infer(in, examples));
+    private INDArray inferScoped(Engine engine, INDArray x, long examples) {
+        long tokens = x.size(0) / examples;
+        return throughScratch(x, layerConf().depth(), false, (j, in) -> block(engine, j, tokens).infer(in, examples));
     }
 
     /** One step of a chain over the stack's positions: takes the running array, returns the next. */
@@ -284,11 +236,10 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
         return keep;
     }
 
-    /** Examples {@code b0..b1} of one branch's multipliers as a {@code [b1 - b0, 1]} column, or null for none. */
-    private INDArray mask(float[][] keep, int branch, long b0, long b1) {
+    /** Examples {@code b0..b1} of one branch's multipliers, or null for none. */
+    private static float[] mask(float[][] keep, int branch, long b0, long b1) {
         if (keep == null || keep[branch] == null) return null;
-        float[] m = Arrays.copyOfRange(keep[branch], (int) b0, (int) b1);
-        return Nd4j.create(m, new long[] {m.length, 1}, 'c').castTo(dataType);
+        return Arrays.copyOfRange(keep[branch], (int) b0, (int) b1);
     }
 
     @Override
@@ -298,13 +249,13 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
         long d = layerConf().getEmbedDim();
         INDArray dy = epsilon.dup('c').reshape('c', batch * tokens, d);
         int n = shardsRan;
-        boolean tokenMajor = tokenMajorRan;
+        Engine engine = engineRan;
         boolean recomputed = inputs.get(0) != null;
         if (n == 1) {
-            INDArray rows = stackOrder(dy, batch, tokens, tokenMajor);
-            INDArray dx = recomputed ? backRecomputing(rows, 0, batch, 0, trainableGradientViews(), tokenMajor)
+            INDArray rows = engine.toStackOrder(dy, batch, tokens);
+            INDArray dx = recomputed ? backRecomputing(rows, 0, batch, 0, trainableGradientViews())
                     : backStack(rows, ran.get(0), trainableGradientViews());
-            return exampleMajor(dx, batch, tokens, tokenMajor).reshape('c', batch, tokens, d);
+            return engine.toExampleMajor(dx, batch, tokens).reshape('c', batch, tokens, d);
         }
         INDArray dx = Nd4j.createUninitialized(dy.dataType(), batch * tokens, d);
         // shard 0 adds into the layer's own gradient views; the others into their buffers, made here before the tasks run
@@ -316,15 +267,15 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
             long b0 = BatchShards.start(k, n, batch);
             long b1 = BatchShards.start(k + 1, n, batch);
             INDArrayIndex rows = NDArrayIndex.interval(b0 * tokens, b1 * tokens);
-            INDArray part = stackOrder(dy.get(rows, NDArrayIndex.all()), b1 - b0, tokens, tokenMajor);
-            INDArray dxPart = recomputed ? backRecomputing(part, b0, b1, k, views.get(k), tokenMajor) : backStackScoped(part, ran.get(k), views.get(k));
-            writeExampleMajor(dxPart, b1 - b0, tokens, tokenMajor, dx.get(rows, NDArrayIndex.all()));
+            INDArray part = engine.toStackOrder(dy.get(rows, NDArrayIndex.all()), b1 - b0, tokens);
+            INDArray dxPart = recomputed ? backRecomputing(part, b0, b1, k, views.get(k)) : backStackScoped(part, ran.get(k), views.get(k));
+            engine.toExampleMajorInto(dxPart, b1 - b0, tokens, dx.get(rows, NDArrayIndex.all()));
         });
         for (int k = 1; k < n; k++) gradientsFlattened.addi(shardGradients.get(k - 1).buffer());
         return dx.reshape('c', batch, tokens, d);
     }
 
-    private INDArray backStack(INDArray dy, List<Block> blocks, Map<String, INDArray> gradients) {
+    private INDArray backStack(INDArray dy, List<BlockPass> blocks, Map<String, INDArray> gradients) {
         for (int j = blocks.size() - 1; j >= 0; j--) {
             dy = blocks.get(j).backward(dy, layerConf().viewsForPosition(gradients, j));
         }
@@ -332,7 +283,7 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
     }
 
     /** {@link #backStack} on a worker, one block at a time in scratch memory ({@link #throughScratch}). */
-    private INDArray backStackScoped(INDArray dy, List<Block> blocks, Map<String, INDArray> gradients) {
+    private INDArray backStackScoped(INDArray dy, List<BlockPass> blocks, Map<String, INDArray> gradients) {
         return throughScratch(dy, blocks.size(), true, (j, d) -> blocks.get(j).backward(d, layerConf().viewsForPosition(gradients, j)));
     }
 
@@ -354,7 +305,7 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
 
     @Override
     protected void clearForwardState() {
-        ran.forEach(blocks -> blocks.forEach(Block::clear));
+        ran.forEach(blocks -> blocks.forEach(BlockPass::clear));
         ran.clear();
         inputs.clear();
         keepRan = null;

@@ -1,5 +1,6 @@
 package dev.scalenet.layers;
 
+import dev.scalenet.engine.ComputeThreads;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.gradient.DefaultGradient;
 import org.deeplearning4j.nn.gradient.Gradient;

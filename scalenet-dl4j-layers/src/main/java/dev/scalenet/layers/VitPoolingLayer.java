@@ -1,5 +1,7 @@
 package dev.scalenet.layers;
 
+import dev.scalenet.engine.Engine;
+import dev.scalenet.engine.Normed;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -12,7 +14,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  */
 final class VitPoolingLayer extends ViewLayer<VitPooling> {
     private static final double LN_EPS = 1e-6;
-    private Ops.Normed norm;
+    private Normed norm;
     private long tokens;
 
     VitPoolingLayer(NeuralNetConfiguration conf, DataType dataType) {
@@ -30,23 +32,20 @@ final class VitPoolingLayer extends ViewLayer<VitPooling> {
         tokens = input.size(1);
         int d = c.getEmbedDim();
         String n = c.normName();
+        Engine engine = Engine.forCall(input);
+        INDArray gamma = params.get(n + ".weight");
+        INDArray beta = params.get(n + ".bias");
         INDArray out;
         if (normsEveryToken()) {
-            norm = Ops.layerNorm(input.dup('c').reshape('c', b * tokens, d), params.get(n + ".weight"), params.get(n + ".bias"), LN_EPS, training);
+            norm = engine.layerNorm(input.dup('c').reshape('c', b * tokens, d), gamma, beta, LN_EPS, training);
             out = patchTokens(norm.out.reshape('c', b, tokens, d)).mean(1);
-        } else if (!training && c.getGlobalPool() == GlobalPool.TOKEN && HostFloats.applies(input)) {
-            // inference's class token and norm in Java: where ND4J makes a view, a strided copy and the norm's arrays
-            int tokenFloats = Math.toIntExact(tokens) * d;
-            float[] cls = HostFloats.readRuns(input, tokenFloats, d, new float[Math.toIntExact(b) * d]);
-            HostLayerNorm.forward(cls, Math.toIntExact(b), HostFloats.copy(params.get(n + ".weight")), HostFloats.copy(params.get(n + ".bias")),
-                    (float) LN_EPS, cls, null, null);
-            out = createActivations(input.dataType(), b, d);
-            HostFloats.writeInto(cls, out);
+        } else if (!training && c.getGlobalPool() == GlobalPool.TOKEN) {
+            out = engine.firstTokenNormed(input, gamma, beta, LN_EPS);
         } else {
             INDArray pooled = c.getGlobalPool() == GlobalPool.TOKEN
                     ? input.get(NDArrayIndex.all(), NDArrayIndex.point(0), NDArrayIndex.all()).dup('c')
                     : patchTokens(input).mean(1);
-            norm = Ops.layerNorm(pooled, params.get(n + ".weight"), params.get(n + ".bias"), LN_EPS, training);
+            norm = engine.layerNorm(pooled, gamma, beta, LN_EPS, training);
             out = norm.out;
         }
         if (!training) norm = null;

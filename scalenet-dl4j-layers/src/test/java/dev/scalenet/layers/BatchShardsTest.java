@@ -1,5 +1,7 @@
 package dev.scalenet.layers;
 
+import dev.scalenet.engine.BatchShards;
+import dev.scalenet.engine.EngineSettings;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.DisplayName;
@@ -27,23 +29,11 @@ class BatchShardsTest {
     private static final int DIM = 8;
     private static final int CLASSES = 3;
 
-    /** Builds with {@code shards} shards and no minimum shard size; the properties are read when a layer is created. */
+    /** Builds with {@code shards} shards and no minimum shard size; the settings are read when a layer is created. */
     static <T> T withShards(int shards, Supplier<T> build) {
-        String count = System.getProperty("scalenet.shards");
-        String min = System.getProperty("scalenet.shards.minElements");
-        System.setProperty("scalenet.shards", Integer.toString(shards));
-        System.setProperty("scalenet.shards.minElements", "1");
-        try {
+        try (EngineSettings.Scope ignored = EngineSettings.use(EngineSettings.current().toBuilder().shards(shards).shardsMinElements(1).build())) {
             return build.get();
-        } finally {
-            restore("scalenet.shards", count);
-            restore("scalenet.shards.minElements", min);
         }
-    }
-
-    private static void restore(String key, String value) {
-        if (value == null) System.clearProperty(key);
-        else System.setProperty(key, value);
     }
 
     /** tokens -> a grown stack (shared blocks, adapters, gates, stochastic depth) -> average pooling -> logits. */

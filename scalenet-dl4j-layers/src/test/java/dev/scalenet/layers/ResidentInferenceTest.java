@@ -1,8 +1,10 @@
 package dev.scalenet.layers;
 
+import dev.scalenet.engine.BlockDims;
+import dev.scalenet.engine.Engine;
+import dev.scalenet.engine.EngineSettings;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -10,13 +12,15 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Inference with the rows kept in Java from block to block, feature-major ({@link Block#inferResident}), computes what
- * {@link Block#infer} computes. A grown stack (shared blocks, adapters and gates on the inserted positions, a qkv bias)
+ * The CPU engine's inference with the rows kept in Java from block to block, feature-major
+ * ({@link Engine#inferResident}), computes what its blocks' {@code infer} computes. A grown stack (shared blocks, adapters and gates on the inserted positions, a qkv bias)
  * exercises every step.
  *
  * <p>Tolerance: 2e-5 of the largest magnitude compared, as {@code HostKernelsTest}. Both paths round in fp32 but sum
@@ -28,11 +32,6 @@ class ResidentInferenceTest {
     private static final int TOKENS = 5;
     private static final int DIM = 16;
     private static final double TOLERANCE = 2e-5;
-
-    @AfterEach
-    void restore() {
-        ScaleNetBlocksLayer.residentInference(true);
-    }
 
     private static ComputationGraph graph() {
         ComputationGraph g = TokenGraph.of(new NeuralNetConfiguration.Builder().seed(11).dataType(DataType.FLOAT).updater(new Adam(1e-2)),
@@ -54,21 +53,25 @@ class ResidentInferenceTest {
         assertTrue(diff <= TOLERANCE * scale, what + " differs by " + diff + " (scale " + scale + ")");
     }
 
+    private static EngineSettings resident(boolean on) {
+        return EngineSettings.current().toBuilder().residentInference(on).build();
+    }
+
     @Test
-    @DisplayName("each position of a grown stack, run on Java feature-major rows, gives Block.infer's output (2e-5 relative)")
+    @DisplayName("each position of a grown stack, run on Java feature-major rows, gives the block's infer output (2e-5 relative)")
     void blockMatchesInfer() {
         ComputationGraph g = graph();
         ScaleNetBlocksLayer layer = (ScaleNetBlocksLayer) g.getLayer("blocks");
         Nd4j.getRandom().setSeed(3);
-        int rows = BATCH * TOKENS;
-        INDArray x = Nd4j.randn(DataType.FLOAT, rows, DIM); // token-major rows
-        float[][] in = x.transpose().toFloatMatrix(); // feature-major
+        INDArray x = Nd4j.randn(DataType.FLOAT, BATCH, TOKENS, DIM);
+        Engine cpu = Engine.forCall(x);
+        assertEquals("cpu", cpu.name());
         for (int j = 0; j < 4; j++) {
-            INDArray expected = layer.block(j, true).infer(x, BATCH);
-            float[][] out = new float[DIM][rows];
-            layer.block(j, true).inferResident(in, BATCH, TOKENS, out, HostGemm.ofThread());
-            float[] actual = Nd4j.createFromArray(out).transpose().dup('c').data().asFloat();
-            assertClose(expected.dup('c').data().asFloat(), actual, "position " + j + " (adapters and gates: " + (j >= 2) + ")");
+            INDArray rows = cpu.toStackOrder(x.dup('c').reshape('c', BATCH * TOKENS, DIM), BATCH, TOKENS);
+            INDArray expected = cpu.toExampleMajor(layer.block(cpu, j, TOKENS).infer(rows, BATCH), BATCH, TOKENS);
+            INDArray out = Nd4j.zeros(DataType.FLOAT, BATCH, TOKENS, DIM);
+            cpu.inferResident(List.of(layer.block(cpu, j, TOKENS)), x, BATCH, TOKENS, out);
+            assertClose(expected.dup('c').data().asFloat(), out.data().asFloat(), "position " + j + " (adapters and gates: " + (j >= 2) + ")");
         }
     }
 
@@ -80,22 +83,29 @@ class ResidentInferenceTest {
         for (int shards : new int[] {1, 3}) {
             ComputationGraph g = BatchShardsTest.withShards(shards, ResidentInferenceTest::graph);
             ScaleNetBlocksLayer layer = (ScaleNetBlocksLayer) g.getLayer("blocks");
-            ScaleNetBlocksLayer.residentInference(false);
-            float[] blockByBlock = g.outputSingle(x).data().asFloat();
+            float[] blockByBlock;
+            try (EngineSettings.Scope ignored = EngineSettings.use(resident(false))) {
+                blockByBlock = g.outputSingle(x).data().asFloat();
+            }
             assertFalse(layer.residentRan());
-            ScaleNetBlocksLayer.residentInference(true);
-            float[] resident = g.outputSingle(x).data().asFloat();
+            float[] resident;
+            try (EngineSettings.Scope ignored = EngineSettings.use(resident(true))) {
+                resident = g.outputSingle(x).data().asFloat();
+            }
             assertTrue(layer.residentRan(), "the resident path did not run");
             assertClose(blockByBlock, resident, shards + " shard(s)");
         }
     }
 
     @Test
-    @DisplayName("rows in example-major order are refused: the kernels read token-major rows")
-    void refusesExampleMajorRows() {
-        ScaleNetBlocksLayer layer = (ScaleNetBlocksLayer) graph().getLayer("blocks");
-        float[][] rows = new float[DIM][BATCH * TOKENS];
-        assertThrows(IllegalStateException.class,
-                () -> layer.block(0, false).inferResident(rows, BATCH, TOKENS, new float[DIM][BATCH * TOKENS], HostGemm.ofThread()));
+    @DisplayName("sequences longer than lane attention takes, and the reference engine, have no resident path")
+    void onlyLaneAttentionIsResident() {
+        BlockDims dims = new BlockDims(DIM, 4, 24);
+        Engine cpu = Engine.forCall(Nd4j.zeros(DataType.FLOAT, 1));
+        assertTrue(cpu.infersResident(dims, TOKENS, BATCH * TOKENS));
+        try (EngineSettings.Scope ignored = EngineSettings.use(EngineSettings.current().toBuilder().laneAttentionMaxTokens(TOKENS - 1).build())) {
+            assertFalse(cpu.infersResident(dims, TOKENS, BATCH * TOKENS));
+        }
+        assertFalse(Engine.reference().infersResident(dims, TOKENS, BATCH * TOKENS));
     }
 }

@@ -1,6 +1,5 @@
 package dev.scalenet.layers;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
@@ -23,11 +22,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class SoftmaxCrossEntropyTest {
     private static final double TOLERANCE = 1e-6;
-
-    @AfterEach
-    void restore() {
-        HostFloats.enable(true);
-    }
 
     private static void assertClose(INDArray expected, INDArray actual, String what) {
         double scale = expected.amaxNumber().doubleValue();

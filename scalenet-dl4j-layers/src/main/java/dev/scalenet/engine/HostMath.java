@@ -1,4 +1,4 @@
-package dev.scalenet.layers;
+package dev.scalenet.engine;
 
 /**
  * fp32 exp and erf for the host kernels, in branch-free float arithmetic that the JIT vectorises. {@code Math.exp}

@@ -1,4 +1,4 @@
-package dev.scalenet.layers;
+package dev.scalenet.engine;
 
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -7,34 +7,16 @@ import org.nd4j.linalg.factory.Nd4j;
 import java.nio.FloatBuffer;
 
 /**
- * Moves float arrays between ND4J's off-heap buffers and Java arrays, for the host kernels ({@link HostAttention}, {@link HostResidual},
- * {@link HostGelu}, {@link HostLayerNorm}, {@link HostPatches}): on the small shapes of a batch shard, one Java pass
- * over a copy beats a chain of ND4J operations, each of which costs 20-30 µs of fixed overhead. Each thread reuses its
- * own Java arrays. The kernels run only on the CPU backend, in fp32, unless {@code -Dscalenet.hostKernels=false}.
+ * Moves float arrays between ND4J's off-heap buffers and Java arrays, for the CPU engine's kernels ({@link HostAttention},
+ * {@link HostResidual}, {@link HostGelu}, {@link HostLayerNorm}, {@link HostPatches}): on the small shapes of a batch
+ * shard, one Java pass over a copy beats a chain of ND4J operations, each of which costs 20-30 µs of fixed overhead.
+ * Each thread reuses its own Java arrays.
  */
 final class HostFloats {
-    private static volatile boolean enabled = !"false".equalsIgnoreCase(System.getProperty("scalenet.hostKernels", "true"));
-    private static final long MAX_ELEMENTS = Long.getLong("scalenet.hostKernels.maxElements", 1L << 22);
     private static final int SLOTS = 4; // a kernel call reads and writes at most four arrays
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[SLOTS][0]);
 
     private HostFloats() {}
-
-    /**
-     * Whether the host kernels take {@code x}: fp32 on the CPU backend, at most {@code -Dscalenet.hostKernels.maxElements}
-     * elements (default 2^22: the kernels win on small shapes, where ND4J's fixed costs dominate, and each thread keeps
-     * its Java copies, so the cap also bounds that heap), and not switched off.
-     */
-    static boolean applies(INDArray x) {
-        return enabled && x.dataType() == DataType.FLOAT && x.length() <= MAX_ELEMENTS && Nd4j.getEnvironment().isCPU();
-    }
-
-    /** Switches the host kernels on or off for every thread (tests compare both paths); returns the previous state. */
-    static boolean enable(boolean on) {
-        boolean before = enabled;
-        enabled = on;
-        return before;
-    }
 
     /** This thread's Java array number {@code slot} with room for {@code n} floats (contents undefined). */
     static float[] scratch(int slot, long n) {
@@ -134,6 +116,27 @@ final class HostFloats {
         INDArray out = Nd4j.createUninitialized(DataType.FLOAT, shape);
         contiguous(out).put(src, 0, (int) out.length());
         return out;
+    }
+
+    /** {@code x += v} on every row of a c-order contiguous fp32 matrix {@code [rows, v.length]}, in place. */
+    static void addRowVector(INDArray x, float[] v) {
+        int width = v.length;
+        try (Work.Frame work = Work.frame()) {
+            float[] a = readInto(x, work.floats(x.length()));
+            int rows = Math.toIntExact(x.length() / width);
+            float[] row = work.floats(width);
+            for (int r = 0; r < rows; r++) {
+                System.arraycopy(a, r * width, row, 0, width);
+                for (int c = 0; c < width; c++) row[c] += v[c];
+                System.arraycopy(row, 0, a, r * width, width);
+            }
+            writeInto(a, x);
+        }
+    }
+
+    /** A c-order contiguous fp32 array's elements as a buffer whose index 0 is its first element. */
+    static FloatBuffer buffer(INDArray x) {
+        return contiguous(x).slice();
     }
 
     private static FloatBuffer contiguous(INDArray x) {

@@ -1,4 +1,4 @@
-package dev.scalenet.layers;
+package dev.scalenet.engine;
 
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.memory.conf.WorkspaceConfiguration;
@@ -27,7 +27,7 @@ import java.util.function.IntConsumer;
  * every core busy with no synchronisation inside the step.
  *
  * <p>Numerics: shard {@code k} always holds the same examples and the caller adds the shards' parameter gradients in
- * shard order, so results depend on the shard count ({@code -Dscalenet.shards}, default 2, read when a layer is
+ * shard order, so results depend on the shard count ({@link EngineSettings#shards}, default 2, read when a layer is
  * created) but not on the machine's cores or on thread timing. On a 1-core machine the shards run one after the other
  * and give the same numbers. With a backend other than the CPU one, layers run unsharded.
  *
@@ -35,9 +35,8 @@ import java.util.function.IntConsumer;
  * A training forward pass leaves it open with the state its backward pass needs; the backward pass allocates its
  * temporaries after that state and closes it. The arena of a layer nobody references is destroyed on its worker.
  */
-final class BatchShards {
+public final class BatchShards {
     /** The default shard count: fixed rather than the machine's cores, so a seed gives the same numbers everywhere. */
-    static final int DEFAULT_COUNT = 2;
     private static final int CORES = Runtime.getRuntime().availableProcessors();
     private static final ExecutorService[] WORKERS = new ExecutorService[CORES];
     private static final Cleaner CLEANER = Cleaner.create();
@@ -55,12 +54,12 @@ final class BatchShards {
      * Opens, on a worker thread inside a task, a workspace for temporaries that die before it is closed (it is reset at
      * every opening); arrays that must outlive it are copied into the arena first.
      */
-    static MemoryWorkspace scratch() {
+    public static MemoryWorkspace scratch() {
         return Nd4j.getWorkspaceManager().getAndActivateWorkspace(SIZED_BY_FIRST_USE, "scalenet-shard-scratch");
     }
 
     /** What a task does with its shard's arena. */
-    enum Phase {
+    public enum Phase {
         /** Inference: a fresh arena, closed when the task ends. */
         INFER,
         /** Training forward: a fresh arena, left open with the forward state. */
@@ -74,12 +73,13 @@ final class BatchShards {
     private final Arena[] arenas;
 
     /**
-     * Shards for one layer, reading {@code scalenet.shards} and {@code scalenet.shards.minElements} now; one shard
-     * (unsharded) when the backend is not the CPU one.
+     * Shards for one layer, reading {@link EngineSettings#shards} and {@link EngineSettings#shardsMinElements} now; one
+     * shard (unsharded) when the backend is not the CPU one.
      */
-    BatchShards(Object owner) {
-        this.count = Nd4j.getEnvironment().isCPU() ? Math.max(1, Integer.getInteger("scalenet.shards", DEFAULT_COUNT)) : 1;
-        this.minElements = Long.getLong("scalenet.shards.minElements", 1L << 16);
+    public BatchShards(Object owner) {
+        EngineSettings s = EngineSettings.current();
+        this.count = Nd4j.getEnvironment().isCPU() ? s.shards : 1;
+        this.minElements = s.shardsMinElements;
         this.arenas = new Arena[count];
         for (int k = 0; k < count; k++) arenas[k] = new Arena(k % CORES);
         Arena[] toDestroy = arenas.clone();
@@ -91,12 +91,12 @@ final class BatchShards {
     /**
      * How many shards a batch of {@code batch} examples over {@code elements} activation elements is cut into: 1 means
      * run on the caller, unsharded. Shards smaller than {@code scalenet.shards.minElements} (default 2^16) are not
-     * worth it: each ND4J operation has a fixed cost that does not run in parallel (JavaCPP's allocation bookkeeping,
+     * worth it ({@link EngineSettings#shardsMinElements}): each ND4J operation has a fixed cost that does not run in parallel (JavaCPP's allocation bookkeeping,
      * libnd4j's op set-up), and below that size it outweighs the halved arithmetic. Measured on the bundled model's
      * training step: at batch 64 (34,816 elements a shard) two shards took 53 ms against 42 unsharded, at batch 128
      * (69,632) 60 ms against 77 (benchmarks page).
      */
-    int shardsFor(long batch, long elements) {
+    public int shardsFor(long batch, long elements) {
         int n = (int) Math.min(count, batch);
         return n > 1 && elements / n >= minElements ? n : 1;
     }
@@ -107,7 +107,7 @@ final class BatchShards {
     }
 
     /** First example of shard {@code k} of {@code shards} over {@code batch} examples; shard k ends where k + 1 starts. */
-    static long start(int k, int shards, long batch) {
+    public static long start(int k, int shards, long batch) {
         return k * batch / shards;
     }
 
@@ -115,7 +115,7 @@ final class BatchShards {
      * Runs {@code task} for shards {@code 0..shards-1}, each on its worker inside its arena, and waits for all.
      * A task's exception is rethrown here, after every task has ended.
      */
-    void run(int shards, Phase phase, IntConsumer task) {
+    public void run(int shards, Phase phase, IntConsumer task) {
         List<Future<?>> running = new ArrayList<>(shards);
         for (int k = 0; k < shards; k++) {
             Arena arena = arenas[k];
@@ -147,7 +147,7 @@ final class BatchShards {
      * {@link #run}, each task with its threads chosen for {@code elementsPerShard} activation elements
      * ({@link ComputeThreads}): none besides its own when every shard has a core to itself.
      */
-    void runThreaded(int shards, Phase phase, long elementsPerShard, IntConsumer task) {
+    public void runThreaded(int shards, Phase phase, long elementsPerShard, IntConsumer task) {
         long elements = oneCorePerShard(shards) ? 0 : elementsPerShard;
         run(shards, phase, k -> {
             try (ComputeThreads threads = ComputeThreads.forElements(elements)) {

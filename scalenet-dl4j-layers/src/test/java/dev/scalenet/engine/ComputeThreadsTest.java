@@ -1,4 +1,4 @@
-package dev.scalenet.layers;
+package dev.scalenet.engine;
 
 import dev.scalenet.vit.VisionTransformer;
 import dev.scalenet.vit.VitConfig;

@@ -1,4 +1,4 @@
-package dev.scalenet.layers;
+package dev.scalenet.engine;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -9,7 +9,7 @@ import java.util.Arrays;
  * row where ND4J takes nine operations forward and eleven backward. Forward keeps each row's mean and 1/σ; backward
  * recomputes x̂ from the input, so no normalised copy of the input is kept for it.
  */
-final class HostLayerNorm extends Ops.Normed {
+final class HostLayerNorm extends Normed {
     private final INDArray x;
     private final float[] mean;
     private final float[] rstd;
@@ -21,8 +21,8 @@ final class HostLayerNorm extends Ops.Normed {
         this.rstd = rstd;
     }
 
-    /** {@link Ops#layerNorm} on the host; in training it keeps {@code x} (which must not change until backward). */
-    static Ops.Normed apply(INDArray x, INDArray gamma, INDArray beta, double eps, boolean training) {
+    /** LayerNorm of {@code [rows, features]}; in training it keeps {@code x} (which must not change until backward). */
+    static Normed apply(INDArray x, INDArray gamma, INDArray beta, double eps, boolean training) {
         int rows = Math.toIntExact(x.size(0));
         float[] mean = training ? new float[rows] : null;
         float[] rstd = training ? new float[rows] : null;
@@ -32,7 +32,7 @@ final class HostLayerNorm extends Ops.Normed {
     }
 
     @Override
-    INDArray backward(INDArray dy, INDArray gamma, INDArray dGamma, INDArray dBeta, INDArray addend) {
+    public INDArray backward(INDArray dy, INDArray gamma, INDArray dGamma, INDArray dBeta, INDArray addend) {
         if (x == null) {
             throw new IllegalStateException("LayerNorm backward after an inference pass");
         }

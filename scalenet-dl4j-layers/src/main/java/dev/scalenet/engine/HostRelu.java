@@ -1,4 +1,4 @@
-package dev.scalenet.layers;
+package dev.scalenet.engine;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
 

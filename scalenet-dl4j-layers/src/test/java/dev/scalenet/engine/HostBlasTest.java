@@ -1,4 +1,4 @@
-package dev.scalenet.layers;
+package dev.scalenet.engine;
 
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -8,6 +8,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -16,7 +17,7 @@ class HostBlasTest {
     @Test
     @DisplayName("on the CPU backend with JavaCPP's OpenBLAS (the tests' classpath) products go to OpenBLAS directly")
     void directOnTheCpuBackend() {
-        assertTrue(HostBlas.direct());
+        assertTrue(HostBlas.found(), "OpenBLAS's cblas_sgemm was not found: the CPU engine would not run");
     }
 
     @Test
@@ -81,5 +82,24 @@ class HostBlasTest {
         INDArray c = Nd4j.zeros(DataType.FLOAT, 4, 5);
         HostBlas.product(a, b, c);
         assertArrayEquals(Nd4j.gemm(a.dup('c'), b, false, false).data().asFloat(), c.data().asFloat(), 1e-5f);
+    }
+
+    @Test
+    @DisplayName("a product of sub-matrices (a head's columns inside a wider matrix) gives ND4J's product of the copied sub-matrices")
+    void subMatricesWithRowStrides() {
+        Nd4j.getRandom().setSeed(2);
+        INDArray qkv = Nd4j.randn(DataType.FLOAT, 7, 12); // 7 rows; a "head" is columns 4..8
+        INDArray q = qkv.get(NDArrayIndex.all(), NDArrayIndex.interval(0, 4)).dup('c');
+        INDArray k = qkv.get(NDArrayIndex.all(), NDArrayIndex.interval(4, 8)).dup('c');
+        INDArray out = Nd4j.zeros(DataType.FLOAT, 2, 7, 7);
+        HostBlas.gemm(false, true, 7, 7, 4, 0.5f, qkv, 0, 12, qkv, 4, 12, 0f, out, 49, 7);
+        INDArray expected = Nd4j.gemm(q, k, false, true).muli(0.5);
+        INDArray got = out.get(NDArrayIndex.point(1), NDArrayIndex.all(), NDArrayIndex.all());
+        double diff = expected.sub(got).amaxNumber().doubleValue();
+        assertTrue(diff < 1e-6, "differs by " + diff);
+        assertEquals(0.0, out.get(NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.all()).amaxNumber().doubleValue(),
+                "wrote outside its sub-matrix");
+        assertThrows(IllegalArgumentException.class, () -> HostBlas.gemm(false, true, 7, 7, 4, 1f, qkv, 9, 12, qkv, 4, 12, 0f, out, 49, 7),
+                "a sub-matrix past the end of its array");
     }
 }

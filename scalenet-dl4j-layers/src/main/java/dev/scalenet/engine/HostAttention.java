@@ -1,4 +1,4 @@
-package dev.scalenet.layers;
+package dev.scalenet.engine;
 
 import java.nio.FloatBuffer;
 import java.util.Arrays;
@@ -16,6 +16,10 @@ import java.util.Arrays;
  * in lane order, one Java array per (token, feature) or (token, token) holding that value for every lane, so each
  * product, the softmax and every backward term is a loop over the lanes with all arrays indexed from 0 by the same
  * index, the only shape C2 vectorises (see {@link #sumOfProducts}).
+ *
+ * <p>Up to {@link EngineSettings#laneAttentionMaxTokens} tokens (64). Longer sequences make products big enough for
+ * BLAS to win ({@link GemmAttention}): at DeiT-Tiny's 197 tokens a block forward took 37 ms this way against 20 with
+ * batched GEMMs (batch 8, measured).
  */
 final class HostAttention {
     private static final int LANES_PER_CHUNK = 256;
@@ -25,17 +29,6 @@ final class HostAttention {
     private final int heads;
     private final int headDim;
     private final float scale;
-
-    /**
-     * Sequences up to this long run here. Longer ones make products big enough for BLAS to win: at DeiT-Tiny's 197
-     * tokens a block forward took 37 ms this way against 20 with the batched GEMMs (batch 8, measured).
-     */
-    static final long MAX_TOKENS = Long.getLong("scalenet.hostAttention.maxTokens", 64);
-
-    /** Whether a sequence of {@code tokens} is short enough for this kernel to beat batched GEMMs. */
-    static boolean pays(long tokens) {
-        return tokens <= MAX_TOKENS;
-    }
 
     HostAttention(long tokens, int heads, int headDim, double scale) {
         this.tokens = Math.toIntExact(tokens);

@@ -1,4 +1,4 @@
-package dev.scalenet.layers;
+package dev.scalenet.engine;
 
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
@@ -8,7 +8,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import java.nio.FloatBuffer;
 
 /**
- * A thread's GEMM operands and results for host-side inference ({@link Block#inferResident}): fp32 matrices kept
+ * A thread's GEMM operands and results for host-side inference ({@link CpuBlock#inferResident}): fp32 matrices kept
  * between calls, outside any workspace, one per numbered slot, each with a Java array of its own. Products are computed
  * into them ({@link HostBlas}) and read back into Java. Creating an ND4J array costs about 8 µs (its shape information), and a
  * block's inference creates a dozen; an inference of the grown micro model spent 5% of its time there.
@@ -87,11 +87,6 @@ final class HostGemm {
         INDArray c = matrix(slot, a.size(0), b.size(1));
         HostBlas.product(a, b, c);
         return c;
-    }
-
-    /** One of this class's matrices as a buffer whose index 0 is its first element. */
-    static FloatBuffer buffer(INDArray matrix) {
-        return matrix.data().asNioFloat().slice();
     }
 
     /** Slot {@code slot}'s c-order {@code [rows, cols]} matrix, made (outside any workspace) when the shape changes. */

@@ -1,4 +1,4 @@
-package dev.scalenet.layers;
+package dev.scalenet.engine;
 
 import java.util.Arrays;
 

@@ -1,0 +1,250 @@
+package dev.scalenet.engine;
+
+import dev.scalenet.InvalidSettingException;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Properties;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
+
+/**
+ * How the layers run on this JVM: which engine takes a layer call ({@link Engine}), how a batch is cut into shards, and
+ * how many threads native work may use. One immutable value, read from the {@code scalenet.*} system properties the
+ * first time it is needed; {@link #use} replaces it for a scope (tests compare engines that way) and restores it after.
+ * Every setting is declared once, in {@link #SETTINGS}, with its property, default and meaning: the backends page's
+ * table is that list ({@code EngineSettingsTest} compares them).
+ */
+public final class EngineSettings {
+    /** One setting: its system property, its default as text, what it does, how it is parsed into a builder and read back. */
+    public record Setting(String property, String defaultValue, String meaning, BiConsumer<Builder, String> apply,
+                          Function<EngineSettings, Object> read) {}
+
+    private static final List<Setting> SETTINGS_LIST = new ArrayList<>();
+    /** Every setting, in the order of the backends page's table. */
+    public static final List<Setting> SETTINGS = Collections.unmodifiableList(SETTINGS_LIST);
+
+    static {
+        declare("scalenet.hostKernels", "true", "The CPU engine (fp32 on the CPU backend); false gives every layer call to the reference.",
+                (b, v) -> b.cpuEngine = bool("scalenet.hostKernels", v),
+                s -> s.cpuEngine);
+        declare("scalenet.hostKernels.maxElements", String.valueOf(1L << 22),
+                "A layer call whose activations per batch shard exceed this many elements goes to the reference (bounds the CPU engine's Java work arrays).",
+                (b, v) -> b.cpuEngineMaxElements = positive("scalenet.hostKernels.maxElements", v),
+                s -> s.cpuEngineMaxElements);
+        declare("scalenet.hostAttention.maxTokens", "64",
+                "Sequences up to this long run the CPU engine's lane attention (token-major); longer ones its GEMM attention.",
+                (b, v) -> b.laneAttentionMaxTokens = positive("scalenet.hostAttention.maxTokens", v),
+                s -> s.laneAttentionMaxTokens);
+        declare("scalenet.residentInference", "true", "The CPU engine's inference keeps a shard's rows in Java through the whole stack.",
+                (b, v) -> b.residentInference = bool("scalenet.residentInference", v),
+                s -> s.residentInference);
+        declare("scalenet.directBlas", "true",
+                "fp32 products call OpenBLAS's cblas_sgemm directly; false sends the CPU engine's layer calls to the reference.",
+                (b, v) -> b.directBlas = bool("scalenet.directBlas", v),
+                s -> s.directBlas);
+        declare("scalenet.shards", "2", "Batch shards per layer call on the CPU backend (fixed, so a seed gives the same bits on any machine); 1 turns sharding off.",
+                (b, v) -> b.shards = Math.toIntExact(positive("scalenet.shards", v)),
+                s -> s.shards);
+        declare("scalenet.shards.minElements", String.valueOf(1L << 16), "A batch whose shards would hold fewer activation elements runs unsharded.",
+                (b, v) -> b.shardsMinElements = positive("scalenet.shards.minElements", v),
+                s -> s.shardsMinElements);
+        declare("scalenet.threads", "auto", "auto: a layer call narrows ND4J's and OpenBLAS's threads for small work; inherit: leaves them alone.",
+                (b, v) -> b.threadsAuto = choice("scalenet.threads", v, "auto", "inherit"),
+                s -> s.threadsAuto ? "auto" : "inherit");
+        declare("scalenet.threads.ompElements", String.valueOf(1L << 20), "Below this many activation elements a call's element-wise ops run on its own thread.",
+                (b, v) -> b.ompElements = positive("scalenet.threads.ompElements", v),
+                s -> s.ompElements);
+        declare("scalenet.threads.blasElements", String.valueOf(1L << 22), "Below this many activation elements a call's GEMMs run on its own thread.",
+                (b, v) -> b.blasElements = positive("scalenet.threads.blasElements", v),
+                s -> s.blasElements);
+        declare("scalenet.shards.openmpTeams", "true", "Each shard worker starts its own OpenMP team, which throttles libgomp's spinning.",
+                (b, v) -> b.openmpTeams = bool("scalenet.shards.openmpTeams", v),
+                s -> s.openmpTeams);
+    }
+
+    private static volatile EngineSettings current;
+
+    final boolean cpuEngine;
+    final long cpuEngineMaxElements;
+    final long laneAttentionMaxTokens;
+    final boolean residentInference;
+    final boolean directBlas;
+    final int shards;
+    final long shardsMinElements;
+    final boolean threadsAuto;
+    final long ompElements;
+    final long blasElements;
+    final boolean openmpTeams;
+
+    private EngineSettings(Builder b) {
+        cpuEngine = b.cpuEngine;
+        cpuEngineMaxElements = b.cpuEngineMaxElements;
+        laneAttentionMaxTokens = b.laneAttentionMaxTokens;
+        residentInference = b.residentInference;
+        directBlas = b.directBlas;
+        shards = b.shards;
+        shardsMinElements = b.shardsMinElements;
+        threadsAuto = b.threadsAuto;
+        ompElements = b.ompElements;
+        blasElements = b.blasElements;
+        openmpTeams = b.openmpTeams;
+    }
+
+    /** The settings in force: from the system properties, read once, unless {@link #use} replaced them. */
+    public static EngineSettings current() {
+        EngineSettings s = current;
+        if (s == null) {
+            synchronized (EngineSettings.class) {
+                if (current == null) current = from(System.getProperties());
+                s = current;
+            }
+        }
+        return s;
+    }
+
+    /** Every setting at its default. */
+    public static EngineSettings defaults() {
+        return from(new Properties());
+    }
+
+    /** The settings the given properties ask for, each absent one at its default; a bad value names its property. */
+    public static EngineSettings from(Properties properties) {
+        Builder b = new Builder();
+        for (Setting s : SETTINGS) {
+            s.apply().accept(b, properties.getProperty(s.property(), s.defaultValue()).trim());
+        }
+        return b.build();
+    }
+
+    /** A builder holding these settings. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.cpuEngine = cpuEngine;
+        b.cpuEngineMaxElements = cpuEngineMaxElements;
+        b.laneAttentionMaxTokens = laneAttentionMaxTokens;
+        b.residentInference = residentInference;
+        b.directBlas = directBlas;
+        b.shards = shards;
+        b.shardsMinElements = shardsMinElements;
+        b.threadsAuto = threadsAuto;
+        b.ompElements = ompElements;
+        b.blasElements = blasElements;
+        b.openmpTeams = openmpTeams;
+        return b;
+    }
+
+    /** Puts {@code settings} in force until the returned scope closes, which restores the ones before. */
+    public static Scope use(EngineSettings settings) {
+        EngineSettings before = current();
+        current = Objects.requireNonNull(settings);
+        return () -> current = before;
+    }
+
+    /** A scope of {@link #use}; closing it does not throw. */
+    public interface Scope extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    public boolean cpuEngine() { return cpuEngine; }
+    public long cpuEngineMaxElements() { return cpuEngineMaxElements; }
+    public long laneAttentionMaxTokens() { return laneAttentionMaxTokens; }
+    public boolean residentInference() { return residentInference; }
+    public boolean directBlas() { return directBlas; }
+    public int shards() { return shards; }
+    public long shardsMinElements() { return shardsMinElements; }
+    public boolean threadsAuto() { return threadsAuto; }
+    public long ompElements() { return ompElements; }
+    public long blasElements() { return blasElements; }
+    public boolean openmpTeams() { return openmpTeams; }
+
+    /** The settings by property, as text: for logs and run records. */
+    public Map<String, String> asProperties() {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (Setting s : SETTINGS) m.put(s.property(), String.valueOf(s.read().apply(this)));
+        return m;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof EngineSettings other && asProperties().equals(other.asProperties());
+    }
+
+    @Override
+    public int hashCode() {
+        return asProperties().hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return asProperties().toString();
+    }
+
+    /** Builds settings; starts from the defaults. */
+    public static final class Builder {
+        private boolean cpuEngine;
+        private long cpuEngineMaxElements;
+        private long laneAttentionMaxTokens;
+        private boolean residentInference;
+        private boolean directBlas;
+        private int shards;
+        private long shardsMinElements;
+        private boolean threadsAuto;
+        private long ompElements;
+        private long blasElements;
+        private boolean openmpTeams;
+
+        private Builder() {}
+
+        public Builder cpuEngine(boolean on) { cpuEngine = on; return this; }
+        public Builder cpuEngineMaxElements(long n) { cpuEngineMaxElements = requirePositive("scalenet.hostKernels.maxElements", n); return this; }
+        public Builder laneAttentionMaxTokens(long n) { laneAttentionMaxTokens = requirePositive("scalenet.hostAttention.maxTokens", n); return this; }
+        public Builder residentInference(boolean on) { residentInference = on; return this; }
+        public Builder directBlas(boolean on) { directBlas = on; return this; }
+        public Builder shards(int n) { shards = Math.toIntExact(requirePositive("scalenet.shards", n)); return this; }
+        public Builder shardsMinElements(long n) { shardsMinElements = requirePositive("scalenet.shards.minElements", n); return this; }
+        public Builder threadsAuto(boolean on) { threadsAuto = on; return this; }
+        public Builder ompElements(long n) { ompElements = requirePositive("scalenet.threads.ompElements", n); return this; }
+        public Builder blasElements(long n) { blasElements = requirePositive("scalenet.threads.blasElements", n); return this; }
+        public Builder openmpTeams(boolean on) { openmpTeams = on; return this; }
+
+        public EngineSettings build() {
+            return new EngineSettings(this);
+        }
+    }
+
+    private static void declare(String property, String defaultValue, String meaning, BiConsumer<Builder, String> apply,
+                                Function<EngineSettings, Object> read) {
+        SETTINGS_LIST.add(new Setting(property, defaultValue, meaning, apply, read));
+    }
+
+    private static boolean bool(String property, String v) {
+        if (v.equalsIgnoreCase("true")) return true;
+        if (v.equalsIgnoreCase("false")) return false;
+        throw new InvalidSettingException(property, v, "true or false");
+    }
+
+    private static boolean choice(String property, String v, String yes, String no) {
+        if (v.equalsIgnoreCase(yes)) return true;
+        if (v.equalsIgnoreCase(no)) return false;
+        throw new InvalidSettingException(property, v, yes + " or " + no);
+    }
+
+    private static long positive(String property, String v) {
+        try {
+            return requirePositive(property, Long.parseLong(v));
+        } catch (NumberFormatException e) {
+            throw new InvalidSettingException(property, v, "a positive whole number");
+        }
+    }
+
+    private static long requirePositive(String property, long n) {
+        InvalidSettingException.require(n > 0, property, n, "a positive whole number");
+        return n;
+    }
+}
