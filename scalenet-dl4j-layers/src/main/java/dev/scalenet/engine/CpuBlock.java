@@ -54,7 +54,7 @@ final class CpuBlock extends Block {
             try (Work.Frame work = Work.frame()) {
                 float[] probs = training ? work.floats(examples * dims.numHeads() * tokens * tokens) : null;
                 float[] ctx = work.floats(n * d);
-                attention.forward(HostFloats.read(qkv, 0), HostFloats.copy(p.get("attn.qkv.bias")), Math.toIntExact(examples), probs, ctx);
+                attention.forward(HostFloats.read(qkv, work), HostFloats.copy(p.get("attn.qkv.bias")), Math.toIntExact(examples), probs, ctx);
                 attnProbs = training ? HostFloats.write(probs, examples * dims.numHeads(), tokens, tokens) : null;
                 attnOut = HostFloats.write(ctx, d, n);
             }
@@ -93,8 +93,8 @@ final class CpuBlock extends Block {
         int features = 3 * dims.embedDim();
         try (Work.Frame work = Work.frame()) {
             float[] out = work.floats((long) features * n);
-            new HostAttention(tokens, dims.numHeads(), dims.headDim(), attentionScale()).backward(HostFloats.read(qkv, 0),
-                    HostFloats.copy(p.get("attn.qkv.bias")), HostFloats.read(attnProbs, 1), HostFloats.read(dAttnOutT, 2),
+            new HostAttention(tokens, dims.numHeads(), dims.headDim(), attentionScale()).backward(HostFloats.read(qkv, work),
+                    HostFloats.copy(p.get("attn.qkv.bias")), HostFloats.read(attnProbs, work), HostFloats.read(dAttnOutT, work),
                     Math.toIntExact(examples), out);
             INDArray dBias = g.get("attn.qkv.bias");
             if (dBias != null) {
@@ -132,10 +132,9 @@ final class CpuBlock extends Block {
         int rows = Math.toIntExact(y.size(0));
         int width = Math.toIntExact(y.size(1));
         try (Work.Frame work = Work.frame()) {
-            float[] yHost = HostFloats.readInto(y, work.floats(y.length()));
+            float[] yHost = HostFloats.read(y, work);
             float[] out = work.floats(y.length());
-            HostResidual.forward(HostFloats.readInto(x, work.floats(x.length())), yHost, HostFloats.copy(bias),
-                    u == null ? null : HostFloats.readInto(u, work.floats(u.length())), HostFloats.copy(uBias), (float) adapterScale,
+            HostResidual.forward(HostFloats.read(x, work), yHost, HostFloats.copy(bias), u == null ? null : HostFloats.read(u, work), HostFloats.copy(uBias), (float) adapterScale,
                     HostFloats.copy(gamma), keepPerRow(keep), rows, width, keepUngated, out);
             if (keepUngated) keepUngated(attnBranch, HostFloats.write(yHost, y.shape()));
             return HostFloats.write(out, y.shape());
@@ -174,42 +173,41 @@ final class CpuBlock extends Block {
     /**
      * {@link #infer} of token-major rows held in Java feature-major ({@link HostFeatureMajor}: {@code x[feature][row]},
      * rows = tokens · batch), into {@code out}: ND4J runs only the GEMMs, on the transposed matrices {@code [features,
-     * rows]} and into {@code gemm}'s reused matrices, and nothing goes back into a new ND4J array between the steps.
-     * The same arithmetic as {@link #infer}, summed in other orders ({@code ResidentInferenceTest}). {@code out} must
-     * not be {@code x}.
+     * rows]} and into the thread's work matrices ({@link HostGemm}), and nothing goes back into a new ND4J array between
+     * the steps. The same arithmetic as {@link #infer}, summed in other orders ({@code ResidentInferenceTest}).
+     * {@code out} must not be {@code x}.
      */
-    void inferResident(float[][] x, int batch, int tokens, float[][] out, HostGemm gemm) {
+    void inferResident(float[][] x, int batch, int tokens, float[][] out) {
         if (!laneAttention) {
             throw new IllegalStateException("inferResident takes token-major rows");
         }
         int n = batch * tokens;
         int d = dims.embedDim();
         float eps = (float) LN_EPS;
-        float[] mean = gemm.floats(HostGemm.MEAN, n);
-        float[] rstd = gemm.floats(HostGemm.RSTD, n);
+        try (Work.Frame work = Work.frame()) {
+            float[] mean = work.floats(n);
+            float[] rstd = work.floats(n);
+            float[][] h = work.features(d, n);
+            HostFeatureMajor.layerNorm(x, n, HostFloats.copy(p.get("norm1.weight")), HostFloats.copy(p.get("norm1.bias")), eps, mean, rstd, h);
+            INDArray qkvT = HostGemm.product(work, p.get("attn.qkv.weight"), HostGemm.put(work, h, d, n));
+            INDArray ctxT = work.matrix(d, n);
+            new HostAttention(tokens, dims.numHeads(), dims.headDim(), attentionScale())
+                    .forward(HostFloats.buffer(qkvT), HostFloats.copy(p.get("attn.qkv.bias")), batch, null, HostFloats.buffer(ctxT));
+            float[][] proj = HostGemm.timesByFeature(work, p.get("attn.proj.weight"), ctxT);
+            float[][] x1 = work.features(d, n);
+            endBranchResident("attn", x, proj, h, n, work, x1);
 
-        float[][] h = gemm.features(HostGemm.H, d, n);
-        HostFeatureMajor.layerNorm(x, n, HostFloats.copy(p.get("norm1.weight")), HostFloats.copy(p.get("norm1.bias")), eps, mean, rstd, h);
-        INDArray h1 = gemm.put(HostGemm.H, h, d, n);
-        INDArray qkvT = gemm.product(HostGemm.QKV, p.get("attn.qkv.weight"), h1);
-        INDArray ctxT = gemm.matrix(HostGemm.CTX, d, n);
-        new HostAttention(tokens, dims.numHeads(), dims.headDim(), attentionScale())
-                .forward(HostFloats.buffer(qkvT), HostFloats.copy(p.get("attn.qkv.bias")), batch, null, HostFloats.buffer(ctxT));
-        float[][] proj = gemm.timesByFeature(HostGemm.Y, p.get("attn.proj.weight"), ctxT);
-        float[][] x1 = gemm.features(HostGemm.X1, d, n);
-        endBranchResident("attn", x, proj, h, n, gemm, x1);
-
-        HostFeatureMajor.layerNorm(x1, n, HostFloats.copy(p.get("norm2.weight")), HostFloats.copy(p.get("norm2.bias")), eps, mean, rstd, h);
-        INDArray h2 = gemm.put(HostGemm.H, h, d, n);
-        float[][] fc1 = gemm.timesByFeature(HostGemm.FC1, p.get("mlp.fc1.weight"), h2);
-        HostFeatureMajor.gelu(fc1, HostFloats.copy(p.get("mlp.fc1.bias")), n);
-        int hidden = dims.mlpHiddenDim();
-        float[][] fc2 = gemm.timesByFeature(HostGemm.Y, p.get("mlp.fc2.weight"), gemm.put(HostGemm.FC1, fc1, hidden, n));
-        endBranchResident("mlp", x1, fc2, h, n, gemm, out);
+            HostFeatureMajor.layerNorm(x1, n, HostFloats.copy(p.get("norm2.weight")), HostFloats.copy(p.get("norm2.bias")), eps, mean, rstd, h);
+            float[][] fc1 = HostGemm.timesByFeature(work, p.get("mlp.fc1.weight"), HostGemm.put(work, h, d, n));
+            HostFeatureMajor.gelu(fc1, HostFloats.copy(p.get("mlp.fc1.bias")), n);
+            int hidden = dims.mlpHiddenDim();
+            float[][] fc2 = HostGemm.timesByFeature(work, p.get("mlp.fc2.weight"), HostGemm.put(work, fc1, hidden, n));
+            endBranchResident("mlp", x1, fc2, h, n, work, out);
+        }
     }
 
     /** The end of a branch in resident inference, feature-major: {@code y} the branch's last product, {@code hRows} its input. */
-    private void endBranchResident(String branch, float[][] x, float[][] y, float[][] hRows, int n, HostGemm gemm, float[][] out) {
+    private void endBranchResident(String branch, float[][] x, float[][] y, float[][] hRows, int n, Work.Frame work, float[][] out) {
         boolean attn = branch.equals("attn");
         float[][] u = null;
         float[] uBias = null;
@@ -218,10 +216,10 @@ final class CpuBlock extends Block {
             INDArray downWeight = p.get(a + ".down.weight");
             int rank = Math.toIntExact(downWeight.size(0));
             int d = dims.embedDim();
-            float[][] down = gemm.features(HostGemm.DOWN, rank, n);
+            float[][] down = work.features(rank, n);
             HostFeatureMajor.linear(HostFloats.copy(downWeight), rank, d, hRows, n, down);
             HostFeatureMajor.relu(down, HostFloats.copy(p.get(a + ".down.bias")), rank, n);
-            u = gemm.features(HostGemm.UP, d, n);
+            u = work.features(d, n);
             HostFeatureMajor.linear(HostFloats.copy(p.get(a + ".up.weight")), d, rank, down, n, u);
             uBias = HostFloats.copy(p.get(a + ".up.bias"));
         }

@@ -46,7 +46,7 @@ final class CpuEngine extends Engine {
     @Override
     public boolean infersResident(BlockDims dims, long tokens, long rowsPerShard) {
         long widest = Math.max(3L * dims.embedDim(), dims.mlpHiddenDim());
-        return EngineSettings.current().residentInference && laneAttention(tokens) && HostGemm.fits(rowsPerShard, widest);
+        return EngineSettings.current().residentInference && laneAttention(tokens) && Work.fits(rowsPerShard, widest);
     }
 
     /**
@@ -58,19 +58,20 @@ final class CpuEngine extends Engine {
         int b = Math.toIntExact(examples);
         int t = Math.toIntExact(tokens);
         int d = Math.toIntExact(x.size(2));
-        HostGemm gemm = HostGemm.ofThread();
-        float[] rows = HostFloats.readInto(x, gemm.floats(HostGemm.ROWS_IN, (long) b * t * d));
-        float[][] a = gemm.features(HostGemm.ROWS_A, d, b * t);
-        float[][] next = gemm.features(HostGemm.ROWS_B, d, b * t);
-        HostFeatureMajor.fromExampleMajor(rows, b, t, d, a);
-        for (BlockPass block : blocks) {
-            ((CpuBlock) block).inferResident(a, b, t, next, gemm);
-            float[][] swap = a;
-            a = next;
-            next = swap;
+        try (Work.Frame work = Work.frame()) {
+            float[] rows = HostFloats.read(x, work);
+            float[][] a = work.features(d, b * t);
+            float[][] next = work.features(d, b * t);
+            HostFeatureMajor.fromExampleMajor(rows, b, t, d, a);
+            for (BlockPass block : blocks) {
+                ((CpuBlock) block).inferResident(a, b, t, next);
+                float[][] swap = a;
+                a = next;
+                next = swap;
+            }
+            HostFeatureMajor.toExampleMajor(a, b, t, d, rows);
+            HostFloats.writeInto(rows, into);
         }
-        HostFeatureMajor.toExampleMajor(a, b, t, d, rows);
-        HostFloats.writeInto(rows, into);
     }
 
     @Override

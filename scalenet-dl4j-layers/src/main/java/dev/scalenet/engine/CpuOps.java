@@ -47,6 +47,8 @@ final class CpuOps {
     static void addColumnSums(INDArray dy, INDArray dB) {
         if (dB == null) return;
         int width = Math.toIntExact(dy.size(1));
-        HostFloats.addInto(dB, HostMath.columnSums(HostFloats.read(dy, 0), Math.toIntExact(dy.size(0)), width));
+        try (Work.Frame work = Work.frame()) {
+            HostFloats.addInto(dB, HostMath.columnSums(HostFloats.read(dy, work), Math.toIntExact(dy.size(0)), width));
+        }
     }
 }

@@ -23,7 +23,6 @@ import java.util.Arrays;
  */
 final class HostAttention {
     private static final int LANES_PER_CHUNK = 256;
-    private static final ThreadLocal<Lanes> LANES = ThreadLocal.withInitial(Lanes::new);
 
     private final int tokens;
     private final int heads;
@@ -53,33 +52,34 @@ final class HostAttention {
      * such as ND4J's: the runs of examples are copied straight between them and the lanes.
      */
     void forward(FloatBuffer qkv, float[] bias, int batch, float[] probs, FloatBuffer ctx) {
-        Lanes w = LANES.get();
         int t = tokens;
         int hd = headDim;
         for (int b0 = 0; b0 < batch; b0 += examplesPerChunk()) {
-            int examples = Math.min(examplesPerChunk(), batch - b0);
-            int lanes = examples * heads;
-            float[][] q = w.rows(Lanes.Q, t * hd, lanes);
-            float[][] k = w.rows(Lanes.K, t * hd, lanes);
-            float[][] v = w.rows(Lanes.V, t * hd, lanes);
-            float[][] s = w.rows(Lanes.S, t * t, lanes);
-            float[][] c = w.rows(Lanes.OUT, hd, lanes);
-            gatherQkv(qkv, bias, batch, b0, examples, q, k, v);
-            for (int i = 0; i < t; i++) {
-                for (int j = 0; j < t; j++) {
-                    float[] sij = s[i * t + j];
-                    sumOfProducts(sij, q, i * hd, 1, k, j * hd, 1, hd, lanes);
+            try (Work.Frame w = Work.frame()) {
+                int examples = Math.min(examplesPerChunk(), batch - b0);
+                int lanes = examples * heads;
+                float[][] q = w.features(t * hd, lanes);
+                float[][] k = w.features(t * hd, lanes);
+                float[][] v = w.features(t * hd, lanes);
+                float[][] s = w.features(t * t, lanes);
+                float[][] c = w.features(hd, lanes);
+                gatherQkv(qkv, bias, batch, b0, examples, q, k, v);
+                for (int i = 0; i < t; i++) {
+                    for (int j = 0; j < t; j++) {
+                        float[] sij = s[i * t + j];
+                        sumOfProducts(sij, q, i * hd, 1, k, j * hd, 1, hd, lanes);
+                    }
+                    softmaxRow(s, i * t, lanes, w.floats(lanes), w.floats(lanes), w.floats(lanes));
+                    for (int e = 0; e < hd; e++) {
+                        sumOfProducts(c[e], s, i * t, 1, v, e, hd, t, lanes);
+                    }
+                    scatter(c, batch, b0, examples, i, ctx, 0);
                 }
-                softmaxRow(s, i * t, lanes, w);
-                for (int e = 0; e < hd; e++) {
-                    sumOfProducts(c[e], s, i * t, 1, v, e, hd, t, lanes);
-                }
-                scatter(c, batch, b0, examples, i, ctx, 0);
-            }
-            if (probs != null) {
-                int p0 = b0 * heads * t * t;
-                for (int r = 0; r < t * t; r++) {
-                    System.arraycopy(s[r], 0, probs, p0 + r * lanes, lanes);
+                if (probs != null) {
+                    int p0 = b0 * heads * t * t;
+                    for (int r = 0; r < t * t; r++) {
+                        System.arraycopy(s[r], 0, probs, p0 + r * lanes, lanes);
+                    }
                 }
             }
         }
@@ -93,63 +93,64 @@ final class HostAttention {
         FloatBuffer qkv = FloatBuffer.wrap(qkvArray);
         FloatBuffer dCtx = FloatBuffer.wrap(dCtxArray);
         FloatBuffer dQkv = FloatBuffer.wrap(dQkvArray);
-        Lanes w = LANES.get();
         int t = tokens;
         int hd = headDim;
         int d = heads * hd;
         for (int b0 = 0; b0 < batch; b0 += examplesPerChunk()) {
-            int examples = Math.min(examplesPerChunk(), batch - b0);
-            int lanes = examples * heads;
-            float[][] q = w.rows(Lanes.Q, t * hd, lanes);
-            float[][] k = w.rows(Lanes.K, t * hd, lanes);
-            float[][] v = w.rows(Lanes.V, t * hd, lanes);
-            float[][] dc = w.rows(Lanes.DC, t * hd, lanes);
-            float[][] p = w.rows(Lanes.S, t * t, lanes);
-            float[][] ds = w.rows(Lanes.DS, t * t, lanes);
-            float[][] acc = w.rows(Lanes.OUT, hd, lanes);
-            float[] dot = w.rows(Lanes.SUM, 1, lanes)[0];
-            gatherQkv(qkv, bias, batch, b0, examples, q, k, v);
-            gather(dCtx, null, batch, b0, examples, 0, dc);
-            int p0 = b0 * heads * t * t;
-            for (int r = 0; r < t * t; r++) {
-                System.arraycopy(probs, p0 + r * lanes, p[r], 0, lanes);
-            }
-            // dv[j][e] = Σ_i p[i][j] · dc[i][e]
-            for (int j = 0; j < t; j++) {
-                for (int e = 0; e < hd; e++) {
-                    sumOfProducts(acc[e], p, j, t, dc, e, hd, t, lanes);
+            try (Work.Frame w = Work.frame()) {
+                int examples = Math.min(examplesPerChunk(), batch - b0);
+                int lanes = examples * heads;
+                float[][] q = w.features(t * hd, lanes);
+                float[][] k = w.features(t * hd, lanes);
+                float[][] v = w.features(t * hd, lanes);
+                float[][] dc = w.features(t * hd, lanes);
+                float[][] p = w.features(t * t, lanes);
+                float[][] ds = w.features(t * t, lanes);
+                float[][] acc = w.features(hd, lanes);
+                float[] dot = w.floats(lanes);
+                gatherQkv(qkv, bias, batch, b0, examples, q, k, v);
+                gather(dCtx, null, batch, b0, examples, 0, dc);
+                int p0 = b0 * heads * t * t;
+                for (int r = 0; r < t * t; r++) {
+                    System.arraycopy(probs, p0 + r * lanes, p[r], 0, lanes);
                 }
-                scatter(acc, batch, b0, examples, j, dQkv, 2 * d);
-            }
-            // ds[i][j] = p[i][j] · (dp[i][j] − Σ_j' dp[i][j'] · p[i][j']) · scale, with dp[i][j] = Σ_e dc[i][e] · v[j][e]
-            for (int i = 0; i < t; i++) {
-                Arrays.fill(dot, 0, lanes, 0f);
+                // dv[j][e] = Σ_i p[i][j] · dc[i][e]
                 for (int j = 0; j < t; j++) {
-                    float[] dsij = ds[i * t + j];
-                    sumOfProducts(dsij, dc, i * hd, 1, v, j * hd, 1, hd, lanes);
-                    multiplyAdd(dot, dsij, p[i * t + j], lanes);
+                    for (int e = 0; e < hd; e++) {
+                        sumOfProducts(acc[e], p, j, t, dc, e, hd, t, lanes);
+                    }
+                    scatter(acc, batch, b0, examples, j, dQkv, 2 * d);
                 }
-                for (int j = 0; j < t; j++) {
-                    float[] dsij = ds[i * t + j];
-                    float[] pij = p[i * t + j];
-                    for (int l = 0; l < lanes; l++) {
-                        dsij[l] = pij[l] * (dsij[l] - dot[l]) * scale;
+                // ds[i][j] = p[i][j] · (dp[i][j] − Σ_j' dp[i][j'] · p[i][j']) · scale, with dp[i][j] = Σ_e dc[i][e] · v[j][e]
+                for (int i = 0; i < t; i++) {
+                    Arrays.fill(dot, 0, lanes, 0f);
+                    for (int j = 0; j < t; j++) {
+                        float[] dsij = ds[i * t + j];
+                        sumOfProducts(dsij, dc, i * hd, 1, v, j * hd, 1, hd, lanes);
+                        multiplyAdd(dot, dsij, p[i * t + j], lanes);
+                    }
+                    for (int j = 0; j < t; j++) {
+                        float[] dsij = ds[i * t + j];
+                        float[] pij = p[i * t + j];
+                        for (int l = 0; l < lanes; l++) {
+                            dsij[l] = pij[l] * (dsij[l] - dot[l]) * scale;
+                        }
                     }
                 }
-            }
-            // dq[i][e] = Σ_j ds[i][j] · k[j][e]
-            for (int i = 0; i < t; i++) {
-                for (int e = 0; e < hd; e++) {
-                    sumOfProducts(acc[e], ds, i * t, 1, k, e, hd, t, lanes);
+                // dq[i][e] = Σ_j ds[i][j] · k[j][e]
+                for (int i = 0; i < t; i++) {
+                    for (int e = 0; e < hd; e++) {
+                        sumOfProducts(acc[e], ds, i * t, 1, k, e, hd, t, lanes);
+                    }
+                    scatter(acc, batch, b0, examples, i, dQkv, 0);
                 }
-                scatter(acc, batch, b0, examples, i, dQkv, 0);
-            }
-            // dk[j][e] = Σ_i ds[i][j] · q[i][e]
-            for (int j = 0; j < t; j++) {
-                for (int e = 0; e < hd; e++) {
-                    sumOfProducts(acc[e], ds, j, t, q, e, hd, t, lanes);
+                // dk[j][e] = Σ_i ds[i][j] · q[i][e]
+                for (int j = 0; j < t; j++) {
+                    for (int e = 0; e < hd; e++) {
+                        sumOfProducts(acc[e], ds, j, t, q, e, hd, t, lanes);
+                    }
+                    scatter(acc, batch, b0, examples, j, dQkv, d);
                 }
-                scatter(acc, batch, b0, examples, j, dQkv, d);
             }
         }
     }
@@ -250,11 +251,9 @@ final class HostAttention {
         }
     }
 
-    /** softmax(scale · s[i][j]) over j, per lane, in place, for the rows {@code s[first + j]}. */
-    private void softmaxRow(float[][] s, int first, int lanes, Lanes w) {
+    /** softmax(scale · s[i][j]) over j, per lane, in place, for the rows {@code s[first + j]}; max, sum, k: work of {@code lanes} floats. */
+    private void softmaxRow(float[][] s, int first, int lanes, float[] max, float[] sum, float[] k) {
         int t = tokens;
-        float[] max = w.rows(Lanes.MAX, 1, lanes)[0];
-        float[] sum = w.rows(Lanes.SUM, 1, lanes)[0];
         System.arraycopy(s[first], 0, max, 0, lanes);
         for (int j = 1; j < t; j++) {
             float[] sj = s[first + j];
@@ -262,7 +261,6 @@ final class HostAttention {
                 max[l] = Math.max(max[l], sj[l]);
             }
         }
-        float[] k = w.rows(Lanes.EXP, 1, lanes)[0];
         Arrays.fill(sum, 0, lanes, 0f);
         for (int j = 0; j < t; j++) {
             float[] sj = s[first + j];
@@ -282,17 +280,6 @@ final class HostAttention {
             for (int l = 0; l < lanes; l++) {
                 sj[l] *= sum[l];
             }
-        }
-    }
-
-    /** A thread's work arrays: sets of lane rows, grown on demand and reused. */
-    private static final class Lanes {
-        static final int Q = 0, K = 1, V = 2, DC = 3, S = 4, DS = 5, OUT = 6, SUM = 7, MAX = 8, EXP = 9;
-        private final float[][][] sets = new float[10][0][0];
-
-        /** {@code count} rows of at least {@code lanes} floats each. */
-        float[][] rows(int set, int count, int lanes) {
-            return sets[set] = HostFloats.atLeast(sets[set], count, lanes);
         }
     }
 }

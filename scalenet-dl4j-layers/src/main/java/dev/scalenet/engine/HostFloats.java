@@ -10,35 +10,14 @@ import java.nio.FloatBuffer;
  * Moves float arrays between ND4J's off-heap buffers and Java arrays, for the CPU engine's kernels ({@link HostAttention},
  * {@link HostResidual}, {@link HostGelu}, {@link HostLayerNorm}, {@link HostPatches}): on the small shapes of a batch
  * shard, one Java pass over a copy beats a chain of ND4J operations, each of which costs 20-30 µs of fixed overhead.
- * Each thread reuses its own Java arrays.
+ * The Java arrays come from the kernel's work frame ({@link Work}).
  */
 final class HostFloats {
-    private static final int SLOTS = 4; // a kernel call reads and writes at most four arrays
-    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[SLOTS][0]);
-
     private HostFloats() {}
 
-    /** This thread's Java array number {@code slot} with room for {@code n} floats (contents undefined). */
-    static float[] scratch(int slot, long n) {
-        float[][] slots = SCRATCH.get();
-        if (slots[slot].length < n) {
-            slots[slot] = new float[Math.toIntExact(n)];
-        }
-        return slots[slot];
-    }
-
-    /**
-     * {@code rows} if it has at least {@code count} arrays of at least {@code n} floats, else a bigger set (contents
-     * undefined): a kernel's reused work arrays, grown on demand.
-     */
-    static float[][] atLeast(float[][] rows, int count, int n) {
-        if (rows.length >= count && rows.length > 0 && rows[0].length >= n) return rows;
-        return new float[Math.max(count, rows.length)][Math.max(n, rows.length == 0 ? 0 : rows[0].length)];
-    }
-
-    /** Copies an fp32 array, in c order, into this thread's scratch {@code slot}. */
-    static float[] read(INDArray x, int slot) {
-        return fill(scratch(slot, x.length()), x);
+    /** Copies an fp32 array, in c order, into an array of the kernel's work frame. */
+    static float[] read(INDArray x, Work.Frame work) {
+        return fill(work.floats(x.length()), x);
     }
 
     /**
@@ -122,7 +101,7 @@ final class HostFloats {
     static void addRowVector(INDArray x, float[] v) {
         int width = v.length;
         try (Work.Frame work = Work.frame()) {
-            float[] a = readInto(x, work.floats(x.length()));
+            float[] a = read(x, work);
             int rows = Math.toIntExact(x.length() / width);
             float[] row = work.floats(width);
             for (int r = 0; r < rows; r++) {

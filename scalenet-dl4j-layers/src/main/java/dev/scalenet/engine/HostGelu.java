@@ -16,9 +16,11 @@ final class HostGelu {
 
     /** {@code gelu(pre + bias)} for a linear layer's output without its bias, {@code [rows, bias.length]}. */
     static INDArray apply(INDArray pre, INDArray bias) {
-        float[] out = HostFloats.scratch(1, pre.length());
-        forward(HostFloats.read(pre, 0), HostFloats.copy(bias), Math.toIntExact(pre.size(0)), out);
-        return HostFloats.write(out, pre.shape());
+        try (Work.Frame work = Work.frame()) {
+            float[] out = work.floats(pre.length());
+            forward(HostFloats.read(pre, work), HostFloats.copy(bias), Math.toIntExact(pre.size(0)), out);
+            return HostFloats.write(out, pre.shape());
+        }
     }
 
     /**
@@ -26,11 +28,13 @@ final class HostGelu {
      * bias's gradient, into {@code dBias} unless that is null (frozen).
      */
     static INDArray backward(INDArray dy, INDArray pre, INDArray bias, INDArray dBias) {
-        float[] dx = HostFloats.scratch(2, dy.length());
-        float[] db = dBias == null ? null : new float[Math.toIntExact(bias.length())];
-        backward(HostFloats.read(pre, 0), HostFloats.copy(bias), HostFloats.read(dy, 1), Math.toIntExact(dy.size(0)), dx, db);
-        HostFloats.addInto(dBias, db);
-        return HostFloats.write(dx, dy.shape());
+        try (Work.Frame work = Work.frame()) {
+            float[] dx = work.floats(dy.length());
+            float[] db = dBias == null ? null : new float[Math.toIntExact(bias.length())];
+            backward(HostFloats.read(pre, work), HostFloats.copy(bias), HostFloats.read(dy, work), Math.toIntExact(dy.size(0)), dx, db);
+            HostFloats.addInto(dBias, db);
+            return HostFloats.write(dx, dy.shape());
+        }
     }
 
     /** {@code out = gelu(pre + bias)} over {@code rows} rows of {@code bias.length} floats; {@code out} may be {@code pre}. */

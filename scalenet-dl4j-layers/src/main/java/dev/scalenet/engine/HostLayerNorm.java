@@ -26,9 +26,11 @@ final class HostLayerNorm extends Normed {
         int rows = Math.toIntExact(x.size(0));
         float[] mean = training ? new float[rows] : null;
         float[] rstd = training ? new float[rows] : null;
-        float[] out = HostFloats.scratch(1, x.length());
-        forward(HostFloats.read(x, 0), rows, HostFloats.copy(gamma), HostFloats.copy(beta), (float) eps, out, mean, rstd);
-        return new HostLayerNorm(HostFloats.write(out, x.shape()), training ? x : null, mean, rstd);
+        try (Work.Frame work = Work.frame()) {
+            float[] out = work.floats(x.length());
+            forward(HostFloats.read(x, work), rows, HostFloats.copy(gamma), HostFloats.copy(beta), (float) eps, out, mean, rstd);
+            return new HostLayerNorm(HostFloats.write(out, x.shape()), training ? x : null, mean, rstd);
+        }
     }
 
     @Override
@@ -39,12 +41,14 @@ final class HostLayerNorm extends Normed {
         int d = Math.toIntExact(gamma.length());
         float[] dg = dGamma == null ? null : new float[d];
         float[] db = dBeta == null ? null : new float[d];
-        float[] dx = HostFloats.scratch(3, dy.length());
-        backward(HostFloats.read(dy, 0), HostFloats.read(x, 1), mean, rstd, HostFloats.copy(gamma), mean.length, dg, db,
-                addend == null ? null : HostFloats.read(addend, 2), dx);
-        HostFloats.addInto(dGamma, dg);
-        HostFloats.addInto(dBeta, db);
-        return HostFloats.write(dx, dy.shape());
+        try (Work.Frame work = Work.frame()) {
+            float[] dx = work.floats(dy.length());
+            backward(HostFloats.read(dy, work), HostFloats.read(x, work), mean, rstd, HostFloats.copy(gamma), mean.length, dg, db,
+                    addend == null ? null : HostFloats.read(addend, work), dx);
+            HostFloats.addInto(dGamma, dg);
+            HostFloats.addInto(dBeta, db);
+            return HostFloats.write(dx, dy.shape());
+        }
     }
 
     /**

@@ -24,17 +24,21 @@ final class HostPatches {
     /** {@code [batch, chans, size, size]} to {@code [batch * grid², chans * patch²]}. */
     INDArray unfold(INDArray images) {
         int batch = Math.toIntExact(images.size(0));
-        float[] rows = HostFloats.scratch(1, images.length());
-        copy(HostFloats.read(images, 0), rows, batch, true);
-        return HostFloats.write(rows, (long) batch * grid * grid, (long) chans * patch * patch);
+        try (Work.Frame work = Work.frame()) {
+            float[] rows = work.floats(images.length());
+            copy(HostFloats.read(images, work), rows, batch, true);
+            return HostFloats.write(rows, (long) batch * grid * grid, (long) chans * patch * patch);
+        }
     }
 
     /** The inverse: {@code [batch * grid², chans * patch²]} back to {@code [batch, chans, size, size]}. */
     INDArray fold(INDArray rows, long batch) {
-        float[] images = HostFloats.scratch(1, rows.length());
-        copy(HostFloats.read(rows, 0), images, Math.toIntExact(batch), false);
-        int size = grid * patch;
-        return HostFloats.write(images, batch, chans, size, size);
+        try (Work.Frame work = Work.frame()) {
+            float[] images = work.floats(rows.length());
+            copy(HostFloats.read(rows, work), images, Math.toIntExact(batch), false);
+            int size = grid * patch;
+            return HostFloats.write(images, batch, chans, size, size);
+        }
     }
 
     /**
@@ -44,15 +48,22 @@ final class HostPatches {
      * c-order contiguous array or range of examples), or into a new array when it is null; returns the one written.
      */
     static INDArray tokens(INDArray projected, INDArray bias, INDArray cls, INDArray pos, long batch, INDArray into) {
+        try (Work.Frame work = Work.frame()) {
+            return tokens(projected, bias, cls, pos, batch, into, work);
+        }
+    }
+
+    private static INDArray tokens(INDArray projected, INDArray bias, INDArray cls, INDArray pos, long batch, INDArray into,
+                                   Work.Frame work) {
         int d = Math.toIntExact(projected.size(1));
         int patches = Math.toIntExact(projected.size(0) / batch);
         int prefix = cls == null ? 0 : 1;
         int t = prefix + patches;
-        float[] in = HostFloats.read(projected, 0);
+        float[] in = HostFloats.read(projected, work);
         float[] b = HostFloats.copy(bias);
         float[] c = HostFloats.copy(cls);
         float[] pe = HostFloats.copy(pos);
-        float[] out = HostFloats.scratch(1, batch * t * d);
+        float[] out = work.floats(batch * t * d);
         float[] row = new float[d];
         float[] add = new float[d];
         for (int n = 0; n < batch; n++) {
@@ -86,12 +97,18 @@ final class HostPatches {
      * unless null (frozen, or no class token).
      */
     static INDArray tokensBackward(INDArray dTokens, int prefix, INDArray dBias, INDArray dCls, INDArray dPos) {
+        try (Work.Frame work = Work.frame()) {
+            return tokensBackward(dTokens, prefix, dBias, dCls, dPos, work);
+        }
+    }
+
+    private static INDArray tokensBackward(INDArray dTokens, int prefix, INDArray dBias, INDArray dCls, INDArray dPos, Work.Frame work) {
         int batch = Math.toIntExact(dTokens.size(0));
         int t = Math.toIntExact(dTokens.size(1));
         int d = Math.toIntExact(dTokens.size(2));
         int patches = t - prefix;
-        float[] in = HostFloats.read(dTokens, 0);
-        float[] out = HostFloats.scratch(1, (long) batch * patches * d);
+        float[] in = HostFloats.read(dTokens, work);
+        float[] out = work.floats((long) batch * patches * d);
         float[] db = new float[d];
         float[] dc = new float[d];
         float[] dp = new float[t * d];

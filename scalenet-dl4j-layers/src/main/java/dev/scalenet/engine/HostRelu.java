@@ -11,10 +11,12 @@ final class HostRelu {
 
     /** {@code relu(pre + bias)} for a linear layer's output without its bias, {@code [rows, bias.length]}; bias may be null. */
     static INDArray apply(INDArray pre, INDArray bias) {
-        float[] out = HostFloats.scratch(1, pre.length());
-        int width = Math.toIntExact(pre.size(1));
-        forward(HostFloats.read(pre, 0), HostFloats.copy(bias), Math.toIntExact(pre.size(0)), width, out);
-        return HostFloats.write(out, pre.shape());
+        try (Work.Frame work = Work.frame()) {
+            float[] out = work.floats(pre.length());
+            int width = Math.toIntExact(pre.size(1));
+            forward(HostFloats.read(pre, work), HostFloats.copy(bias), Math.toIntExact(pre.size(0)), width, out);
+            return HostFloats.write(out, pre.shape());
+        }
     }
 
     /** {@code out = max(pre + bias, 0)} over {@code rows} rows of {@code width} floats. */

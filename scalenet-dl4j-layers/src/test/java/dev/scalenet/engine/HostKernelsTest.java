@@ -23,12 +23,14 @@ class HostKernelsTest {
     void readsViewsAndWrites() {
         INDArray m = Nd4j.arange(0, 24).castTo(DataType.FLOAT).reshape('c', 6, 4);
         INDArray rows = m.get(NDArrayIndex.interval(2, 5), NDArrayIndex.all()); // offset 8, contiguous
-        assertArrayEquals(rows.dup().data().asFloat(), java.util.Arrays.copyOf(HostFloats.read(rows, 0), 12));
-        INDArray transposed = m.transpose(); // not contiguous in c order: read as its c-order copy
-        assertArrayEquals(transposed.dup('c').data().asFloat(), java.util.Arrays.copyOf(HostFloats.read(transposed, 1), 24));
-        INDArray back = HostFloats.write(HostFloats.read(rows, 0), 3, 4);
-        assertEquals(rows, back);
-        assertThrows(IllegalArgumentException.class, () -> HostFloats.read(Nd4j.zeros(DataType.DOUBLE, 2), 0));
+        try (Work.Frame work = Work.frame()) {
+            assertArrayEquals(rows.dup().data().asFloat(), java.util.Arrays.copyOf(HostFloats.read(rows, work), 12));
+            INDArray transposed = m.transpose(); // not contiguous in c order: read as its c-order copy
+            assertArrayEquals(transposed.dup('c').data().asFloat(), java.util.Arrays.copyOf(HostFloats.read(transposed, work), 24));
+            INDArray back = HostFloats.write(HostFloats.read(rows, work), 3, 4);
+            assertEquals(rows, back);
+            assertThrows(IllegalArgumentException.class, () -> HostFloats.read(Nd4j.zeros(DataType.DOUBLE, 2), work));
+        }
     }
 
     @Test
