@@ -62,7 +62,7 @@ final class CpuBlock extends Block {
         }
         qkv = times(h, p.get("attn.qkv.weight"));
         INDArray bias = p.get("attn.qkv.bias");
-        if (bias != null) HostFloats.addRowVector(qkv, HostFloats.copy(bias));
+        if (bias != null) qkv.addiRowVector(bias); // ND4J's in-place add: one pass, where a Java kernel reads and writes a copy
         attnProbs = training ? Nd4j.createUninitialized(DataType.FLOAT, examples * dims.numHeads(), tokens, tokens) : null;
         attnOut = Nd4j.createUninitialized(DataType.FLOAT, n, d);
         new GemmAttention(tokens, dims.numHeads(), dims.headDim(), attentionScale()).forward(qkv, examples, attnProbs, attnOut);
@@ -131,14 +131,13 @@ final class CpuBlock extends Block {
                       boolean keepUngated, boolean attnBranch) {
         int rows = Math.toIntExact(y.size(0));
         int width = Math.toIntExact(y.size(1));
-        try (Work.Frame work = Work.frame()) {
-            float[] yHost = HostFloats.read(y, work);
-            float[] out = work.floats(y.length());
-            HostResidual.forward(HostFloats.read(x, work), yHost, HostFloats.copy(bias), u == null ? null : HostFloats.read(u, work), HostFloats.copy(uBias), (float) adapterScale,
-                    HostFloats.copy(gamma), keepPerRow(keep), rows, width, keepUngated, out);
-            if (keepUngated) keepUngated(attnBranch, HostFloats.write(yHost, y.shape()));
-            return HostFloats.write(out, y.shape());
-        }
+        INDArray out = Nd4j.createUninitialized(DataType.FLOAT, y.shape());
+        INDArray ungated = keepUngated ? Nd4j.createUninitialized(DataType.FLOAT, y.shape()) : null;
+        HostResidual.forward(HostFloats.buffer(x), HostFloats.buffer(y), HostFloats.copy(bias), u == null ? null : HostFloats.buffer(u),
+                HostFloats.copy(uBias), (float) adapterScale, HostFloats.copy(gamma), keepPerRow(keep), rows, width,
+                ungated == null ? null : HostFloats.buffer(ungated), HostFloats.buffer(out));
+        if (keepUngated) keepUngated(attnBranch, ungated);
+        return out;
     }
 
     /** Stochastic depth's per-example multipliers (or null) as one per row, in this block's row order. */

@@ -97,25 +97,9 @@ final class HostFloats {
         return out;
     }
 
-    /** {@code x += v} on every row of a c-order contiguous fp32 matrix {@code [rows, v.length]}, in place. */
-    static void addRowVector(INDArray x, float[] v) {
-        int width = v.length;
-        try (Work.Frame work = Work.frame()) {
-            float[] a = read(x, work);
-            int rows = Math.toIntExact(x.length() / width);
-            float[] row = work.floats(width);
-            for (int r = 0; r < rows; r++) {
-                System.arraycopy(a, r * width, row, 0, width);
-                for (int c = 0; c < width; c++) row[c] += v[c];
-                System.arraycopy(row, 0, a, r * width, width);
-            }
-            writeInto(a, x);
-        }
-    }
-
-    /** A c-order contiguous fp32 array's elements as a buffer whose index 0 is its first element. */
+    /** An fp32 array's elements in c order as a buffer whose index 0 is its first element (a c-order copy's, if need be). */
     static FloatBuffer buffer(INDArray x) {
-        return contiguous(x).slice();
+        return contiguous(asCOrder(x)).slice();
     }
 
     private static FloatBuffer contiguous(INDArray x) {

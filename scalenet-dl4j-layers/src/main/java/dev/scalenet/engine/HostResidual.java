@@ -1,5 +1,6 @@
 package dev.scalenet.engine;
 
+import java.nio.FloatBuffer;
 import java.util.Arrays;
 
 /**
@@ -7,19 +8,20 @@ import java.util.Arrays;
  * {@code out = x + keep ⊙ γ ⊙ ((y + b) + s · (u + b_u))}, where {@code y} is the branch's last product without its bias
  * and {@code u} its adapter's up-projection without its bias. ND4J takes up to seven operations for it (bias, adapter
  * bias, scale, adapter add, gate, keep mask, residual add), each with its fixed cost. The arithmetic is theirs, in their
- * order, so both paths round alike.
+ * order, so both paths round alike. It streams: a chunk of rows at a time is read from ND4J's buffers into small arrays and
+ * written back, so no activation-sized Java copy is made.
  */
 final class HostResidual {
     private HostResidual() {}
 
     /**
-     * Over {@code rows} rows of {@code width} floats. Any of {@code bias}, {@code u} (with {@code uBias}), {@code gamma}
-     * and {@code keep} (stochastic depth's multiplier, one a row) may be null: absent. When
-     * {@code keepUngated}, row by row {@code y} is overwritten with the branch before its gate and keep mask
-     * ({@code (y + b) + s · (u + b_u)}), which γ's gradient needs.
+     * Over {@code rows} rows of {@code width} floats, each buffer read from index 0. Any of {@code bias}, {@code u} (with
+     * {@code uBias}), {@code gamma} and {@code keep} (stochastic depth's multiplier, one a row) may be null: absent.
+     * Unless {@code ungated} is null, it receives the branch before its gate and keep mask ({@code (y + b) + s · (u +
+     * b_u)}), which γ's gradient needs.
      */
-    static void forward(float[] x, float[] y, float[] bias, float[] u, float[] uBias, float s, float[] gamma,
-                        float[] keep, int rows, int width, boolean keepUngated, float[] out) {
+    static void forward(FloatBuffer x, FloatBuffer y, float[] bias, FloatBuffer u, float[] uBias, float s, float[] gamma,
+                        float[] keep, int rows, int width, FloatBuffer ungated, FloatBuffer out) {
         // a chunk of rows at a time, the per-column parameters repeated to match (see HostMath.rowsPerChunk)
         int chunkRows = HostMath.rowsPerChunk(width);
         int chunk = chunkRows * width;
@@ -32,14 +34,14 @@ final class HostResidual {
         for (int r0 = 0; r0 < rows; r0 += chunkRows) {
             int at = r0 * width;
             int n = Math.min(chunkRows, rows - r0) * width;
-            System.arraycopy(y, at, v, 0, n);
+            y.get(at, v, 0, n);
             if (b != null) {
                 for (int c = 0; c < n; c++) {
                     v[c] += b[c];
                 }
             }
             if (u != null) {
-                System.arraycopy(u, at, w, 0, n);
+                u.get(at, w, 0, n);
                 if (ub != null) {
                     for (int c = 0; c < n; c++) {
                         w[c] += ub[c];
@@ -49,8 +51,8 @@ final class HostResidual {
                     v[c] += w[c] * s;
                 }
             }
-            if (keepUngated) {
-                System.arraycopy(v, 0, y, at, n);
+            if (ungated != null) {
+                ungated.put(at, v, 0, n);
             }
             if (g != null) {
                 for (int c = 0; c < n; c++) {
@@ -65,11 +67,11 @@ final class HostResidual {
                     v[c] *= k[c];
                 }
             }
-            System.arraycopy(x, at, w, 0, n);
+            x.get(at, w, 0, n);
             for (int c = 0; c < n; c++) {
                 v[c] += w[c];
             }
-            System.arraycopy(v, 0, out, at, n);
+            out.put(at, v, 0, n);
         }
     }
 }
