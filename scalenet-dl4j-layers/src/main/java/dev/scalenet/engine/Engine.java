@@ -13,7 +13,7 @@ import java.util.Map;
  * <ul>
  *   <li>the <b>reference</b>: ND4J operations, any backend (CUDA included), any precision; the gradient checks run it;</li>
  *   <li>the <b>CPU engine</b>: fp32 on the CPU backend, products by OpenBLAS called directly, every other step a Java
- *   kernel; 1.7-5x PyTorch on the benchmarks page.</li>
+ *   kernel.</li>
  * </ul>
  * The rule, in one place: the CPU engine takes a call when it is switched on ({@link EngineSettings#cpuEngine}), the
  * backend is the CPU one with OpenBLAS's {@code cblas_sgemm} found ({@link HostBlas}), the activations are fp32 and a
