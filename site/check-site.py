@@ -27,6 +27,7 @@ REQUIRED = {
     "deploying.html": "OrtSession",
     "plugin-info.html": "scalenet:expand",
     "reliability.html": "without Java deserialization",
+    "architecture.html": "Adding a kind of adjustment",
 }
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -1,7 +1,6 @@
 package dev.scalenet.cli;
 
 import dev.scalenet.InvalidSettingException;
-import dev.scalenet.data.DatasetException;
 import dev.scalenet.data.Datasets;
 import dev.scalenet.expand.ExpansionPlan;
 import dev.scalenet.job.ExpandJob;
@@ -118,12 +117,10 @@ final class ExpandCommand implements Callable<Integer>, RecipeOptions.WithRecipe
 
     /** Fails before any work, saying what is wrong with the folder, as {@code evaluate} does. */
     private static Path usableData(String option, Path dir) {
-        try {
-            Datasets.layout(dir);
-            return dir;
-        } catch (DatasetException e) {
+        Datasets.problem(dir).ifPresent(problem -> {
             throw new InvalidSettingException(option, dir, "a dataset folder (IDX files or image folders), or 'none' to expand only: "
-                    + e.getMessage() + (dir.isAbsolute() ? "" : " (relative paths start at " + Path.of("").toAbsolutePath() + ")"));
-        }
+                    + problem);
+        });
+        return dir;
     }
 }

@@ -80,6 +80,23 @@ public final class Datasets {
     }
 
     /**
+     * What is wrong with {@code path} as a dataset folder ({@link #layout}'s complaint), or empty when its layout is
+     * recognised: the check a front end makes before any work, to report under its own name for the setting. The
+     * folder is not repeated, as the caller names it with the setting; a relative path is told where relative paths
+     * start, which is what a user who typed it needs to know.
+     */
+    public static Optional<String> problem(Path path) {
+        try {
+            layout(path);
+            return Optional.empty();
+        } catch (DatasetException e) {
+            String problem = String.valueOf(e.getMessage())
+                    .replaceFirst("^\\Q" + path.toAbsolutePath().normalize() + "\\E: ", "");
+            return Optional.of(problem + (path.isAbsolute() ? "" : " (relative paths start at " + Path.of("").toAbsolutePath() + ")"));
+        }
+    }
+
+    /**
      * Opens {@code split} of the dataset at {@code path} (see {@link Datasets} for the layouts).
      *
      * @throws DatasetException if the layout is not recognised, the split is missing (the message

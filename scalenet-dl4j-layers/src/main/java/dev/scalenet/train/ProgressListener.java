@@ -231,9 +231,16 @@ public final class ProgressListener extends BaseTrainingListener implements Clos
         s.append(String.format(Locale.ROOT, " loss %.4f lr %.2e %.1f img/s", loss, lr, imagesPerSecond));
         if (totalSteps > 0) {
             double secondsPerStep = trainNanos / 1e9 / Math.max(1, stepsTimed);
-            s.append(" ETA ").append(Trainer.duration(Math.max(0, totalSteps - step) * secondsPerStep));
+            s.append(" ETA ").append(duration(Math.max(0, totalSteps - step) * secondsPerStep));
         }
         return s.toString();
+    }
+
+    /** {@code 3m07s}, or {@code 1h02m} from an hour on: an ETA, to the second only while seconds matter. */
+    static String duration(double seconds) {
+        long s = Math.round(seconds);
+        return s >= 3600 ? String.format(Locale.ROOT, "%dh%02dm", s / 3600, s % 3600 / 60)
+                : String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60);
     }
 
     /** The learning rate of the first layer with an updater, at this iteration (NaN if it has none). */

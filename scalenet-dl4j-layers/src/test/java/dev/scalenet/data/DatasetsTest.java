@@ -4,6 +4,7 @@ import static dev.scalenet.data.IdxDatasetTest.gzip;
 import static dev.scalenet.data.IdxDatasetTest.images;
 import static dev.scalenet.data.IdxDatasetTest.labels;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -13,6 +14,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -138,5 +140,20 @@ class DatasetsTest {
         Path missing = root.resolve("missing");
         fails(missing, Split.EVAL, missing.toString(), "does not exist");
         fails(root.resolve("notes.txt"), Split.TRAIN, "notes.txt", "is a file", "pass the directory holding them");
+    }
+
+    @Test
+    @DisplayName("problem: empty for a recognised folder; otherwise the complaint without the folder, and where a relative path starts")
+    void problemForAFrontEnd() throws IOException {
+        assertEquals(Optional.empty(), Datasets.problem(FashionMnist.dir()));
+        assertEquals(Optional.empty(), Datasets.problem(classFolders(root.resolve("cats-dogs"), "cat", "dog")));
+        Path empty = Files.createDirectories(root.resolve("empty"));
+        String none = Datasets.problem(empty).orElseThrow();
+        assertTrue(none.startsWith("no dataset found: looked for "), none);
+        assertFalse(none.contains(empty.toString()), "the caller names the folder: " + none);
+        Path relative = Path.of("no", "such", "folder");
+        String missing = Datasets.problem(relative).orElseThrow();
+        assertTrue(missing.startsWith("does not exist: expected a dataset directory ("), missing);
+        assertTrue(missing.endsWith(") (relative paths start at " + Path.of("").toAbsolutePath() + ")"), missing);
     }
 }

@@ -20,6 +20,7 @@ import java.io.File;
 import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Grows a pretrained ViT in depth the ScaleNet way, optionally fine-tunes and evaluates it, writes the model zip,
@@ -336,13 +337,8 @@ public class ExpandMojo extends AbstractScaleNetMojo {
     /** Fails early, naming the parameter, for a data folder that is missing or of no known layout. */
     private static void checkData(String parameter, File dir) throws MojoFailureException {
         if (dir == null) return;
-        try {
-            Datasets.layout(dir.toPath());
-        } catch (DatasetException e) {
-            // the library's message starts with the directory, which ours already names
-            String problem = String.valueOf(e.getMessage()).replaceFirst("^\\Q" + dir.toPath().toAbsolutePath().normalize() + "\\E: ", "");
-            throw Parameters.unusable(parameter, dir, problem);
-        }
+        Optional<String> problem = Datasets.problem(dir.toPath());
+        if (problem.isPresent()) throw Parameters.unusable(parameter, dir, problem.get());
     }
 
     @Override

@@ -284,4 +284,19 @@ class ExpandMojoTest {
         assertEquals(List.of(), attached);
         assertFalse(Files.exists(dir.resolve("out/vit.zip")));
     }
+
+    @Test
+    @DisplayName("a data folder of no known layout fails before any work, naming the parameter, the folder once and what was looked for")
+    void unusableData() throws Exception {
+        ExpandMojo m = mojo();
+        m.baseModel = FIXTURES.resolve("vit-micro-p7-d4.safetensors").toString();
+        File empty = Files.createDirectories(dir.resolve("empty")).toFile();
+        m.evalData = empty;
+        MojoFailureException e = assertThrows(MojoFailureException.class, m::execute);
+        assertTrue(e.getMessage().startsWith("Invalid <evalData> (-Dscalenet.evalData) = " + empty + ": no dataset found: looked for "),
+                e.getMessage());
+        assertTrue(e.getMessage().endsWith(". Fix the <evalData> element of the scalenet plugin's <configuration>, or pass"
+                + " -Dscalenet.evalData=..."), e.getMessage());
+        assertFalse(Files.exists(dir.resolve("out")), "nothing written");
+    }
 }

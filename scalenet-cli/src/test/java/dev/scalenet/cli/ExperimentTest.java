@@ -3,7 +3,6 @@ package dev.scalenet.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.scalenet.InvalidSettingException;
-import dev.scalenet.data.FashionMnist;
 import dev.scalenet.io.Npy;
 import dev.scalenet.io.NpyArray;
 import org.junit.jupiter.api.DisplayName;
@@ -20,6 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ExperimentTest {
+    /** The bundled Fashion-MNIST; tests run in the module directory, one level below the repository root. */
+    private static final Path FASHION_MNIST = Path.of("../data/fashion-mnist").toAbsolutePath().normalize();
 
     @Test
     @DisplayName("--arms picks the named arms, in the order given, in any case")
@@ -55,7 +56,7 @@ class ExperimentTest {
 
     /** A tiny experiment: 256 training images, 128 held out, width 32, L = 2, batch 64, E = 3 epochs. */
     private static Experiment.Settings tiny(Path out, String arms, boolean finalTest, double learningRate) {
-        return new Experiment.Settings(3, 1, 0, 8, arms, FashionMnist.dir(), out, 32, 2, 2, null, 128, 256, null, finalTest,
+        return new Experiment.Settings(3, 1, 0, 8, arms, FASHION_MNIST, out, 32, 2, 2, null, 128, 256, null, finalTest,
                 Experiment.RECIPE.toBuilder().batchSize(64).checkpointEvery(0).learningRate(learningRate).build());
     }
 

@@ -1,0 +1,62 @@
+package dev.scalenet.job;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Base64;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The page shows what the report's JSON holds, and nothing from elsewhere but the curve the JSON names. */
+class ReportPageTest {
+    private static final byte[] PNG = {(byte) 0x89, 'P', 'N', 'G', 1, 2, 3};
+
+    @TempDir
+    Path dir;
+
+    /** A report folder as a fine-tuning job leaves it: report.json naming run/curve.png, and the curve. */
+    private Path jobFolder(String name) throws Exception {
+        ObjectNode root = new ObjectMapper().createObjectNode().put("name", name).put("tool", "scalenet test");
+        ObjectNode training = root.putObject("training").put("steps", 10).put("trainableParams", 5).put("totalParams", 8)
+                .put("metrics", "run/metrics.jsonl").put("curve", "run/curve.png");
+        training.putObject("final").put("examples", 200).put("top1", 0.5).put("top5", 0.9).put("loss", 1.25);
+        training.putObject("recipe").put("steps", 0).put("learningRate", 5e-5);
+        Path folder = Files.createDirectories(dir.resolve("job"));
+        Files.createDirectories(folder.resolve("run"));
+        Files.write(folder.resolve("run/curve.png"), PNG);
+        Files.writeString(folder.resolve(Report.JSON_FILE), root.toString());
+        return folder;
+    }
+
+    @Test
+    @DisplayName("a report read back renders from its JSON: accuracy row, recipe with the steps that ran, the named curve embedded, the name escaped")
+    void rendersFromTheJson() throws Exception {
+        String html = ReportPage.html(Report.readOrCreate(jobFolder("a <b> & \"c\""), "unused"));
+        assertTrue(html.startsWith("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>ScaleNet report: "
+                + "a &lt;b&gt; &amp; &quot;c&quot;</title>"), html);
+        assertTrue(html.contains("<tr><td>expanded, after training</td><td class=\"n\">50.00%</td><td class=\"n\">90.00%</td>"
+                + "<td class=\"n\">1.2500</td><td class=\"n\">200</td></tr>"), html);
+        assertTrue(html.contains("<tr><th>recipe: steps</th><td>10 (ran)</td></tr>"), html);
+        assertTrue(html.contains("src=\"data:image/png;base64," + Base64.getEncoder().encodeToString(PNG) + "\""), html);
+        assertFalse(html.contains("<h2>Expansion</h2>") || html.contains("against its control"), "no sections without their data");
+        assertTrue(html.endsWith("<tr><th>tool</th><td>scalenet test</td></tr>\n</table>\n</body></html>\n"), html);
+    }
+
+    @Test
+    @DisplayName("report.html written with a report is the page its folder renders when read back; without its curve file, no image")
+    void writtenPageIsTheReadBackPage() throws Exception {
+        Path folder = jobFolder("job");
+        Report report = Report.readOrCreate(folder, "unused");
+        report.write(folder);
+        assertEquals(Files.readString(folder.resolve(Report.HTML_FILE)), ReportPage.html(Report.readOrCreate(folder, "unused")));
+        Files.delete(folder.resolve("run/curve.png"));
+        assertFalse(ReportPage.html(Report.readOrCreate(folder, "unused")).contains("<img"));
+    }
+}
