@@ -3,7 +3,6 @@ package dev.scalenet.engine;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
-import java.nio.FloatBuffer;
 import java.util.List;
 import java.util.Map;
 
@@ -86,8 +85,7 @@ final class CpuEngine extends Engine {
         int b = Math.toIntExact(x.size(0));
         int d = Math.toIntExact(x.size(2));
         float[] first = HostFloats.readRuns(x, Math.toIntExact(x.size(1)) * d, d, new float[b * d]);
-        HostLayerNorm.forward(FloatBuffer.wrap(first), b, HostFloats.copy(gamma), HostFloats.copy(beta), (float) eps,
-                FloatBuffer.wrap(first), null, null);
+        HostLayerNorm.forward(first, b, HostFloats.copy(gamma), HostFloats.copy(beta), (float) eps, first, null, null);
         return HostFloats.write(first, b, d);
     }
 

@@ -1,10 +1,6 @@
 package dev.scalenet.engine;
 
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
-
-import java.nio.FloatBuffer;
 
 import java.util.Arrays;
 
@@ -30,9 +26,11 @@ final class HostLayerNorm extends Normed {
         int rows = Math.toIntExact(x.size(0));
         float[] mean = training ? new float[rows] : null;
         float[] rstd = training ? new float[rows] : null;
-        INDArray out = Nd4j.createUninitialized(DataType.FLOAT, x.shape());
-        forward(HostFloats.buffer(x), rows, HostFloats.copy(gamma), HostFloats.copy(beta), (float) eps, HostFloats.buffer(out), mean, rstd);
-        return new HostLayerNorm(out, training ? x : null, mean, rstd);
+        try (Work.Frame work = Work.frame()) {
+            float[] out = work.floats(x.length());
+            forward(HostFloats.read(x, work), rows, HostFloats.copy(gamma), HostFloats.copy(beta), (float) eps, out, mean, rstd);
+            return new HostLayerNorm(HostFloats.write(out, x.shape()), training ? x : null, mean, rstd);
+        }
     }
 
     @Override
@@ -43,24 +41,25 @@ final class HostLayerNorm extends Normed {
         int d = Math.toIntExact(gamma.length());
         float[] dg = dGamma == null ? null : new float[d];
         float[] db = dBeta == null ? null : new float[d];
-        INDArray dx = Nd4j.createUninitialized(DataType.FLOAT, dy.shape());
-        backward(HostFloats.buffer(dy), HostFloats.buffer(x), mean, rstd, HostFloats.copy(gamma), mean.length, dg, db,
-                addend == null ? null : HostFloats.buffer(addend), HostFloats.buffer(dx));
-        HostFloats.addInto(dGamma, dg);
-        HostFloats.addInto(dBeta, db);
-        return dx;
+        try (Work.Frame work = Work.frame()) {
+            float[] dx = work.floats(dy.length());
+            backward(HostFloats.read(dy, work), HostFloats.read(x, work), mean, rstd, HostFloats.copy(gamma), mean.length, dg, db,
+                    addend == null ? null : HostFloats.read(addend, work), dx);
+            HostFloats.addInto(dGamma, dg);
+            HostFloats.addInto(dBeta, db);
+            return HostFloats.write(dx, dy.shape());
+        }
     }
 
     /**
      * {@code out = (x − mean) · rstd · γ + β} per row of {@code gamma.length} floats, with {@code rstd = 1/√(var + eps)};
-     * the rows' mean and rstd go into {@code mean} and {@code rstd} unless those are null. Row by row from buffers read
-     * from index 0 ({@code out} may be {@code x}).
+     * the rows' mean and rstd go into {@code mean} and {@code rstd} unless those are null.
      */
-    static void forward(FloatBuffer x, int rows, float[] gamma, float[] beta, float eps, FloatBuffer out, float[] mean, float[] rstd) {
+    static void forward(float[] x, int rows, float[] gamma, float[] beta, float eps, float[] out, float[] mean, float[] rstd) {
         int d = gamma.length;
         float[] row = new float[d];
         for (int r = 0; r < rows; r++) {
-            x.get(r * d, row, 0, d);
+            System.arraycopy(x, r * d, row, 0, d);
             float mu = HostMath.sum(row, 0, d) / d;
             for (int c = 0; c < d; c++) {
                 row[c] -= mu;
@@ -69,7 +68,7 @@ final class HostLayerNorm extends Normed {
             for (int c = 0; c < d; c++) {
                 row[c] = row[c] * s * gamma[c] + beta[c];
             }
-            out.put(r * d, row, 0, d);
+            System.arraycopy(row, 0, out, r * d, d);
             if (mean != null) {
                 mean[r] = mu;
                 rstd[r] = s;
@@ -81,15 +80,15 @@ final class HostLayerNorm extends Normed {
      * With {@code g = dy ⊙ γ}: {@code dx = rstd · (g − mean(g) − x̂ · mean(g ⊙ x̂)) + addend}; adds
      * {@code Σ_rows dy ⊙ x̂} into {@code dGamma} and {@code Σ_rows dy} into {@code dBeta} (either may be null: frozen).
      */
-    static void backward(FloatBuffer dy, FloatBuffer x, float[] mean, float[] rstd, float[] gamma, int rows, float[] dGamma,
-                         float[] dBeta, FloatBuffer addend, FloatBuffer dx) {
+    static void backward(float[] dy, float[] x, float[] mean, float[] rstd, float[] gamma, int rows, float[] dGamma,
+                         float[] dBeta, float[] addend, float[] dx) {
         int d = gamma.length;
         float[] xHat = new float[d];
         float[] g = new float[d];
         float[] dyRow = new float[d];
         for (int r = 0; r < rows; r++) {
-            x.get(r * d, xHat, 0, d);
-            dy.get(r * d, dyRow, 0, d);
+            System.arraycopy(x, r * d, xHat, 0, d);
+            System.arraycopy(dy, r * d, dyRow, 0, d);
             float mu = mean[r];
             float s = rstd[r];
             // one stored array per loop: C2 vectorises a loop only then
@@ -112,14 +111,14 @@ final class HostLayerNorm extends Normed {
             float meanG = HostMath.sum(g, 0, d) / d;
             float meanGx = dot(g, xHat) / d;
             if (addend != null) {
-                addend.get(r * d, dyRow, 0, d);
+                System.arraycopy(addend, r * d, dyRow, 0, d);
             } else {
                 Arrays.fill(dyRow, 0f);
             }
             for (int c = 0; c < d; c++) {
                 dyRow[c] += (g[c] - meanG - xHat[c] * meanGx) * s;
             }
-            dx.put(r * d, dyRow, 0, d);
+            System.arraycopy(dyRow, 0, dx, r * d, d);
         }
     }
 
