@@ -122,8 +122,9 @@ public final class MemoryCheck {
         }
         long limit = limits.limit();
         if (estimate.total() <= limit) {
-            log.accept(String.format(Locale.ROOT, "memory: the expected peak %s fits in the %s", MemoryEstimate.size(estimate.total()),
-                    limits.limitText()));
+            log.accept(String.format(Locale.ROOT, "memory: the expected peak %s fits in the %s%s", MemoryEstimate.size(estimate.total()),
+                    limits.limitText(), limits.available() > 0 && estimate.total() > limits.available()
+                            ? ", but not in the " + MemoryEstimate.size(limits.available()) + " available now: other processes hold the rest" : ""));
             return estimate;
         }
         String problem = problem(estimate, limit);

@@ -296,7 +296,7 @@ public final class MemoryEstimate {
         StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "expected peak %s for a training step at batch %d, recompute %s",
                 size(total()), batch, recompute ? "on" : "off"));
         s.append(replicas > 1 ? ", " + replicas + " worker replicas, each with: " : ": ");
-        s.append(String.format(Locale.ROOT, "parameters %s + gradients %s + optimizer state %s + activations %s (%d blocks x %s%s)"
+        s.append(String.format(Locale.ROOT, "parameters %s + gradients %s + optimizer state %s + activations %s (%d blocks, up to %s each%s)"
                         + "%s + work arrays %s; + JVM and native libraries %s",
                 size(parameters()), size(gradients()), size(optimizerState()), size(activations()), shape.depth(),
                 size(Math.round(keptFactor() * batch * keptPerBlockPerExample())), recompute ? ", inputs only" : "",

@@ -1,5 +1,6 @@
 package dev.scalenet.bench;
 
+import dev.scalenet.train.MemoryCheck;
 import dev.scalenet.train.MemoryEstimate;
 import dev.scalenet.train.TrainConfig;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -9,17 +10,28 @@ import java.util.Locale;
 /**
  * {@link MemoryEstimate} beside measured peaks: prints, per workload of {@link BenchWorkload} ({@code micro8},
  * {@code tiny}, {@code tiny24}), batch and {@code recompute}, the estimate and its components, one JSON line each, to
- * compare with {@code BenchWorkload}'s {@code peakRssMb}. Arguments: {@code model:batch[:recompute]} ...
+ * compare with {@code BenchWorkload}'s {@code peakRssMb}. Arguments: {@code model:batch[:recompute]} ...; with
+ * {@code --check} first, runs {@link MemoryCheck} on this machine instead and prints its lines (the pages' examples).
  */
 public final class MemoryCalibration {
     private MemoryCalibration() {}
 
     public static void main(String[] args) throws Exception {
+        boolean check = args.length > 0 && args[0].equals("--check");
         for (String spec : args) {
+            if (spec.equals("--check")) continue;
             String[] p = spec.split(":");
             ComputationGraph g = BenchWorkload.model(p[0]);
             TrainConfig recipe = BenchWorkload.recipe(Integer.parseInt(p[1])).toBuilder()
                     .recompute(p.length > 2 && p[2].equals("recompute")).build();
+            if (check) {
+                try {
+                    MemoryCheck.thisMachine(System.out::println).check(g, recipe, false);
+                } catch (MemoryCheck.DoesNotFitException x) {
+                    System.out.println("fails: " + x.getMessage());
+                }
+                continue;
+            }
             MemoryEstimate e = MemoryEstimate.of(g, recipe, false);
             System.out.printf(Locale.ROOT, "{\"workload\": \"%s-train\", \"batch\": %d, \"recompute\": %s, \"estimateMb\": %.1f, "
                             + "\"keptPerExampleMb\": %.4f, \"keptPerBlockPerExampleMb\": %.4f, \"activationsMb\": %.1f, \"workMb\": %.1f, "
