@@ -58,7 +58,10 @@ import java.util.Map;
  * (0.92-1.04 on the DeiT-Tiny-sized ones). On 6 rows held out of the fit (micro-8 at batch 256, DeiT-Tiny at 24,
  * ScaleNet-24 at 8) it was 0.76-1.21 (0.91-1.12 on the DeiT-Tiny-sized ones); the micro model at batch 256 without
  * recomputation is the underestimate (403 MB against 528). Wider models (ViT-Base) were not measured: the estimate
- * extrapolates there. The backends page has the table. Under another backend (CUDA) the blocks run ND4J's reference
+ * extrapolates there. Those peaks are one mode of a bimodal one: the first step allocates its forward state outside the
+ * shards' arenas (they learn their size from it), and the allocator returns more or less of it; ScaleNet-24 at batch 32
+ * without recomputation peaked at 4.7 GB in {@code BenchWorkload} (estimate 4.6 GB), 6.5-6.9 GB in the profiler
+ * ({@code MemoryProfile}) and 3.8 GB with {@code MALLOC_MMAP_THRESHOLD_=1048576}: 0.7-1.2 of the estimate. The backends page has the table. Under another backend (CUDA) the blocks run ND4J's reference
  * path, whose activations differ, and they live in device memory: {@link MemoryCheck} logs the estimate there and
  * does not check it.
  */
