@@ -5,6 +5,7 @@ import dev.scalenet.data.Datasets;
 import dev.scalenet.expand.ExpansionPlan;
 import dev.scalenet.job.ExpandJob;
 import dev.scalenet.job.Report;
+import dev.scalenet.train.MemoryCheck;
 import dev.scalenet.train.TrainConfig;
 import dev.scalenet.vit.Pretrained;
 import picocli.CommandLine.Command;
@@ -104,6 +105,7 @@ final class ExpandCommand implements Callable<Integer>, RecipeOptions.WithRecipe
         long t0 = System.nanoTime();
         Report report = ExpandJob.builder().baseModel(base).baseModelJson(config).outputDir(out).recipe(recipe)
                 .resume(resume).onnx(onnx).trainData(trainData).evalData(evalData)
+                .memoryCheck(MemoryCheck.thisMachine(spec.commandLine().getErr()::println))
                 .toolVersion("scalenet-cli " + dev.scalenet.Version.library())
                 .plan(plan).name(stemName).build().run();
         System.out.println();

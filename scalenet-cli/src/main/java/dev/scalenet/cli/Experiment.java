@@ -208,6 +208,7 @@ public final class Experiment {
         recipe.remove("control");
         recipe.remove("evalsPerEpoch");
         recipe.remove("recompute"); // the same bits either way: runs started before the setting existed resume
+        recipe.remove("memoryCheck"); // a check before training, not part of it
         o.set("recipe", recipe);
         o.set("baseModel", s.baseConfig.toTimmArgs());
         o.put("trainExamples", s.train.size());

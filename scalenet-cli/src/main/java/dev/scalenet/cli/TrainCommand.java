@@ -6,6 +6,7 @@ import dev.scalenet.data.Datasets;
 import dev.scalenet.data.ImageDataset;
 import dev.scalenet.data.Split;
 import dev.scalenet.io.AtomicFiles;
+import dev.scalenet.train.MemoryCheck;
 import dev.scalenet.train.TrainConfig;
 import dev.scalenet.train.TrainResult;
 import dev.scalenet.train.Trainer;
@@ -69,6 +70,8 @@ final class TrainCommand implements Callable<Integer>, RecipeOptions.WithRecipe 
         ImageDataset eval = Datasets.open(data, Split.EVAL);
         System.out.println("model: " + model.config() + ", " + model.graph().numParams() + " parameters");
         System.out.println("recipe: " + recipe.toJson());
+        // before the run folder is written: a training step that cannot fit fails now, naming --batchSize and --recompute
+        MemoryCheck.thisMachine(spec.commandLine().getErr()::println).check(model.graph(), recipe, false);
 
         TrainResult result = new Trainer(recipe, model.dataConfig(), out.resolve("run"), name).withResume(resume)
                 .fit(model.graph(), train, eval);

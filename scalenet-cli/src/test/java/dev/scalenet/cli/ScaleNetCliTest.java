@@ -214,4 +214,25 @@ class ScaleNetCliTest {
         assertEquals(1, r.code());
         assertTrue(r.err().contains("nope.zip") && r.err().contains("not found"), r.err());
     }
+
+    @Test
+    @DisplayName("a training step that cannot fit in this machine's memory fails before training, naming --batchSize and --recompute, after the estimate on stderr")
+    void memoryCheck(@TempDir Path dir) throws Exception {
+        String data = Path.of("../data/fashion-mnist").toAbsolutePath().normalize().toString();
+        // a million images a step of the bundled model grown to 8 blocks: hundreds of GB expected, checked, never allocated
+        Run r = run("expand", "--data", data, "--batchSize", "1000000", "--out", dir.resolve("out").toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("memory: expected peak ") && r.err().contains("for a training step at batch 1000000, recompute off"), r.err());
+        assertTrue(r.err().contains("memory: limits: JVM max heap "), r.err());
+        assertTrue(r.err().contains("Invalid value for option '--batchSize': 1000000: expected a batch whose training step fits in memory:"
+                + " the expected peak "), r.err());
+        assertTrue(r.err().contains("or set recompute (the estimate with it: ") && r.err().contains("or set memoryCheck false"), r.err());
+        assertFalse(java.nio.file.Files.exists(dir.resolve("out").resolve("vit_fmnist_d64_l4-cyclic.zip")), "nothing written");
+
+        Run train = run("train", "--model", dir.resolve("out/base").toFile().listFiles((d, n) -> n.endsWith(".safetensors"))[0].toString(),
+                "--data", data, "--batchSize", "1000000", "--out", dir.resolve("train").toString());
+        assertEquals(2, train.code(), train.err());
+        assertTrue(train.err().contains("memory: expected peak ") && train.err().contains("'--batchSize': 1000000"), train.err());
+        assertFalse(java.nio.file.Files.exists(dir.resolve("train/run")), "no run folder");
+    }
 }

@@ -15,6 +15,7 @@ import dev.scalenet.io.AtomicFiles;
 import dev.scalenet.io.Fingerprints;
 import dev.scalenet.train.Charts;
 import dev.scalenet.train.EvalResult;
+import dev.scalenet.train.MemoryCheck;
 import dev.scalenet.train.MetricsLog;
 import dev.scalenet.train.PairedComparison;
 import dev.scalenet.train.ParallelEngine;
@@ -75,6 +76,7 @@ public final class ExpandJob {
     private final String baseModelCoordinates;
     private final ParallelEngine.Factory parallelEngine;
     private final boolean onnx;
+    private final MemoryCheck memoryCheck;
     private OutputLock heldLock;
 
     private ExpandJob(Builder b) {
@@ -91,6 +93,7 @@ public final class ExpandJob {
         this.toolVersion = Objects.requireNonNull(b.toolVersion, "toolVersion");
         this.baseModelCoordinates = b.baseModelCoordinates;
         this.parallelEngine = b.parallelEngine;
+        this.memoryCheck = b.memoryCheck;
         InvalidSettingException.require(name.matches("[A-Za-z0-9._-]+"), "name", name, "a file name of letters, digits, '.', '_' or '-'");
     }
 
@@ -166,8 +169,18 @@ public final class ExpandJob {
 
     public Report run() throws IOException {
         if (heldLock != null && heldLock.isHeld()) return runLocked();
+        boolean existed = Files.isDirectory(outputDir);
         try (OutputLock ignored = lockOutput()) {
             return runLocked();
+        } catch (MemoryCheck.DoesNotFitException e) {
+            if (!existed) { // the lock made the folder and is gone: leave no empty folder behind
+                try {
+                    Files.deleteIfExists(outputDir);
+                } catch (IOException notEmpty) {
+                    log.debug("kept {}: {}", outputDir, notEmpty.toString());
+                }
+            }
+            throw e;
         }
     }
 
@@ -178,14 +191,18 @@ public final class ExpandJob {
         ImageDataset train = trainData == null ? null : Datasets.open(trainData, Split.TRAIN);
         ImageDataset eval = heldOut();
         log.info("base model {}: {}, {} parameters", baseModel, base.config(), base.graph().numParams());
+        ExpandedModel expanded = ScaleNet.expand(base.graph(), plan); // leaves the base as it was
+        VitModel model = base.withGraph(expanded.graph());
+        if (train != null) { // before any evaluation, and before anything is written into the output folder
+            (memoryCheck != null ? memoryCheck : MemoryCheck.thisMachine(log::info))
+                    .check(model.graph(), recipe, parallelEngine != null && recipe.workers() > 1);
+        }
 
         Report report = new Report(name);
         report.base(Report.source(baseModel, baseModelCoordinates), baseModelJson == null ? null : Report.source(baseModelJson, null), base);
         EvalResult baseEval = eval == null ? null : Evaluation.of(base, eval, recipe.batchSize(), recipe.evalLimit());
         if (baseEval != null) report.baseEval(baseEval);
 
-        ExpandedModel expanded = ScaleNet.expand(base.graph(), plan);
-        VitModel model = base.withGraph(expanded.graph());
         log.info("{} -> {}", plan, expanded);
         report.expansion(plan, expanded);
         InvalidSettingException.require(!recipe.control() || train == null || eval != null, "control", true,
@@ -333,6 +350,7 @@ public final class ExpandJob {
         private String baseModelCoordinates;
         private ParallelEngine.Factory parallelEngine;
         private boolean onnx;
+        private MemoryCheck memoryCheck;
 
         private Builder() {}
 
@@ -367,6 +385,14 @@ public final class ExpandJob {
 
         /** Also write the model as ONNX, {@code <name>.onnx} beside the zip (default false). */
         public Builder onnx(boolean v) { onnx = v; return this; }
+
+        /**
+         * The memory check before fine-tuning ({@link TrainConfig#memoryCheck()}): its limits and where its lines go;
+         * null: this machine's, logged by this class's logger. It runs after the expansion, before any evaluation or
+         * output, so a training step that cannot fit fails the job with nothing written but the output folder's lock,
+         * which closing removes.
+         */
+        public Builder memoryCheck(MemoryCheck v) { memoryCheck = v; return this; }
 
         public ExpandJob build() { return new ExpandJob(this); }
     }

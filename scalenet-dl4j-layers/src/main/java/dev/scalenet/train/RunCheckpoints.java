@@ -25,9 +25,9 @@ final class RunCheckpoints {
     /**
      * Settings of the recipe that do not change the trained weights, left out of a run's identity so a checkpoint
      * resumes across them (and across versions that did not have them): the job's control, the number of held-out
-     * evaluations, and activation recomputation (the same bits).
+     * evaluations, activation recomputation (the same bits) and the memory check (it only decides whether to start).
      */
-    static final List<String> NOT_TRAINING = List.of("control", "evalsPerEpoch", "recompute");
+    static final List<String> NOT_TRAINING = List.of("control", "evalsPerEpoch", "recompute", "memoryCheck");
 
     /** Where a restored run stands. */
     record Position(long step, double trainSeconds) {}

@@ -42,6 +42,7 @@ public final class TrainConfig {
     private final boolean recompute;
     private final boolean control;
     private final int evalsPerEpoch;
+    private final boolean memoryCheck;
 
     private TrainConfig(Builder b) {
         epochs = b.epochs;
@@ -66,6 +67,7 @@ public final class TrainConfig {
         recompute = b.recompute;
         control = b.control;
         evalsPerEpoch = b.evalsPerEpoch;
+        memoryCheck = b.memoryCheck;
         require(epochs >= 1, "epochs", epochs, "at least 1");
         require(steps >= 0, "steps", steps, "0 (train for whole epochs) or a positive number of optimizer steps");
         require(batchSize >= 1, "batchSize", batchSize, "a positive number of images per step");
@@ -148,6 +150,12 @@ public final class TrainConfig {
      * ({@code evalLimit}).
      */
     public int evalsPerEpoch() { return evalsPerEpoch; }
+    /**
+     * Check, before training starts, that the expected peak memory of a training step ({@link MemoryEstimate}) fits in
+     * what this machine has ({@link MemoryCheck}), and fail early, naming {@code batchSize} and {@code recompute}, when
+     * it does not. The estimate is always logged; false only skips the failure, for when the estimate is wrong.
+     */
+    public boolean memoryCheck() { return memoryCheck; }
 
     /** Whether the held-out set is evaluated after {@code step} steps of an epoch of {@code perEpoch} steps (1-based within the epoch). */
     public boolean evaluatesAfter(long stepInEpoch, long perEpoch) {
@@ -205,6 +213,7 @@ public final class TrainConfig {
         o.put("recompute", recompute);
         o.put("control", control);
         o.put("evalsPerEpoch", evalsPerEpoch);
+        o.put("memoryCheck", memoryCheck);
         return o;
     }
 
@@ -237,6 +246,7 @@ public final class TrainConfig {
                 case "recompute": b.recompute(flag(f, v)); break;
                 case "control": b.control(flag(f, v)); break;
                 case "evalsPerEpoch": b.evalsPerEpoch((int) whole(f, v)); break;
+                case "memoryCheck": b.memoryCheck(flag(f, v)); break;
                 default: throw new InvalidSettingException(f, v, "one of the settings " + new Builder().build().toJson().properties()
                         .stream().map(java.util.Map.Entry::getKey).collect(java.util.stream.Collectors.joining(", ")));
             }
@@ -307,6 +317,7 @@ public final class TrainConfig {
         private boolean recompute;
         private boolean control;
         private int evalsPerEpoch = 1;
+        private boolean memoryCheck = true;
 
         private Builder() {}
 
@@ -352,6 +363,8 @@ public final class TrainConfig {
         public Builder control(boolean v) { control = v; return this; }
         /** {@link TrainConfig#evalsPerEpoch()}; default 1. */
         public Builder evalsPerEpoch(int v) { evalsPerEpoch = v; return this; }
+        /** {@link TrainConfig#memoryCheck()}; default true. */
+        public Builder memoryCheck(boolean v) { memoryCheck = v; return this; }
         public TrainConfig build() { return new TrainConfig(this); }
     }
 }

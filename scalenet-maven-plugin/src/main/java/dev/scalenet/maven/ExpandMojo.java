@@ -7,6 +7,7 @@ import dev.scalenet.expand.ExpansionPlan;
 import dev.scalenet.job.ExpandJob;
 import dev.scalenet.job.OutputLock;
 import dev.scalenet.job.Report;
+import dev.scalenet.train.MemoryCheck;
 import dev.scalenet.train.TrainConfig;
 import org.apache.maven.plugin.MojoFailureException;
 import org.apache.maven.plugins.annotations.LifecyclePhase;
@@ -197,6 +198,15 @@ public class ExpandMojo extends AbstractScaleNetMojo {
     Boolean recompute;
 
     /**
+     * Before training, the expected peak memory of a training step (parameters, gradients, optimizer state, the
+     * activations kept at this batch size, work arrays, the JVM's own) is logged beside the JVM's and the machine's
+     * limits; when it does not fit, the build fails then, naming {@code batchSize} and {@code recompute}. false keeps
+     * the log line but not the failure, for when the estimate is wrong. Default: true.
+     */
+    @Parameter(property = "scalenet.memoryCheck")
+    Boolean memoryCheck;
+
+    /**
      * Also fine-tune the base model, unexpanded, as a control: the same recipe, steps, seed and data as the grown
      * model, evaluated on the same held-out images. The log, report and {@code model.properties} then give both
      * accuracies, the grown model's margin with its 95% interval (paired on the images) and McNemar's test, so the
@@ -245,6 +255,9 @@ public class ExpandMojo extends AbstractScaleNetMojo {
     @Parameter(property = "scalenet.onnx", defaultValue = "false")
     boolean onnx;
 
+    /** The limits the memory check uses; null: this machine's (tests give their own). */
+    MemoryCheck.Limits memoryLimits;
+
     private final MavenProjectHelper projectHelper;
 
     @Inject
@@ -268,6 +281,7 @@ public class ExpandMojo extends AbstractScaleNetMojo {
                 .name(name)
                 .resume(resume)
                 .onnx(onnx)
+                .memoryCheck(new MemoryCheck(memoryLimits != null ? memoryLimits : MemoryCheck.Limits.thisMachine(), getLog()::info))
                 .toolVersion(mojoExecution.getMojoDescriptor().getPluginDescriptor().getId()) // group:artifact:version
                 .build();
         // held from the up-to-date check to the last output, so a concurrent build cannot write in between
@@ -331,6 +345,7 @@ public class ExpandMojo extends AbstractScaleNetMojo {
         s.put("recompute", recompute);
         s.put("control", control);
         s.put("evalsPerEpoch", evalsPerEpoch);
+        s.put("memoryCheck", memoryCheck);
         return recipe(s);
     }
 

@@ -299,4 +299,55 @@ class ExpandMojoTest {
                 + " -Dscalenet.evalData=..."), e.getMessage());
         assertFalse(Files.exists(dir.resolve("out")), "nothing written");
     }
+
+    /** The bundled Fashion-MNIST (tests run in the module folder). */
+    private static final File FASHION_MNIST = Path.of("../data/fashion-mnist").toAbsolutePath().normalize().toFile();
+
+    /** A machine of {@code mb} MB for the memory check, ND4J's CPU backend. */
+    private static dev.scalenet.train.MemoryCheck.Limits machine(long mb) {
+        return new dev.scalenet.train.MemoryCheck.Limits(mb << 20, mb << 20, 1L << 30, 0, "CpuBackend", true);
+    }
+
+    private ExpandMojo training() {
+        ExpandMojo m = mojo();
+        m.baseModel = FIXTURES.resolve("vit-micro-p7-d4.safetensors").toString();
+        m.depth = 8;
+        m.trainData = FASHION_MNIST;
+        m.batchSize = 16;
+        m.trainLimit = 16;
+        m.evalLimit = 16;
+        return m;
+    }
+
+    @Test
+    @DisplayName("a training step that cannot fit fails the build before training, naming <batchSize> and recompute, after logging the estimate and the limits")
+    void memoryCheckFails() {
+        ExpandMojo m = training();
+        m.memoryLimits = machine(64);
+        MojoFailureException e = assertThrows(MojoFailureException.class, m::execute);
+        assertTrue(e.getMessage().startsWith("Invalid <batchSize> (-Dscalenet.batchSize) = 16: expected a batch whose training step fits in memory:"
+                + " the expected peak "), e.getMessage());
+        assertTrue(e.getMessage().contains("at batch 16 (recompute off) is over the 64 MB this machine has; lower batchSize")
+                && e.getMessage().contains("or set recompute (the estimate with it: ")
+                && e.getMessage().contains("or set memoryCheck false if the estimate is wrong"), e.getMessage());
+        assertTrue(info.stream().anyMatch(s -> s.startsWith("memory: expected peak ") && s.contains("at batch 16, recompute off: parameters ")),
+                info.toString());
+        assertTrue(info.stream().anyMatch(s -> s.startsWith("memory: limits: JVM max heap 1.0 GB, ND4J off-heap limit none, physical memory 64 MB")),
+                info.toString());
+        assertEquals(List.of(), attached);
+        assertFalse(Files.exists(dir.resolve("out/vit.zip")));
+        assertFalse(Files.exists(dir.resolve("out/vit.run")), "no training state written");
+    }
+
+    @Test
+    @DisplayName("<memoryCheck>false</memoryCheck>: the estimate is logged as over the limit and the build trains anyway")
+    void memoryCheckOff() throws Exception {
+        ExpandMojo m = training();
+        m.memoryLimits = machine(64);
+        m.memoryCheck = false;
+        m.execute();
+        assertTrue(Files.isRegularFile(dir.resolve("out/vit.zip")));
+        assertTrue(info.stream().anyMatch(s -> s.startsWith("memory: ") && s.endsWith("memoryCheck is false, so training starts anyway")),
+                info.toString());
+    }
 }
