@@ -45,6 +45,7 @@ import java.util.Set;
  * </pre>
  * Workloads: {@code sgemm}, {@code block-forward}, {@code block-train}, {@code M-train}, {@code M-infer} for M in
  * micro (the bundled model), micro8 (its cyclic 2x growth), tiny (DeiT-Tiny), tiny24 (its cyclic 24-block growth),
+ * base24 (ViT-Base's shapes grown cyclically to 24 blocks: not a row of {@link ScaleNetBenchmark}, the memory page's),
  * {@code M-ort} (the {@code M-infer} work through ONNX Runtime, CPU, 2 threads, on the model's ONNX export: the
  * inference rows' second peer), {@code micro8-trainer} (the project's trainer on Fashion-MNIST), {@code micro8-fitloop} (as many bare
  * {@code graph.fit} steps as the trainer runs, from a cold start, timed as a whole: the trainer's yardstick), and {@code op-overhead} (one ND4J op's cost on the
@@ -157,7 +158,10 @@ public final class BenchWorkload {
             case "tiny" -> VisionTransformer.builder().config(VitConfig.deitTinyPatch16()).seed(SEED).build().init();
             case "tiny24" -> ScaleNet.expand(VisionTransformer.builder().config(VitConfig.deitTinyPatch16()).seed(SEED)
                     .build().init(), ExpansionPlan.cyclic(24)).graph();
-            default -> throw new IllegalArgumentException("unknown model " + name + ": micro, micro8, tiny or tiny24");
+            // ViT-Base's shapes (width 768, 12 heads, 12 blocks) grown cyclically to 24: the deep-model memory row
+            case "base24" -> ScaleNet.expand(VisionTransformer.builder().config(VitConfig.deitBasePatch16()).seed(SEED)
+                    .build().init(), ExpansionPlan.cyclic(24)).graph();
+            default -> throw new IllegalArgumentException("unknown model " + name + ": micro, micro8, tiny, tiny24 or base24");
         };
     }
 
