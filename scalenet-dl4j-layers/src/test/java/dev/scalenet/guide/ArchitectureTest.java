@@ -36,7 +36,7 @@ class ArchitectureTest {
 
     /** The page's names for libraries, by package prefix; the longest prefix wins. */
     private static final Map<String, String> LIBRARIES = Map.ofEntries(
-            Map.entry("java.", "JDK"), Map.entry("javax.", "JDK"),
+            Map.entry("java.", "JDK"), Map.entry("javax.", "JDK"), Map.entry("com.sun.management.", "JDK"),
             Map.entry("com.fasterxml.jackson.", "Jackson"),
             Map.entry("org.nd4j.", "ND4J"), Map.entry("onnx.", "ONNX"),
             Map.entry("org.bytedeco.", "JavaCPP"),
