@@ -20,7 +20,7 @@ import java.util.Map;
  * batch shard's activations hold at most {@link EngineSettings#cpuEngineMaxElements} elements; the reference takes
  * every other call, whole. {@code EngineParityTest} compares the two on every shape the project meets.
  *
- * <p>This package may import ND4J and JavaCPP, never DL4J's layer classes or the rest of the project (besides
+ * <p>This package may import ND4J, JavaCPP and SLF4J, never DL4J's layer classes or the rest of the project (besides
  * {@code dev.scalenet.InvalidSettingException}).
  */
 public abstract class Engine {

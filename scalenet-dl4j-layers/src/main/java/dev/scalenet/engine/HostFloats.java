@@ -49,11 +49,6 @@ final class HostFloats {
         contiguous(into).put(sum, 0, sum.length);
     }
 
-    /** Copies an fp32 array, in c order, into {@code dst}; returns it. */
-    static float[] readInto(INDArray x, float[] dst) {
-        return fill(dst, x);
-    }
-
     /**
      * The first {@code run} floats of every {@code every} of a c-order fp32 array ({@code x.length() / every} runs),
      * one after another into {@code dst}: one token of each example, without ND4J's view and strided copy.
