@@ -16,6 +16,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
+import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -215,7 +216,9 @@ final class ModelZip {
         /** The flat parameter vector as ND4J writes it: a shape buffer, then a data buffer of float32 or float64. */
         private INDArray coefficients(ZipFile zip, long expected) throws IOException {
             ZipEntry entry = require(zip, COEFFICIENTS);
-            try (DataInputStream in = new DataInputStream(bounded(COEFFICIENTS, entry, zip, MAX_COEFFICIENT_BYTES))) {
+            // Buffered: DataInputStream reads a value a byte call at a time, and each unbuffered call reached the zip's file.
+            try (DataInputStream in = new DataInputStream(new BufferedInputStream(
+                    bounded(COEFFICIENTS, entry, zip, MAX_COEFFICIENT_BYTES), 1 << 16))) {
                 long shapeLength = bufferHeader(in, "shape", List.of("LONG")).length();
                 if (shapeLength < 4 || shapeLength > 2 * MAX_RANK + 4 || (shapeLength - 4) % 2 != 0) {
                     throw fail(COEFFICIENTS, "shape buffer of length " + shapeLength + ": expected 2 * rank + 4 for a rank"
