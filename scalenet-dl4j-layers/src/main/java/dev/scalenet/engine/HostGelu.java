@@ -44,17 +44,19 @@ final class HostGelu {
         // an element a row at a time, measured at width 128)
         int width = bias.length;
         int chunk = HostMath.rowsPerChunk(width) * width;
-        float[] b = HostMath.tiled(bias, chunk);
-        float[] x = new float[chunk];
-        int total = rows * width;
-        for (int at = 0; at < total; at += chunk) {
-            int n = Math.min(chunk, total - at);
-            pre.get(at, x, 0, n);
-            for (int c = 0; c < n; c++) {
-                float v = x[c] + b[c];
-                x[c] = 0.5f * v * (1f + HostMath.erf(v * SQRT_HALF));
+        try (Work.Frame work = Work.frame()) {
+            float[] b = HostMath.tiled(bias, chunk, work.floats(chunk));
+            float[] x = work.floats(chunk);
+            int total = rows * width;
+            for (int at = 0; at < total; at += chunk) {
+                int n = Math.min(chunk, total - at);
+                pre.get(at, x, 0, n);
+                for (int c = 0; c < n; c++) {
+                    float v = x[c] + b[c];
+                    x[c] = 0.5f * v * (1f + HostMath.erf(v * SQRT_HALF));
+                }
+                out.put(at, x, 0, n);
             }
-            out.put(at, x, 0, n);
         }
     }
 
@@ -64,32 +66,34 @@ final class HostGelu {
         int width = bias.length;
         int chunkRows = HostMath.rowsPerChunk(width);
         int chunk = chunkRows * width;
-        float[] b = HostMath.tiled(bias, chunk);
-        float[] x = new float[chunk];
-        float[] g = new float[chunk];
-        float[] pdf = new float[chunk];
-        float[] k = new float[chunk];
-        int total = rows * width;
-        for (int at = 0; at < total; at += chunk) {
-            int n = Math.min(chunk, total - at);
-            pre.get(at, x, 0, n);
-            dy.get(at, g, 0, n);
-            for (int c = 0; c < n; c++) {
-                x[c] += b[c];
+        try (Work.Frame work = Work.frame()) {
+            float[] b = HostMath.tiled(bias, chunk, work.floats(chunk));
+            float[] x = work.floats(chunk);
+            float[] g = work.floats(chunk);
+            float[] pdf = work.floats(chunk);
+            float[] k = work.floats(chunk);
+            int total = rows * width;
+            for (int at = 0; at < total; at += chunk) {
+                int n = Math.min(chunk, total - at);
+                pre.get(at, x, 0, n);
+                dy.get(at, g, 0, n);
+                for (int c = 0; c < n; c++) {
+                    x[c] += b[c];
+                }
+                for (int c = 0; c < n; c++) {
+                    pdf[c] = -0.5f * x[c] * x[c];
+                }
+                HostMath.expInPlace(pdf, k, n);
+                for (int c = 0; c < n; c++) {
+                    float v = x[c];
+                    float cdf = 0.5f * (1f + HostMath.erf(v * SQRT_HALF));
+                    g[c] *= cdf + v * pdf[c] * INV_SQRT_2PI;
+                }
+                if (dBias != null) { // row after row, the order a row-at-a-time pass summed in
+                    HostMath.addColumnSums(g, n / width, width, dBias);
+                }
+                dx.put(at, g, 0, n);
             }
-            for (int c = 0; c < n; c++) {
-                pdf[c] = -0.5f * x[c] * x[c];
-            }
-            HostMath.expInPlace(pdf, k, n);
-            for (int c = 0; c < n; c++) {
-                float v = x[c];
-                float cdf = 0.5f * (1f + HostMath.erf(v * SQRT_HALF));
-                g[c] *= cdf + v * pdf[c] * INV_SQRT_2PI;
-            }
-            if (dBias != null) { // row after row, the order a row-at-a-time pass summed in
-                HostMath.addColumnSums(g, n / width, width, dBias);
-            }
-            dx.put(at, g, 0, n);
         }
     }
 }

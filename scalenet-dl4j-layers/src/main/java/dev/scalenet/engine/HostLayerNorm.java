@@ -57,21 +57,23 @@ final class HostLayerNorm extends Normed {
      */
     static void forward(float[] x, int rows, float[] gamma, float[] beta, float eps, float[] out, float[] mean, float[] rstd) {
         int d = gamma.length;
-        float[] row = new float[d];
-        for (int r = 0; r < rows; r++) {
-            System.arraycopy(x, r * d, row, 0, d);
-            float mu = HostMath.sum(row, 0, d) / d;
-            for (int c = 0; c < d; c++) {
-                row[c] -= mu;
-            }
-            float s = 1f / (float) Math.sqrt(dot(row, row) / d + eps);
-            for (int c = 0; c < d; c++) {
-                row[c] = row[c] * s * gamma[c] + beta[c];
-            }
-            System.arraycopy(row, 0, out, r * d, d);
-            if (mean != null) {
-                mean[r] = mu;
-                rstd[r] = s;
+        try (Work.Frame work = Work.frame()) {
+            float[] row = work.floats(d);
+            for (int r = 0; r < rows; r++) {
+                System.arraycopy(x, r * d, row, 0, d);
+                float mu = HostMath.sum(row, 0, d) / d;
+                for (int c = 0; c < d; c++) {
+                    row[c] -= mu;
+                }
+                float s = 1f / (float) Math.sqrt(dot(row, row, d) / d + eps);
+                for (int c = 0; c < d; c++) {
+                    row[c] = row[c] * s * gamma[c] + beta[c];
+                }
+                System.arraycopy(row, 0, out, r * d, d);
+                if (mean != null) {
+                    mean[r] = mu;
+                    rstd[r] = s;
+                }
             }
         }
     }
@@ -83,56 +85,58 @@ final class HostLayerNorm extends Normed {
     static void backward(float[] dy, float[] x, float[] mean, float[] rstd, float[] gamma, int rows, float[] dGamma,
                          float[] dBeta, float[] addend, float[] dx) {
         int d = gamma.length;
-        float[] xHat = new float[d];
-        float[] g = new float[d];
-        float[] dyRow = new float[d];
-        for (int r = 0; r < rows; r++) {
-            System.arraycopy(x, r * d, xHat, 0, d);
-            System.arraycopy(dy, r * d, dyRow, 0, d);
-            float mu = mean[r];
-            float s = rstd[r];
-            // one stored array per loop: C2 vectorises a loop only then
-            for (int c = 0; c < d; c++) {
-                xHat[c] = (xHat[c] - mu) * s;
-            }
-            for (int c = 0; c < d; c++) {
-                g[c] = dyRow[c] * gamma[c];
-            }
-            if (dGamma != null) {
+        try (Work.Frame work = Work.frame()) {
+            float[] xHat = work.floats(d);
+            float[] g = work.floats(d);
+            float[] dyRow = work.floats(d);
+            for (int r = 0; r < rows; r++) {
+                System.arraycopy(x, r * d, xHat, 0, d);
+                System.arraycopy(dy, r * d, dyRow, 0, d);
+                float mu = mean[r];
+                float s = rstd[r];
+                // one stored array per loop: C2 vectorises a loop only then
                 for (int c = 0; c < d; c++) {
-                    dGamma[c] += dyRow[c] * xHat[c];
+                    xHat[c] = (xHat[c] - mu) * s;
                 }
-            }
-            if (dBeta != null) {
                 for (int c = 0; c < d; c++) {
-                    dBeta[c] += dyRow[c];
+                    g[c] = dyRow[c] * gamma[c];
                 }
+                if (dGamma != null) {
+                    for (int c = 0; c < d; c++) {
+                        dGamma[c] += dyRow[c] * xHat[c];
+                    }
+                }
+                if (dBeta != null) {
+                    for (int c = 0; c < d; c++) {
+                        dBeta[c] += dyRow[c];
+                    }
+                }
+                float meanG = HostMath.sum(g, 0, d) / d;
+                float meanGx = dot(g, xHat, d) / d;
+                if (addend != null) {
+                    System.arraycopy(addend, r * d, dyRow, 0, d);
+                } else {
+                    Arrays.fill(dyRow, 0, d, 0f);
+                }
+                for (int c = 0; c < d; c++) {
+                    dyRow[c] += (g[c] - meanG - xHat[c] * meanGx) * s;
+                }
+                System.arraycopy(dyRow, 0, dx, r * d, d);
             }
-            float meanG = HostMath.sum(g, 0, d) / d;
-            float meanGx = dot(g, xHat) / d;
-            if (addend != null) {
-                System.arraycopy(addend, r * d, dyRow, 0, d);
-            } else {
-                Arrays.fill(dyRow, 0f);
-            }
-            for (int c = 0; c < d; c++) {
-                dyRow[c] += (g[c] - meanG - xHat[c] * meanGx) * s;
-            }
-            System.arraycopy(dyRow, 0, dx, r * d, d);
         }
     }
 
-    /** Σ a ⊙ b, summed as {@link HostMath#sum}. */
-    private static float dot(float[] a, float[] b) {
+    /** Σ a ⊙ b over the first {@code n}, summed as {@link HostMath#sum}. */
+    private static float dot(float[] a, float[] b, int n) {
         float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
         int c = 0;
-        for (; c + 3 < a.length; c += 4) {
+        for (; c + 3 < n; c += 4) {
             s0 += a[c] * b[c];
             s1 += a[c + 1] * b[c + 1];
             s2 += a[c + 2] * b[c + 2];
             s3 += a[c + 3] * b[c + 3];
         }
-        for (; c < a.length; c++) {
+        for (; c < n; c++) {
             s0 += a[c] * b[c];
         }
         return (s0 + s1) + (s2 + s3);

@@ -54,13 +54,15 @@ final class HostMath {
         return Math.max(1, 1024 / Math.max(1, width));
     }
 
-    /** {@code v} repeated to fill {@code n} floats ({@code n} a multiple of its length): a per-column parameter for a chunk of rows. */
-    static float[] tiled(float[] v, int n) {
-        float[] t = new float[n];
+    /**
+     * {@code v} repeated to fill the first {@code n} floats of {@code into} ({@code n} a multiple of its length): a
+     * per-column parameter for a chunk of rows. Returns {@code into}.
+     */
+    static float[] tiled(float[] v, int n, float[] into) {
         for (int at = 0; at < n; at += v.length) {
-            System.arraycopy(v, 0, t, at, v.length);
+            System.arraycopy(v, 0, into, at, v.length);
         }
-        return t;
+        return into;
     }
 
     /** The sums of the columns of {@code rows} rows of {@code width} floats ({@link #addColumnSums} into zeros). */
@@ -75,11 +77,13 @@ final class HostMath {
      * row (each row copied to an array indexed from 0, which C2 vectorises).
      */
     static void addColumnSums(float[] v, int rows, int width, float[] into) {
-        float[] row = new float[width];
-        for (int r = 0; r < rows; r++) {
-            System.arraycopy(v, r * width, row, 0, width);
-            for (int c = 0; c < width; c++) {
-                into[c] += row[c];
+        try (Work.Frame work = Work.frame()) {
+            float[] row = work.floats(width);
+            for (int r = 0; r < rows; r++) {
+                System.arraycopy(v, r * width, row, 0, width);
+                for (int c = 0; c < width; c++) {
+                    into[c] += row[c];
+                }
             }
         }
     }

@@ -25,53 +25,55 @@ final class HostResidual {
         // a chunk of rows at a time, the per-column parameters repeated to match (see HostMath.rowsPerChunk)
         int chunkRows = HostMath.rowsPerChunk(width);
         int chunk = chunkRows * width;
-        float[] b = bias == null ? null : HostMath.tiled(bias, chunk);
-        float[] ub = uBias == null ? null : HostMath.tiled(uBias, chunk);
-        float[] g = gamma == null ? null : HostMath.tiled(gamma, chunk);
-        float[] k = keep == null ? null : new float[chunk];
-        float[] v = new float[chunk];
-        float[] w = new float[chunk];
-        for (int r0 = 0; r0 < rows; r0 += chunkRows) {
-            int at = r0 * width;
-            int n = Math.min(chunkRows, rows - r0) * width;
-            y.get(at, v, 0, n);
-            if (b != null) {
-                for (int c = 0; c < n; c++) {
-                    v[c] += b[c];
-                }
-            }
-            if (u != null) {
-                u.get(at, w, 0, n);
-                if (ub != null) {
+        try (Work.Frame work = Work.frame()) {
+            float[] b = bias == null ? null : HostMath.tiled(bias, chunk, work.floats(chunk));
+            float[] ub = uBias == null ? null : HostMath.tiled(uBias, chunk, work.floats(chunk));
+            float[] g = gamma == null ? null : HostMath.tiled(gamma, chunk, work.floats(chunk));
+            float[] k = keep == null ? null : work.floats(chunk);
+            float[] v = work.floats(chunk);
+            float[] w = work.floats(chunk);
+            for (int r0 = 0; r0 < rows; r0 += chunkRows) {
+                int at = r0 * width;
+                int n = Math.min(chunkRows, rows - r0) * width;
+                y.get(at, v, 0, n);
+                if (b != null) {
                     for (int c = 0; c < n; c++) {
-                        w[c] += ub[c];
+                        v[c] += b[c];
                     }
                 }
+                if (u != null) {
+                    u.get(at, w, 0, n);
+                    if (ub != null) {
+                        for (int c = 0; c < n; c++) {
+                            w[c] += ub[c];
+                        }
+                    }
+                    for (int c = 0; c < n; c++) {
+                        v[c] += w[c] * s;
+                    }
+                }
+                if (ungated != null) {
+                    ungated.put(at, v, 0, n);
+                }
+                if (g != null) {
+                    for (int c = 0; c < n; c++) {
+                        v[c] *= g[c];
+                    }
+                }
+                if (k != null) {
+                    for (int i = 0; i * width < n; i++) {
+                        Arrays.fill(k, i * width, (i + 1) * width, keep[r0 + i]);
+                    }
+                    for (int c = 0; c < n; c++) {
+                        v[c] *= k[c];
+                    }
+                }
+                x.get(at, w, 0, n);
                 for (int c = 0; c < n; c++) {
-                    v[c] += w[c] * s;
+                    v[c] += w[c];
                 }
+                out.put(at, v, 0, n);
             }
-            if (ungated != null) {
-                ungated.put(at, v, 0, n);
-            }
-            if (g != null) {
-                for (int c = 0; c < n; c++) {
-                    v[c] *= g[c];
-                }
-            }
-            if (k != null) {
-                for (int i = 0; i * width < n; i++) {
-                    Arrays.fill(k, i * width, (i + 1) * width, keep[r0 + i]);
-                }
-                for (int c = 0; c < n; c++) {
-                    v[c] *= k[c];
-                }
-            }
-            x.get(at, w, 0, n);
-            for (int c = 0; c < n; c++) {
-                v[c] += w[c];
-            }
-            out.put(at, v, 0, n);
         }
     }
 }

@@ -76,6 +76,12 @@ public class ScaleNetBlocks extends VitLayerConf {
     /** Positions in one stack at most: far past any ViT grown here, and it bounds what an order costs to check. */
     public static final int MAX_DEPTH = 4096;
 
+    /**
+     * The largest adapter scale |s| accepted: adapters are scaled by about 0.1 to 1 in practice (AdaptFormer's 0.1,
+     * ScaleNet's 1), and a thousand times more still leaves fp32 activations far from overflow.
+     */
+    public static final double MAX_ADAPTER_SCALE = 1000;
+
     @Override
     public void validate() {
         require(embedDim > 0, "embedDim", embedDim, "positive");
@@ -97,7 +103,10 @@ public class ScaleNetBlocks extends VitLayerConf {
         }
         require(adapterRank >= 0 && adapterRank <= embedDim, "adapterRank", adapterRank,
                 "0 (no adapters) to embedDim " + embedDim + " (a bottleneck)");
-        require(Double.isFinite(adapterScale), "adapterScale", adapterScale, "a finite number");
+        // the engines compute in fp32: a scale past this makes the residual stream overflow (1e308 is finite as a double,
+        // infinite as the float the kernels multiply by), so a model that loads could give NaN logits
+        require(Math.abs(adapterScale) <= MAX_ADAPTER_SCALE, "adapterScale", adapterScale,
+                "a number from -" + (long) MAX_ADAPTER_SCALE + " to " + (long) MAX_ADAPTER_SCALE);
         if (insertedPositions != null) {
             require(insertedPositions.length <= order.length, "insertedPositions", dev.scalenet.Capped.list(insertedPositions),
                     "at most one entry per position (" + order.length + ")");

@@ -227,6 +227,8 @@ class ModelZipTest {
                 meaningless(c -> ints(layer(c, "blocks"), "order").removeAll()));
         assertEquals("vertex 'blocks': adapterRank = -1: expected 0 (no adapters) to embedDim " + width + " (a bottleneck)",
                 meaningless(c -> layer(c, "blocks").put("adapterRank", -1)));
+        assertEquals("vertex 'blocks': adapterScale = 1.0E308: expected a number from -1000 to 1000",
+                meaningless(c -> layer(c, "blocks").put("adapterScale", 1e308))); // finite as a double, not as the kernels' float
         assertEquals("vertex 'blocks': embedDim = " + width + ": expected " + width / 2 + ", the embedDim of vertex"
                         + " 'patchEmbed' (one width from patch embedding to head)",
                 meaningless(c -> layer(c, "patchEmbed").put("embedDim", width / 2)));
