@@ -34,6 +34,9 @@ import java.util.function.IntConsumer;
  * <p>Arenas: shard {@code k}'s arena is a workspace created, entered and left only on worker {@code k mod workers}.
  * A training forward pass leaves it open with the state its backward pass needs; the backward pass allocates its
  * temporaries after that state and closes it. The arena of a layer nobody references is destroyed on its worker.
+ * Before training, a layer {@link #reserve}s the bytes a step keeps: an arena left to learn its size spills its whole
+ * first step outside itself, and glibc keeps much of that memory after it is freed, so the process's peak would be the
+ * arena plus that spill (benchmarks page, "where the bytes go").
  */
 public final class BatchShards {
     /** The default shard count: fixed rather than the machine's cores, so a seed gives the same numbers everywhere. */
@@ -50,12 +53,35 @@ public final class BatchShards {
             .policySpill(SpillPolicy.REALLOCATE)
             .build();
 
+    /** An arena of a measured size ({@link #reserve}): exactly that, grown only should a step ever need more. */
+    private static WorkspaceConfiguration sized(long bytes) {
+        return WorkspaceConfiguration.builder()
+                .initialSize(bytes)
+                .policyAllocation(AllocationPolicy.STRICT)
+                .policyLearning(LearningPolicy.FIRST_LOOP)
+                .policyReset(ResetPolicy.BLOCK_LEFT)
+                .policySpill(SpillPolicy.REALLOCATE)
+                .build();
+    }
+
     /**
      * Opens, on a worker thread inside a task, a workspace for temporaries that die before it is closed (it is reset at
      * every opening); arrays that must outlive it are copied into the arena first.
      */
     public static MemoryWorkspace scratch() {
-        return Nd4j.getWorkspaceManager().getAndActivateWorkspace(SIZED_BY_FIRST_USE, "scalenet-shard-scratch");
+        return Nd4j.getWorkspaceManager().getAndActivateWorkspace(SIZED_BY_FIRST_USE, SCRATCH);
+    }
+
+    private static final String SCRATCH = "scalenet-shard-scratch";
+
+    /** Makes this worker's scratch memory hold at least {@code bytes}, made again at that size when it is smaller. */
+    private static void reserveScratch(long bytes) {
+        if (bytes <= 0) return;
+        MemoryWorkspace s = Nd4j.getWorkspaceManager().checkIfWorkspaceExists(SCRATCH)
+                ? Nd4j.getWorkspaceManager().getWorkspaceForCurrentThread(SCRATCH) : null;
+        if (s != null && s.getCurrentSize() >= bytes) return;
+        if (s != null) Nd4j.getWorkspaceManager().destroyWorkspace(s);
+        Nd4j.getWorkspaceManager().getWorkspaceForCurrentThread(sized(bytes), SCRATCH);
     }
 
     /** What a task does with its shard's arena. */
@@ -99,6 +125,44 @@ public final class BatchShards {
     public int shardsFor(long batch, long elements) {
         int n = (int) Math.min(count, batch);
         return n > 1 && elements / n >= minElements ? n : 1;
+    }
+
+    /**
+     * Makes the arenas of shards {@code 0..shards-1} hold at least {@code arenaBytes}, and their workers' {@link #scratch}
+     * memory {@code scratchBytes}, from their next task on, so that a training step fits without spilling (see the class
+     * comment). Memory already that large is kept; smaller is made again at this size, on its worker.
+     */
+    public void reserve(int shards, long arenaBytes, long scratchBytes) {
+        for (int k = 0; k < shards; k++) {
+            arenas[k].reserved = Math.max(arenas[k].reserved, arenaBytes);
+            arenas[k].scratchReserved = Math.max(arenas[k].scratchReserved, scratchBytes);
+        }
+    }
+
+    /**
+     * Shard {@code k}'s memory: what was reserved for its arena and its worker's scratch memory ({@link #reserve}), and
+     * what they hold now, and the most a task used of each. Memory that had to grow beyond its reservation (a step
+     * spilled) holds more than reserved.
+     */
+    public record Sizes(long arenaReserved, long arena, long arenaUsed, long scratchReserved, long scratch, long scratchUsed) {}
+
+    /** {@link Sizes} of shard {@code k}, read on its worker: for tests and the memory profile. */
+    public Sizes sizes(int k) {
+        Arena a = arenas[k];
+        try {
+            return worker(a.worker).submit(() -> {
+                MemoryWorkspace s = Nd4j.getWorkspaceManager().checkIfWorkspaceExists(SCRATCH)
+                        ? Nd4j.getWorkspaceManager().getWorkspaceForCurrentThread(SCRATCH) : null;
+                return new Sizes(a.reserved, a.workspace == null ? 0 : a.workspace.getCurrentSize(),
+                        a.workspace == null ? 0 : a.workspace.getMaxCycleAllocations(), a.scratchReserved,
+                        s == null ? 0 : s.getCurrentSize(), s == null ? 0 : s.getMaxCycleAllocations());
+            }).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(e.getCause());
+        }
     }
 
     /** Whether each shard runs alone on its core, so that it should use no intra-op threads. */
@@ -171,6 +235,9 @@ public final class BatchShards {
     /** One shard's workspace; touched only on its worker thread, where no other workspace is current between tasks. */
     private static final class Arena {
         final int worker;
+        /** Set before a task is submitted (which orders them before the task reads them), read on the worker. */
+        long reserved;
+        long scratchReserved;
         private MemoryWorkspace workspace;
         private boolean open;
 
@@ -184,9 +251,15 @@ public final class BatchShards {
                 Nd4j.getMemoryManager().setCurrentWorkspace(workspace);
             } else {
                 closeIfOpen();
-                if (workspace == null) {
-                    workspace = Nd4j.getWorkspaceManager().createNewWorkspace(SIZED_BY_FIRST_USE, "scalenet-shard-" + ARENA_IDS.incrementAndGet());
+                if (workspace != null && workspace.getCurrentSize() < reserved) {
+                    Nd4j.getWorkspaceManager().destroyWorkspace(workspace);
+                    workspace = null;
                 }
+                if (workspace == null) {
+                    workspace = Nd4j.getWorkspaceManager().createNewWorkspace(reserved > 0 ? sized(reserved) : SIZED_BY_FIRST_USE,
+                            "scalenet-shard-" + ARENA_IDS.incrementAndGet());
+                }
+                reserveScratch(scratchReserved);
                 workspace.notifyScopeEntered();
                 open = true;
             }

@@ -41,7 +41,6 @@ abstract class Block implements BlockPass {
     private INDArray h1;
     private Normed n2;
     private INDArray h2;
-    private INDArray mlpHidden;
     private INDArray attnAdapterHidden;
     private INDArray mlpAdapterHidden;
     private INDArray attnUngated;
@@ -84,9 +83,10 @@ abstract class Block implements BlockPass {
 
         n2 = layerNorm(x1, p.get("norm2.weight"), p.get("norm2.bias"), training);
         h2 = n2.out;
-        mlpHidden = mlpHidden(h2, training);
+        INDArray mlpHidden = mlpHidden(h2, training);
+        INDArray y = branchProduct(mlpHidden, p.get("mlp.fc2.weight"), 0);
         mlpAdapterHidden = adapters ? adapterHidden("mlp", h2) : null;
-        return endBranch("mlp", x1, times(mlpHidden, p.get("mlp.fc2.weight")), mlpAdapterHidden, mlpKeep, training);
+        return endBranch("mlp", x1, y, mlpAdapterHidden, mlpKeep, training);
     }
 
     @Override
@@ -98,7 +98,7 @@ abstract class Block implements BlockPass {
 
         // MLP branch: y = x1 + keep · γ2 · (fc2(gelu(fc1(h2))) [+ s · adapter(h2)])
         INDArray dMlp = gateBackward("ls2.gamma", mlpKeep == null ? dy : scaleExamples(dy, mlpKeep), mlpUngated);
-        INDArray dHidden = linearBackward(dMlp, mlpHidden, p.get("mlp.fc2.weight"), g.get("mlp.fc2.weight"), g.get("mlp.fc2.bias"));
+        INDArray dHidden = linearBackward(dMlp, mlpHiddenAgain(), p.get("mlp.fc2.weight"), g.get("mlp.fc2.weight"), g.get("mlp.fc2.bias"));
         INDArray dH2 = mlpHiddenBackward(dHidden, h2);
         if (adapters) dH2.addi(adapterBackward("mlp", dMlp, h2, mlpAdapterHidden));
         INDArray dX1 = n2.backward(dH2, p.get("norm2.weight"), g.get("norm2.weight"), g.get("norm2.bias"), dy);
@@ -113,7 +113,7 @@ abstract class Block implements BlockPass {
     @Override
     public void clear() {
         n1 = n2 = null;
-        h1 = h2 = mlpHidden = null;
+        h1 = h2 = null;
         attnAdapterHidden = mlpAdapterHidden = null;
         attnUngated = mlpUngated = null;
         attnKeep = mlpKeep = null;
@@ -128,7 +128,7 @@ abstract class Block implements BlockPass {
     private INDArray endBranch(String branch, INDArray x, INDArray y, INDArray adapterHidden, float[] keep, boolean training) {
         boolean attn = branch.equals("attn");
         String up = "adapter." + branch + ".up";
-        INDArray u = adapterHidden == null ? null : times(adapterHidden, p.get(up + ".weight"));
+        INDArray u = adapterHidden == null ? null : branchProduct(adapterHidden, p.get(up + ".weight"), 1);
         return residual(x, y, p.get(attn ? "attn.proj.bias" : "mlp.fc2.bias"), u, u == null ? null : p.get(up + ".bias"),
                 gates ? p.get(attn ? "ls1.gamma" : "ls2.gamma") : null, keep, training && gates, attn);
     }
@@ -177,6 +177,12 @@ abstract class Block implements BlockPass {
     /** {@code a · Wᵀ} for a torch-layout weight {@code [out, in]}, without bias. */
     abstract INDArray times(INDArray a, INDArray w);
 
+    /**
+     * {@link #times} for a product the branch's residual end reads once, at once ({@code slot} 0 for the branch, 1 for
+     * its adapter): an engine may hand out memory that the next such product reuses, rather than the forward state's.
+     */
+    abstract INDArray branchProduct(INDArray a, INDArray w, int slot);
+
     /** Adds dW, db into the views (either may be null: frozen or absent) and returns dL/da, for {@code y = a·Wᵀ + b}. */
     abstract INDArray linearBackward(INDArray dy, INDArray a, INDArray w, INDArray dW, INDArray dB);
 
@@ -186,8 +192,14 @@ abstract class Block implements BlockPass {
     /** Given dL/d(proj's output), adds the qkv and proj gradients and returns dL/dh. */
     abstract INDArray attentionProjectedBackward(INDArray dOut, INDArray h);
 
-    /** {@code gelu(fc1(h))}; keeps what its backward needs when training. */
+    /**
+     * {@code gelu(fc1(h))}, which only fc2's product reads in the forward pass; keeps what its backward and
+     * {@link #mlpHiddenAgain} need when training.
+     */
     abstract INDArray mlpHidden(INDArray h, boolean training);
+
+    /** In backward, the forward pass's {@code gelu(fc1(h))} again, for fc2's weight gradient: kept, or recomputed. */
+    abstract INDArray mlpHiddenAgain();
 
     /** Given dL/d(gelu's output), adds fc1's gradients and returns dL/dh. */
     abstract INDArray mlpHiddenBackward(INDArray dHidden, INDArray h);

@@ -21,8 +21,13 @@ final class HostGelu {
     /** {@code gelu(pre + bias)} for a linear layer's output without its bias, {@code [rows, bias.length]}. */
     static INDArray apply(INDArray pre, INDArray bias) {
         INDArray out = Nd4j.createUninitialized(DataType.FLOAT, pre.shape());
-        forward(HostFloats.buffer(pre), HostFloats.copy(bias), Math.toIntExact(pre.size(0)), HostFloats.buffer(out));
+        applyInto(pre, bias, out);
         return out;
+    }
+
+    /** {@link #apply} into {@code out}, a c-order fp32 array of {@code pre}'s shape. */
+    static void applyInto(INDArray pre, INDArray bias, INDArray out) {
+        forward(HostFloats.buffer(pre), HostFloats.copy(bias), Math.toIntExact(pre.size(0)), HostFloats.buffer(out));
     }
 
     /**

@@ -17,6 +17,7 @@ final class ReferenceBlock extends Block {
     private INDArray attnOut;
     private INDArray fc1Out;
     private INDArray cdf;
+    private INDArray hidden;
 
     ReferenceBlock(BlockDims dims, Map<String, INDArray> p, boolean adapters, boolean gates, double adapterScale) {
         super(dims, p, adapters, gates, adapterScale);
@@ -35,6 +36,11 @@ final class ReferenceBlock extends Block {
     @Override
     INDArray linearBackward(INDArray dy, INDArray a, INDArray w, INDArray dW, INDArray dB) {
         return ReferenceOps.linearBackward(dy, a, w, dW, dB);
+    }
+
+    @Override
+    INDArray branchProduct(INDArray a, INDArray w, int slot) {
+        return times(a, w);
     }
 
     @Override
@@ -82,7 +88,13 @@ final class ReferenceBlock extends Block {
     INDArray mlpHidden(INDArray h, boolean training) {
         fc1Out = times(h, p.get("mlp.fc1.weight")).addiRowVector(p.get("mlp.fc1.bias"));
         cdf = ReferenceOps.normalCdf(fc1Out);
-        return fc1Out.mul(cdf);
+        hidden = fc1Out.mul(cdf);
+        return hidden;
+    }
+
+    @Override
+    INDArray mlpHiddenAgain() {
+        return hidden;
     }
 
     @Override
@@ -120,6 +132,6 @@ final class ReferenceBlock extends Block {
     @Override
     public void clear() {
         super.clear();
-        qkvHeads = attnProbs = attnOut = fc1Out = cdf = null;
+        qkvHeads = attnProbs = attnOut = fc1Out = cdf = hidden = null;
     }
 }

@@ -21,6 +21,11 @@ import java.util.Arrays;
 final class Work {
     /** The largest matrix a frame hands out (16 MB); {@link CpuEngine#infersResident} checks a stack's shapes against it. */
     static final long MAX_MATRIX_FLOATS = 1L << 22;
+    /**
+     * The largest {@link #product} (256 MB): a product kept per thread instead of per block, so one this large saves
+     * far more in a deep stack's forward state than it costs.
+     */
+    static final long MAX_PRODUCT_FLOATS = 1L << 26;
     private static final ThreadLocal<Work> OF_THREAD = ThreadLocal.withInitial(Work::new);
 
     private float[][] floats = new float[8][];
@@ -32,6 +37,28 @@ final class Work {
     private int matricesTop;
 
     private Work() {}
+
+    /** This thread's branch products ({@link #product}), by slot. */
+    private final INDArray[] products = new INDArray[3];
+
+    /**
+     * A c-order fp32 {@code [rows, cols]} matrix outside any workspace, this thread's for {@code slot} until the next
+     * call with that slot: for an activation read once, right after it is made, so that it takes no room where the
+     * forward state is kept. Slots: 0 a residual branch's last product, 1 its adapter's, 2 the MLP's hidden activations.
+     * Null when it would be over {@link #MAX_PRODUCT_FLOATS}.
+     */
+    static INDArray product(int slot, long rows, long cols) {
+        if (rows * cols > MAX_PRODUCT_FLOATS) return null;
+        Work w = OF_THREAD.get();
+        INDArray m = w.products[slot];
+        if (m == null || m.size(0) != rows || m.size(1) != cols) {
+            try (MemoryWorkspace none = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                m = Nd4j.createUninitialized(DataType.FLOAT, rows, cols);
+            }
+            w.products[slot] = m;
+        }
+        return m;
+    }
 
     /** Opens a frame on this thread's work memory. */
     static Frame frame() {

@@ -84,6 +84,7 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
             return engine.toExampleMajor(y, batch, tokens).reshape('c', batch, tokens, d);
         }
         INDArray out = Nd4j.createUninitialized(x.dataType(), batch * tokens, d);
+        if (training) reserve(engine, x.dataType(), n, (batch + n - 1) / n, tokens, keep, recompute);
         shards.runThreaded(n, training ? BatchShards.Phase.FORWARD : BatchShards.Phase.INFER, x.length() / n, k -> {
             long b0 = BatchShards.start(k, n, batch);
             long b1 = BatchShards.start(k + 1, n, batch);
@@ -94,6 +95,83 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
             engine.toExampleMajorInto(y, b1 - b0, tokens, out.get(rows, NDArrayIndex.all()));
         });
         return out.reshape('c', batch, tokens, d);
+    }
+
+    /**
+     * Reserves the memory a training step of {@code n} shards of at most {@code examples} takes ({@link BatchShards#reserve}).
+     * The arena holds the stack's own arrays (its input in stack order; in backward the gradient in stack order, two
+     * carry buffers and the result: at most five arrays of the input's size) plus, without recomputation, what each
+     * position keeps for backward, or with it, each position's input. The scratch memory holds one position's backward
+     * temporaries, and with recomputation its forward state too. A position's bytes are measured, not modelled: its
+     * training forward and backward passes run on one example and on two in a probe workspace (every array they make
+     * grows linearly with the examples), once per kind of position.
+     */
+    private void reserve(Engine engine, DataType type, int n, long examples, long tokens, float[][] keep, boolean recompute) {
+        long rows = aligned(examples * tokens * layerConf().getEmbedDim() * type.width());
+        long arena = 5 * rows + (1 << 16);
+        long scratch = 0;
+        int depth = layerConf().depth();
+        for (int j = 0; j < depth; j++) {
+            boolean attnDrop = keep != null && keep[2 * j] != null;
+            boolean mlpDrop = keep != null && keep[2 * j + 1] != null;
+            PositionKind kind = new PositionKind(engine, type, tokens, layerConf().hasAdapters(j), layerConf().hasGates(j), attnDrop, mlpDrop);
+            int position = j;
+            long[] m = measured.computeIfAbsent(kind, unused -> measure(engine, type, position, tokens, attnDrop, mlpDrop));
+            long kept = m[0] + (m[1] - m[0]) * (examples - 1);
+            long backward = m[2] + (m[3] - m[2]) * (examples - 1);
+            arena += recompute ? rows : kept;
+            scratch = Math.max(scratch, recompute ? kept + backward : backward);
+        }
+        shards.reserve(n, arena, scratch + (1 << 16));
+    }
+
+    /** What decides a position's bytes besides the examples: its engine, precision, sequence length, adjustments and drop path. */
+    private record PositionKind(Engine engine, DataType type, long tokens, boolean adapters, boolean gates, boolean attnDrop, boolean mlpDrop) {}
+
+    /**
+     * Per kind of position, the bytes its training forward pass keeps, for one example and for two, then the bytes its
+     * backward pass allocates, for one and for two.
+     */
+    private final Map<PositionKind, long[]> measured = new java.util.HashMap<>();
+
+    private long[] measure(Engine engine, DataType type, int j, long tokens, boolean attnDrop, boolean mlpDrop) {
+        long d = layerConf().getEmbedDim();
+        long[] bytes = new long[4];
+        MemoryWorkspace probe = Nd4j.getWorkspaceManager().createNewWorkspace(PROBE, "scalenet-probe-" + System.identityHashCode(this));
+        try {
+            for (int e = 1; e <= 2; e++) {
+                INDArray x;
+                try (MemoryWorkspace none = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                    x = Nd4j.zeros(type, e * tokens, d);
+                }
+                float[] kept = new float[e];
+                Arrays.fill(kept, 1f);
+                try (MemoryWorkspace ws = probe.notifyScopeEntered()) {
+                    BlockPass block = block(engine, j, tokens);
+                    block.forward(x, e, attnDrop ? kept : null, mlpDrop ? kept : null);
+                    bytes[e - 1] = ws.getThisCycleAllocations();
+                    // with no gradient views, as if frozen: the CPU engine adds parameter gradients in place, so its
+                    // temporaries are the same (the reference's own dW temporaries are not counted: its scratch may grow)
+                    block.backward(x, Map.of());
+                    bytes[e + 1] = ws.getThisCycleAllocations() - bytes[e - 1];
+                    block.clear();
+                }
+            }
+        } finally {
+            Nd4j.getWorkspaceManager().destroyWorkspace(probe);
+        }
+        return bytes;
+    }
+
+    /** Every allocation outside it and counted, so a probe holds nothing once closed. */
+    private static final org.nd4j.linalg.api.memory.conf.WorkspaceConfiguration PROBE =
+            org.nd4j.linalg.api.memory.conf.WorkspaceConfiguration.builder().initialSize(0)
+                    .policyLearning(org.nd4j.linalg.api.memory.enums.LearningPolicy.NONE)
+                    .policySpill(org.nd4j.linalg.api.memory.enums.SpillPolicy.EXTERNAL).build();
+
+    /** {@code bytes} as a workspace allocates it: rounded up to its 32-byte alignment. */
+    private static long aligned(long bytes) {
+        return (bytes + 31) / 32 * 32;
     }
 
     /** Inference with each shard's rows held in Java through the whole stack ({@link Engine#inferResident}). */
@@ -113,6 +191,11 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
                     examples.length(), tokens, out.get(examples, NDArrayIndex.all(), NDArrayIndex.all()));
         });
         return out;
+    }
+
+    /** The batch shards this layer runs in. */
+    BatchShards shards() {
+        return shards;
     }
 
     /** Whether the last training forward pass kept only each position's input, for recomputation in backward. */
