@@ -24,9 +24,10 @@ import java.util.Map;
  *       after the first adds its stack gradients into a buffer of its own;</li>
  *   <li><b>optimizer state</b> {@code 2 P w} (AdamW's two moments), {@code 3 P w} with an EMA of the weights;</li>
  *   <li><b>activations</b> kept from the forward pass for the backward pass, {@code b w} times, per example:
- *       without {@code recompute}, {@code T (8d + 2m + 4 + hT)} values per block (its input, the two LayerNorms'
+ *       without {@code recompute}, {@code T (8d + m + 4 + hT)} values per block (its input, the two LayerNorms'
  *       outputs and statistics, the qkv projection, the attention probabilities, the attention output, the
- *       residual between the branches, fc1's output before and after GELU), {@code 2Td} more on a gated block and
+ *       residual between the branches, fc1's output before GELU: GELU's output is recomputed in backward),
+ *       {@code 2Td} more on a gated block and
  *       {@code 2Tr} on one with adapters; with {@code recompute}, only each block's input, {@code Td}; plus the
  *       pixels and three {@code T x d} arrays outside the stack (patch embedding, the stack's input and output);
  *       times a measured factor, {@value #KEPT_FACTOR} without and {@value #KEPT_RECOMPUTE_FACTOR} with
@@ -112,7 +113,7 @@ public final class MemoryEstimate {
 
         /** Values one example keeps in one block for the backward pass, without recomputation (the widest block). */
         long blockValues(boolean gated, boolean adapted) {
-            long perToken = 8L * embedDim + 2L * mlpHidden + 4 + (long) numHeads * tokens
+            long perToken = 8L * embedDim + mlpHidden + 4 + (long) numHeads * tokens
                     + (gated ? 2L * embedDim : 0) + (adapted ? 2L * adapterRank : 0);
             return tokens * perToken;
         }

@@ -24,12 +24,15 @@ import java.util.Locale;
  * <pre>
  * mvn -B -q -pl scalenet-dl4j-layers test-compile exec:exec@benchmark [-Dbench.quick=true] [-Dbench.rows=infer]
  * </pre>
- * {@code bench.rows} keeps the rows whose workload contains it (e.g. {@code infer}: the inference rows).
+ * {@code bench.rows} keeps the rows whose workload contains it (e.g. {@code infer}: the inference rows);
+ * {@code bench.jvm} holds the project's JVM options ({@code -Dbench.jvm=-Xmx4g}: the JVM's defaults otherwise).
  * Where {@code python3 -c "import torch"} fails it says how to install PyTorch and prints the project's half.
  */
 public final class ScaleNetBenchmark {
     private static final boolean QUICK = Boolean.getBoolean("bench.quick");
     private static final String ROWS = System.getProperty("bench.rows", "");
+    /** The options of the project's workload JVMs ({@code bench.jvm}, set in the module's POM). */
+    private static final List<String> JVM = List.of(System.getProperty("bench.jvm", "-Xmx4g").trim().split("\\s+"));
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /**
@@ -81,7 +84,7 @@ public final class ScaleNetBenchmark {
                 new Work("ScaleNet-24 inference, batch 32", "tiny24-infer", 32, 3, q(3), flops(tiny, tiny.depth(), r)));
 
         System.out.printf(Locale.ROOT, "# ScaleNet benchmark: the project and PyTorch on the same work%n%d cores; "
-                + "project: this JVM's java, a fresh JVM per workload; peer: %s%n%n", threads,
+                + "project: this JVM's java, a fresh JVM per workload, options %s; peer: %s%n%n", threads, String.join(" ", JVM),
                 python == null ? "none (PyTorch not found: `apt-get install python3-torch libopenblas0-pthread`, "
                         + "or `pip install torch`; printing the project's half only)" : python + " " + peer);
         List<String> table = new ArrayList<>();
@@ -176,7 +179,7 @@ public final class ScaleNetBenchmark {
 
     private static List<String> javaCommand(List<String> args) {
         String java = ProcessHandle.current().info().command().orElse("java");
-        return concat(List.of(java, "-Xmx4g", "-cp", System.getProperty("java.class.path"), BenchWorkload.class.getName()), args);
+        return concat(concat(List.of(java), JVM), concat(List.of("-cp", System.getProperty("java.class.path"), BenchWorkload.class.getName()), args));
     }
 
     /** Runs one workload process, passing its stderr through, and returns the JSON line it printed last. */

@@ -18,7 +18,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * A sharded training step fits the memory reserved for it before it runs: each shard's arena and its worker's scratch
  * memory are made at the measured size, and after the first steps they still hold exactly that (an arena or scratch
- * that a step overflowed is made again larger when it closes, so "still the reserved size" means nothing spilled).
+ * that a step overflowed is made again larger when it closes, so "still the reserved size" means nothing spilled;
+ * scratch memory made larger by an earlier layer on the same worker is kept as it was).
  * The first step spilling its whole forward state is what made the process's peak the arenas plus that spill.
  */
 class ArenaReservationTest {
@@ -40,6 +41,8 @@ class ArenaReservationTest {
         INDArray y = Nd4j.zeros(DataType.FLOAT, BATCH, CLASSES);
         for (int i = 0; i < BATCH; i++) y.putScalar(i, i % CLASSES, 1.0);
         ScaleNetBlocksLayer blocks = (ScaleNetBlocksLayer) g.getLayer("blocks");
+        // scratch memory is the worker thread's, shared by every layer on it: one made larger before is kept
+        long[] scratchBefore = {blocks.shards().sizes(0).scratch(), blocks.shards().sizes(1).scratch()};
 
         for (int step = 1; step <= 3; step++) {
             g.fit(new DataSet(x, y));
@@ -48,7 +51,8 @@ class ArenaReservationTest {
                 BatchShards.Sizes s = blocks.shards().sizes(k);
                 assertTrue(s.arenaReserved() > 0 && s.scratchReserved() > 0, "reserved before step " + step + ": " + s);
                 assertEquals(s.arenaReserved(), s.arena(), "shard " + k + "'s arena after step " + step + ": " + s);
-                assertEquals(s.scratchReserved(), s.scratch(), "shard " + k + "'s scratch after step " + step + ": " + s);
+                assertEquals(Math.max(s.scratchReserved(), scratchBefore[k]), s.scratch(),
+                        "shard " + k + "'s scratch after step " + step + ": " + s);
             }
         }
     }
