@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Before/after benchmark of the project's own half: every workload of ScaleNetBenchmark, run alternately at an older
 # commit and at this checkout, in fresh JVMs, for several rounds, so that both see the same machine state.
-#   scalenet-dl4j-layers/src/test/sh/before-after.sh <old-commit> [rounds] [out.jsonl]
+#   [BEFORE_JVM=...] [AFTER_JVM=...] [WORKS=train] scalenet-dl4j-layers/src/test/sh/before-after.sh <old-commit> [rounds] [out.jsonl]
+# BEFORE_JVM / AFTER_JVM: each version's JVM options (default -Xmx4g for both); WORKS: keep the workloads whose name
+# contains it (default: all).
 # Prints one JSON line per run (BenchWorkload's), tagged with "version" and "round"; the benchmarks page's
 # before/after table is the median per version of these lines.
 set -euo pipefail
@@ -27,14 +29,17 @@ works=(
   "tiny-train 32 6 0 5" "tiny-infer 1 10 0 30" "tiny-infer 32 3 0 5" "tiny-infer 128 2 0 3"
   "tiny24-train 32 6 0 3" "tiny24-infer 32 3 0 3"
 )
+declare -A jvm=([before]=${BEFORE_JVM:--Xmx4g} [after]=${AFTER_JVM:--Xmx4g})
 mkdir -p "$(dirname "$out")"
 for round in $(seq 1 "$rounds"); do
   for w in "${works[@]}"; do
     read -r name batch warmup seconds iters <<<"$w"
+    [[ "$name" == *"${WORKS:-}"* ]] || continue
     for version in before after; do
-      line=$(java -Xmx4g -cp "${cp[$version]}" dev.scalenet.bench.BenchWorkload "$name" --batch "$batch" --warmup "$warmup" \
+      # shellcheck disable=SC2086 # the options are words
+      line=$(java ${jvm[$version]} -cp "${cp[$version]}" dev.scalenet.bench.BenchWorkload "$name" --batch "$batch" --warmup "$warmup" \
         --warmup-seconds "$seconds" --iters "$iters" 2>/dev/null | tail -n 1)
-      echo "{\"version\": \"$version\", \"round\": $round, \"batch\": $batch, \"result\": $line}" | tee -a "$out"
+      echo "{\"version\": \"$version\", \"round\": $round, \"batch\": $batch, \"jvm\": \"${jvm[$version]}\", \"result\": $line}" | tee -a "$out"
     done
   done
 done

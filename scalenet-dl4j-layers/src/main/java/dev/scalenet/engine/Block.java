@@ -1,6 +1,7 @@
 package dev.scalenet.engine;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
 import java.util.Map;
@@ -214,6 +215,13 @@ abstract class Block implements BlockPass {
     abstract INDArray residual(INDArray x, INDArray y, INDArray bias, INDArray u, INDArray uBias, INDArray gamma,
                                float[] keep, boolean keepUngated, boolean attnBranch);
 
-    /** Each example's rows times its multiplier (stochastic depth's keep mask), in this engine's row order. */
-    abstract INDArray scaleExamples(INDArray rows, float[] perExample);
+    /**
+     * Each example's rows times its multiplier (stochastic depth's keep mask), the rows example-major; an engine that
+     * orders rows otherwise overrides this.
+     */
+    INDArray scaleExamples(INDArray rows, float[] perExample) {
+        long batch = perExample.length;
+        INDArray m = Nd4j.create(perExample, new long[] {batch, 1}, 'c').castTo(rows.dataType());
+        return rows.reshape('c', batch, rows.length() / batch).mulColumnVector(m).reshape('c', rows.shape());
+    }
 }

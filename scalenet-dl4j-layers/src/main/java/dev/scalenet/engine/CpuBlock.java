@@ -177,11 +177,9 @@ final class CpuBlock extends Block {
 
     @Override
     INDArray scaleExamples(INDArray rows, float[] perExample) {
+        if (!laneAttention) return super.scaleExamples(rows, perExample);
         long batch = perExample.length;
         INDArray m = Nd4j.create(perExample, new long[] {batch, 1}, 'c');
-        if (!laneAttention) {
-            return rows.reshape('c', batch, rows.length() / batch).mulColumnVector(m).reshape('c', rows.shape());
-        }
         INDArray byToken = rows.reshape('c', rows.size(0) / batch, batch, rows.size(1));
         INDArray out = Nd4j.createUninitialized(rows.dataType(), byToken.shape());
         Nd4j.getExecutioner().exec(new BroadcastMulOp(byToken, m.reshape(batch), out, 1));

@@ -123,13 +123,6 @@ final class ReferenceBlock extends Block {
     }
 
     @Override
-    INDArray scaleExamples(INDArray rows, float[] perExample) {
-        long batch = perExample.length;
-        INDArray m = Nd4j.create(perExample, new long[] {batch, 1}, 'c').castTo(rows.dataType());
-        return rows.reshape('c', batch, rows.length() / batch).mulColumnVector(m).reshape('c', rows.shape());
-    }
-
-    @Override
     public void clear() {
         super.clear();
         qkvHeads = attnProbs = attnOut = fc1Out = cdf = hidden = null;
