@@ -31,13 +31,9 @@ import java.util.Map;
  *       {@code 2Tr} on one with adapters; with {@code recompute}, only each block's input, {@code Td}; plus the
  *       pixels and three {@code T x d} arrays outside the stack (patch embedding, the stack's input and output);
  *       times a measured factor, {@value #KEPT_FACTOR} without and {@value #KEPT_RECOMPUTE_FACTOR} with
- *       {@code recompute}: a step's resident memory grows by that much more than the values listed (the batch shards'
- *       workspaces are sized by a first step that spills and keep 10% over what they hold, and the allocator keeps
- *       memory a step freed; with recomputation the block inputs are small arrays among the recomputed blocks'
- *       transient ones, so the factor is larger);</li>
- *   <li><b>per-block overhead</b>, without {@code recompute}: {@value #POSITION_OVERHEAD_EXAMPLES} examples' worth of
- *       each position's activations that do not grow with the batch (measured: the peak grows with depth by more
- *       than the batch's activations; not explained further);</li>
+ *       {@code recompute}: a step's resident memory grows by that much more than the values listed (the arenas also
+ *       hold the stack's own arrays and alignment; with recomputation the block inputs are small arrays beside the
+ *       recomputed block's, so the factor is larger);</li>
  *   <li><b>work arrays</b>: the backward pass's temporaries of one block (the widest block's values per example,
  *       times the batch and the measured factor {@value #WORK_FACTOR}), twice with {@code recompute} (the recomputed
  *       block's activations besides its temporaries); and the host kernels' per-thread Java arrays, 4 per thread
@@ -53,30 +49,27 @@ import java.util.Map;
  * the job's control (the base model, trained after the grown one, and smaller).
  *
  * <p>Measured error. The factors and the baseline were fitted (least squares, non-negative) to the peak resident
- * memory of {@code BenchWorkload}'s training step ({@code -Xmx4g}, CPU, 2 shards, one fresh JVM per row, 2026-12-07) of
- * the micro model grown to 8 blocks (batch 64 and 128), DeiT-Tiny (12 blocks) and ScaleNet-24 (DeiT-Tiny grown to 24)
- * (batch 16 and 32), each with and without {@code recompute}: estimate / measured 0.88-1.28 on those 12 rows
- * (0.92-1.04 on the DeiT-Tiny-sized ones). On 6 rows held out of the fit (micro-8 at batch 256, DeiT-Tiny at 24,
- * ScaleNet-24 at 8) it was 0.76-1.21 (0.91-1.12 on the DeiT-Tiny-sized ones); the micro model at batch 256 without
- * recomputation is the underestimate (403 MB against 528). Wider models (ViT-Base) were not measured: the estimate
- * extrapolates there. Those peaks are one mode of a bimodal one: the first step allocates its forward state outside the
- * shards' arenas (they learn their size from it), and the allocator returns more or less of it; ScaleNet-24 at batch 32
- * without recomputation peaked at 4.7 GB in {@code BenchWorkload} (estimate 4.6 GB), 6.5-6.9 GB in the profiler
- * ({@code MemoryProfile}) and 3.8 GB with {@code MALLOC_MMAP_THRESHOLD_=1048576}: 0.7-1.2 of the estimate. The backends page has the table. Under another backend (CUDA) the blocks run ND4J's reference
+ * memory of {@code BenchWorkload}'s training step ({@code -Xmx4g}, the JVM's default collector, CPU, 2 shards, one
+ * fresh JVM per row, 2026-12-07, with the arenas reserved before the first step) of the micro model grown to 8 blocks
+ * (batch 64 and 128), DeiT-Tiny (12 blocks) and ScaleNet-24 (DeiT-Tiny grown to 24) (batch 16 and 32), each with and
+ * without {@code recompute}: estimate / measured 0.80-1.17 on those 12 rows (0.99-1.01 on the DeiT-Tiny-sized ones).
+ * On 6 rows held out of the fit (micro-8 at batch 256, DeiT-Tiny at 24, ScaleNet-24 at 8) it was 0.94-1.11 (0.94-1.01
+ * on the DeiT-Tiny-sized ones). The micro rows are the least accurate: their peaks are small, and the JVM heap's
+ * share of them varies from run to run. The per-block cost fitted before the arenas were reserved (19 examples'
+ * worth of each position's activations) came out at zero: it was the first step's spill. Wider models (ViT-Base)
+ * were not in the fit: the estimate extrapolates there. Under another backend (CUDA) the blocks run ND4J's reference
  * path, whose activations differ, and they live in device memory: {@link MemoryCheck} logs the estimate there and
  * does not check it.
  */
 public final class MemoryEstimate {
     /** Measured factor over the activations the blocks keep without recomputation (see the class comment). */
-    static final double KEPT_FACTOR = 1.35;
+    static final double KEPT_FACTOR = 1.12;
     /** Measured factor over the block inputs kept with recomputation. */
-    static final double KEPT_RECOMPUTE_FACTOR = 5.0;
+    static final double KEPT_RECOMPUTE_FACTOR = 1.8;
     /** Measured factor over one block's backward temporaries. */
-    static final double WORK_FACTOR = 2.1;
-    /** Measured, without recomputation: each position costs this many examples' worth of its activations beside the batch's. */
-    static final int POSITION_OVERHEAD_EXAMPLES = 19;
+    static final double WORK_FACTOR = 2.0;
     /** The JVM's (heap included) and the native libraries' own resident memory, measured. */
-    static final long BASELINE_MB = 185;
+    static final long BASELINE_MB = 180;
     /** The host kernels' cap on one Java array ({@code -Dscalenet.hostKernels.maxElements}'s default). */
     private static final long HOST_ARRAY_CAP = 1L << 22;
 
@@ -226,15 +219,6 @@ public final class MemoryEstimate {
 
     private double keptFactor() { return recompute ? KEPT_RECOMPUTE_FACTOR : KEPT_FACTOR; }
 
-    /**
-     * Without recomputation, a measured cost per position that does not grow with the batch: as much as
-     * {@value #POSITION_OVERHEAD_EXAMPLES} more examples' activations of the block (the shards' workspaces, sized by a
-     * first step that spills, and what the allocator keeps of that step); none with recomputation, where none was measured.
-     */
-    public long positionOverhead() {
-        return recompute ? 0 : (long) POSITION_OVERHEAD_EXAMPLES * shape.depth() * widestBlockPerExample();
-    }
-
     /** The backward temporaries of one block (and with recompute its recomputed activations) plus the host kernels' Java arrays. */
     public long workArrays() {
         long block = Math.round(WORK_FACTOR * batch * widestBlockPerExample()) * (recompute ? 2 : 1);
@@ -256,7 +240,7 @@ public final class MemoryEstimate {
 
     /** The expected peak: baseline plus, per replica, parameters, gradients, optimizer state, activations and work arrays. */
     public long total() {
-        return baseline() + replicas * (parameters() + gradients() + optimizerState() + activations() + positionOverhead() + workArrays());
+        return baseline() + replicas * (parameters() + gradients() + optimizerState() + activations() + workArrays());
     }
 
     /** The components by name, in bytes, as {@link #toString()} lists them. */
@@ -266,7 +250,6 @@ public final class MemoryEstimate {
         m.put("gradients", gradients());
         m.put("optimizer state", optimizerState());
         m.put("activations", activations());
-        m.put("per-block overhead", positionOverhead());
         m.put("work arrays", workArrays());
         m.put("JVM and native libraries", baseline());
         return m;
@@ -301,10 +284,10 @@ public final class MemoryEstimate {
                 size(total()), batch, recompute ? "on" : "off"));
         s.append(replicas > 1 ? ", " + replicas + " worker replicas, each with: " : ": ");
         s.append(String.format(Locale.ROOT, "parameters %s + gradients %s + optimizer state %s + activations %s (%d blocks, up to %s each%s)"
-                        + "%s + work arrays %s; + JVM and native libraries %s",
+                        + " + work arrays %s; + JVM and native libraries %s",
                 size(parameters()), size(gradients()), size(optimizerState()), size(activations()), shape.depth(),
                 size(Math.round(keptFactor() * batch * keptPerBlockPerExample())), recompute ? ", inputs only" : "",
-                recompute ? "" : " + per-block overhead " + size(positionOverhead()), size(workArrays()), size(baseline())));
+                size(workArrays()), size(baseline())));
         return s.toString();
     }
 

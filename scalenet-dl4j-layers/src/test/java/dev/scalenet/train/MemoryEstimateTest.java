@@ -46,9 +46,8 @@ class MemoryEstimateTest {
         // probabilities 2*5*5 = 50, MLP 5*32 = 160 and qkv 5*24 = 120 floats
         assertEquals(3 * 4 * 160 * 4, e.hostArrays());
         assertEquals(Math.round(MemoryEstimate.WORK_FACTOR * 2 * adjusted * 4) + 3 * 4 * 160 * 4, e.workArrays());
-        assertEquals(MemoryEstimate.POSITION_OVERHEAD_EXAMPLES * 3 * adjusted * 4, e.positionOverhead(), "the widest block's, per position");
         assertEquals(MemoryEstimate.BASELINE_MB << 20, e.baseline());
-        assertEquals(e.baseline() + e.parameters() + e.gradients() + e.optimizerState() + e.activations() + e.positionOverhead()
+        assertEquals(e.baseline() + e.parameters() + e.gradients() + e.optimizerState() + e.activations()
                 + e.workArrays(), e.total());
         assertEquals(e.total(), e.components().values().stream().mapToLong(Long::longValue).sum(), "the components add up");
 
@@ -57,7 +56,6 @@ class MemoryEstimateTest {
         assertEquals(Math.round(MemoryEstimate.KEPT_RECOMPUTE_FACTOR * 2 * (3 * 5 * 8 + outside) * 4), r.activations());
         assertEquals(2 * Math.round(MemoryEstimate.WORK_FACTOR * 2 * adjusted * 4) + 3 * 4 * 160 * 4, r.workArrays(),
                 "the recomputed block's activations besides its backward temporaries");
-        assertEquals(0, r.positionOverhead());
 
         MemoryEstimate ema = MemoryEstimate.of(SMALL, 2, false, 2, 1, true, true);
         assertEquals(3 * 1000 * 4, ema.optimizerState(), "the EMA's copy of the weights");
