@@ -58,12 +58,10 @@ final class HostAttention {
             try (Work.Frame w = Work.frame()) {
                 int examples = Math.min(examplesPerChunk(), batch - b0);
                 int lanes = examples * heads;
-                float[][] q = w.features(t * hd, lanes);
-                float[][] k = w.features(t * hd, lanes);
-                float[][] v = w.features(t * hd, lanes);
+                Lanes qkvLanes = lanes(w, qkv, bias, batch, b0, examples);
+                float[][] q = qkvLanes.q(), k = qkvLanes.k(), v = qkvLanes.v();
                 float[][] s = w.features(t * t, lanes);
                 float[][] c = w.features(hd, lanes);
-                gatherQkv(qkv, bias, batch, b0, examples, q, k, v);
                 for (int i = 0; i < t; i++) {
                     for (int j = 0; j < t; j++) {
                         float[] sij = s[i * t + j];
@@ -100,15 +98,13 @@ final class HostAttention {
             try (Work.Frame w = Work.frame()) {
                 int examples = Math.min(examplesPerChunk(), batch - b0);
                 int lanes = examples * heads;
-                float[][] q = w.features(t * hd, lanes);
-                float[][] k = w.features(t * hd, lanes);
-                float[][] v = w.features(t * hd, lanes);
+                Lanes qkvLanes = lanes(w, qkv, bias, batch, b0, examples);
+                float[][] q = qkvLanes.q(), k = qkvLanes.k(), v = qkvLanes.v();
                 float[][] dc = w.features(t * hd, lanes);
                 float[][] p = w.features(t * t, lanes);
                 float[][] ds = w.features(t * t, lanes);
                 float[][] acc = w.features(hd, lanes);
                 float[] dot = w.floats(lanes);
-                gatherQkv(qkv, bias, batch, b0, examples, q, k, v);
                 gather(dCtx, null, batch, b0, examples, 0, dc);
                 int p0 = b0 * heads * t * t;
                 for (int r = 0; r < t * t; r++) {
@@ -204,6 +200,17 @@ final class HostAttention {
     /** Examples per chunk: enough lanes for long vector loops, few enough that a chunk's arrays stay in cache. */
     private int examplesPerChunk() {
         return Math.max(1, LANES_PER_CHUNK / heads);
+    }
+
+    /** A chunk's q, k and v in lane order. */
+    private record Lanes(float[][] q, float[][] k, float[][] v) {}
+
+    /** The chunk of examples {@code b0..b0+examples}: its q, k and v (with their bias) gathered into arrays of frame {@code w}. */
+    private Lanes lanes(Work.Frame w, FloatBuffer qkv, float[] bias, int batch, int b0, int examples) {
+        int lanes = examples * heads;
+        Lanes l = new Lanes(w.features(tokens * headDim, lanes), w.features(tokens * headDim, lanes), w.features(tokens * headDim, lanes));
+        gatherQkv(qkv, bias, batch, b0, examples, l.q(), l.k(), l.v());
+        return l;
     }
 
     /** q, k and v (with their bias) of examples {@code b0..} into lane order, as {@link #gather}. */
