@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.scalenet.Capped;
 import dev.scalenet.io.Checkpoint;
 import dev.scalenet.io.Tensor;
+import dev.scalenet.layers.ScaleNetBlocks;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -57,8 +58,9 @@ final class StackSidecar {
         require(gates == gateTensors, ".gates", gates, gateTensors + ": " + ckpt.source() + (gateTensors ? " has" : " has no")
                 + " gate tensors (blocks.<j>.ls1.gamma)");
         JsonNode scale = section.path("adapter_scale");
-        require(scale.isMissingNode() || scale.isNumber() && Double.isFinite(scale.doubleValue()), ".adapter_scale", scale,
-                "a finite number");
+        require(scale.isMissingNode() || scale.isNumber() && Math.abs(scale.doubleValue()) <= ScaleNetBlocks.MAX_ADAPTER_SCALE,
+                ".adapter_scale", scale, "a number from -" + (long) ScaleNetBlocks.MAX_ADAPTER_SCALE + " to "
+                        + (long) ScaleNetBlocks.MAX_ADAPTER_SCALE + " (the layer's bound)");
         builder.config(config.withDepth(baseDepth)).order(order).adapterRank(rank).adapterScale(scale.asDouble(1.0))
                 .untiedNorms(bool("untied_norms")).gates(gates).adaptersEverywhere(bool("adapters_everywhere"));
         JsonNode inserted = section.get("inserted_positions");

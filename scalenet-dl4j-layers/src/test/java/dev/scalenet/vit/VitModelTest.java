@@ -136,6 +136,8 @@ class VitModelTest {
                 rejected.apply(s -> s.put("adapter_rank", 1 << 30)));
         assertEquals(prefix + "adapter_rank = 2: expected 3, the rank of its adapter tensors",
                 rejected.apply(s -> s.put("adapter_rank", 2)));
+        assertEquals(prefix + "adapter_scale = 1.0E308: expected a number from -1000 to 1000 (the layer's bound)",
+                rejected.apply(s -> s.put("adapter_scale", 1e308)));
         assertEquals(prefix + "gates = true: expected false: " + weights + " has no gate tensors (blocks.<j>.ls1.gamma)",
                 rejected.apply(s -> s.put("gates", true)));
         assertEquals(prefix + "inserted_positions = an array of 7 entries: expected at most one entry per block (6)",
