@@ -7,6 +7,9 @@ import dev.scalenet.engine.Engine;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.memory.conf.WorkspaceConfiguration;
+import org.nd4j.linalg.api.memory.enums.LearningPolicy;
+import org.nd4j.linalg.api.memory.enums.SpillPolicy;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.INDArrayIndex;
@@ -14,6 +17,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -24,7 +28,16 @@ import java.util.SplittableRandom;
  * backward each shard adds its parameter gradients into a buffer of its own, which are summed in shard order.
  */
 final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
+    /** A workspace that spills and counts every allocation, so that a probe ({@link #measure}) holds nothing once closed. */
+    private static final WorkspaceConfiguration PROBE = WorkspaceConfiguration.builder().initialSize(0)
+            .policyLearning(LearningPolicy.NONE).policySpill(SpillPolicy.EXTERNAL).build();
+
     private final BatchShards shards = new BatchShards(this);
+    /**
+     * Per kind of position, the bytes its training forward pass keeps, for one example and for two, then the bytes its
+     * backward pass allocates, for one and for two ({@link #measure}).
+     */
+    private final Map<PositionKind, long[]> measured = new HashMap<>();
     /** Per shard, the blocks that ran in the last training forward pass (one list when unsharded). */
     private final List<List<BlockPass>> ran = new ArrayList<>();
     /**
@@ -128,12 +141,6 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
     /** What decides a position's bytes besides the examples: its engine, precision, sequence length, adjustments and drop path. */
     private record PositionKind(Engine engine, DataType type, long tokens, boolean adapters, boolean gates, boolean attnDrop, boolean mlpDrop) {}
 
-    /**
-     * Per kind of position, the bytes its training forward pass keeps, for one example and for two, then the bytes its
-     * backward pass allocates, for one and for two.
-     */
-    private final Map<PositionKind, long[]> measured = new java.util.HashMap<>();
-
     private long[] measure(Engine engine, DataType type, int j, long tokens, boolean attnDrop, boolean mlpDrop) {
         long d = layerConf().getEmbedDim();
         long[] bytes = new long[4];
@@ -162,12 +169,6 @@ final class ScaleNetBlocksLayer extends ViewLayer<ScaleNetBlocks> {
         }
         return bytes;
     }
-
-    /** Every allocation outside it and counted, so a probe holds nothing once closed. */
-    private static final org.nd4j.linalg.api.memory.conf.WorkspaceConfiguration PROBE =
-            org.nd4j.linalg.api.memory.conf.WorkspaceConfiguration.builder().initialSize(0)
-                    .policyLearning(org.nd4j.linalg.api.memory.enums.LearningPolicy.NONE)
-                    .policySpill(org.nd4j.linalg.api.memory.enums.SpillPolicy.EXTERNAL).build();
 
     /** {@code bytes} as a workspace allocates it: rounded up to its 32-byte alignment. */
     private static long aligned(long bytes) {
