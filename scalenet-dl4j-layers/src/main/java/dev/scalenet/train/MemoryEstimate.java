@@ -1,5 +1,6 @@
 package dev.scalenet.train;
 
+import dev.scalenet.engine.EngineSettings;
 import dev.scalenet.layers.ScaleNetBlocks;
 import dev.scalenet.vit.VisionTransformer;
 import dev.scalenet.vit.VitConfig;
@@ -160,8 +161,10 @@ public final class MemoryEstimate {
     public static MemoryEstimate of(ComputationGraph graph, TrainConfig recipe, boolean replicasElsewhere) {
         Shape s = Shape.of(graph);
         boolean cpu = Nd4j.getEnvironment().isCPU();
+        EngineSettings settings = EngineSettings.current();
         return of(s, recipe.batchSize(), recipe.recompute(), shardsFor(s, recipe.batchSize(), cpu),
-                replicasElsewhere ? 1 : recipe.workers(), recipe.emaDecay() > 0, cpu && s.bytesPerValue() == 4);
+                replicasElsewhere ? 1 : recipe.workers(), recipe.emaDecay() > 0,
+                cpu && s.bytesPerValue() == 4 && settings.cpuEngine() && settings.directBlas());
     }
 
     /** The estimate from its inputs, for tests and for what-ifs. */
@@ -174,8 +177,8 @@ public final class MemoryEstimate {
     /** As {@code BatchShards.shardsFor}: the configured count, fewer for a small batch, one off the CPU. */
     static int shardsFor(Shape s, int batch, boolean cpu) {
         if (!cpu) return 1;
-        int count = Math.max(1, Integer.getInteger("scalenet.shards", 2));
-        long minElements = Long.getLong("scalenet.shards.minElements", 1L << 16);
+        int count = EngineSettings.current().shards();
+        long minElements = EngineSettings.current().shardsMinElements();
         int n = Math.min(count, batch);
         return n > 1 && (long) batch * s.tokens() * s.embedDim() / n >= minElements ? n : 1;
     }
@@ -255,8 +258,52 @@ public final class MemoryEstimate {
         return m;
     }
 
-    /** The largest batch whose estimate is at most {@code limit} bytes with these settings; 0 if not even 1. */
+    /**
+     * Whether the CPU engine takes the block stack's calls at this batch: its settings are on for this model (CPU
+     * backend, fp32) and a shard holds at most {@code scalenet.hostKernels.maxElements} activation elements. Its
+     * activations are what the factors were fitted to; past that size the reference path runs, whose memory (measured
+     * at ViT-Base's width, about three times the CPU engine's per example) this estimate does not model.
+     */
+    public boolean cpuEngine() {
+        return hostKernels && shardElements(batch) <= EngineSettings.current().cpuEngineMaxElements();
+    }
+
+    /** The largest batch the CPU engine takes with these settings ({@link #cpuEngine}); 0 when it takes none. */
+    public int largestCpuEngineBatch() {
+        if (!hostKernels) return 0;
+        long perShard = EngineSettings.current().cpuEngineMaxElements() / ((long) shape.tokens() * shape.embedDim());
+        return (int) Math.min(MAX_BATCH, perShard * shards);
+    }
+
+    /** Activation elements in one batch shard of {@code b} examples: what the engine rule looks at. */
+    private long shardElements(int b) {
+        return (b + shards - 1L) / shards * shape.tokens() * shape.embedDim();
+    }
+
+    /**
+     * The largest batch whose estimate is at most {@code limit} bytes with these settings; 0 if not even 1. With the CPU
+     * engine it is at most {@link #largestCpuEngineBatch}: a larger batch would run the reference, which is not modelled.
+     */
     public int largestBatchWithin(long limit) {
+        int fits = uncappedLargestBatchWithin(limit);
+        return hostKernels ? Math.min(fits, largestCpuEngineBatch()) : fits;
+    }
+
+    /** Why this estimate does not model the step, or null when it does ({@link #cpuEngine}). */
+    public String notModelled() {
+        if (cpuEngine()) return null;
+        if (!hostKernels) {
+            return "the CPU engine is off for this model (fp64, or scalenet.hostKernels or scalenet.directBlas false), so"
+                    + " the blocks run the reference path, whose activations the estimate does not model";
+        }
+        return String.format(Locale.ROOT, "at batch %d a batch shard holds %,d activation elements, past the CPU engine's"
+                        + " %,d (scalenet.hostKernels.maxElements), so the blocks run the reference path, whose activations"
+                        + " the estimate does not model (about three times the CPU engine's per example at ViT-Base's width);"
+                        + " the largest batch the CPU engine takes is %d", batch, shardElements(batch),
+                EngineSettings.current().cpuEngineMaxElements(), largestCpuEngineBatch());
+    }
+
+    private int uncappedLargestBatchWithin(long limit) {
         if (withBatch(1).total() > limit) return 0;
         int fits = 1;
         long over = 2;

@@ -93,10 +93,10 @@ class MemoryEstimateTest {
     }
 
     @Test
-    @DisplayName("the largest batch that fits is the boundary of the estimate")
+    @DisplayName("the largest batch that fits is the boundary of the estimate (below the CPU engine's largest batch, 220 here)")
     void largestBatch() {
-        MemoryEstimate e = MemoryEstimate.of(deitTiny(24), 256, false, 2, 1, false, true);
-        long limit = 24L << 30;
+        MemoryEstimate e = MemoryEstimate.of(deitTiny(24), 128, false, 2, 1, false, true);
+        long limit = 8L << 30;
         int fits = e.largestBatchWithin(limit);
         assertTrue(e.withBatch(fits).total() <= limit && e.withBatch(fits + 1).total() > limit, "batch " + fits);
         assertEquals(0, e.largestBatchWithin(1L << 20));
@@ -124,6 +124,38 @@ class MemoryEstimateTest {
         assertEquals(recipe.batchSize(), MemoryEstimate.of(grown, recipe, false).batch());
     }
 
+    @Test
+    @DisplayName("past the CPU engine's shard size the reference runs: the estimate says it does not model that, the check does not"
+            + " certify a batch it would fit (a lower bound) and still fails one that cannot, and the largest batch it suggests stays"
+            + " with the CPU engine")
+    void referencePastTheCpuEngine() {
+        // ViT-Base's shapes grown to 24 blocks: 197 x 768 = 151,296 activation elements an example, so at most
+        // 2^22 / 151,296 = 27 examples a shard, 54 a batch of 2 shards, for the CPU engine
+        MemoryEstimate.Shape base = new MemoryEstimate.Shape(197, 768, 12, 3072, 24, 12, 12, 8, 3 * 224 * 224, 86_900_000, 85_900_000, 4);
+        MemoryEstimate e = MemoryEstimate.of(base, 54, false, 2, 1, false, true);
+        assertTrue(e.cpuEngine());
+        assertEquals(null, e.notModelled());
+        assertEquals(54, e.largestCpuEngineBatch());
+        assertEquals(54, e.largestBatchWithin(1L << 40), "a large limit: the CPU engine's largest batch, not a larger one");
+        MemoryEstimate over = e.withBatch(56);
+        assertFalse(over.cpuEngine());
+        assertEquals("at batch 56 a batch shard holds 4,236,288 activation elements, past the CPU engine's 4,194,304"
+                + " (scalenet.hostKernels.maxElements), so the blocks run the reference path, whose activations the estimate"
+                + " does not model (about three times the CPU engine's per example at ViT-Base's width); the largest batch the"
+                + " CPU engine takes is 54", over.notModelled());
+        List<String> log = new ArrayList<>();
+        new MemoryCheck(limits(64 * 1024, 0, true), log::add).check(over, true, false);
+        assertEquals("memory: not checked: " + over.notModelled() + "; its lower bound, " + MemoryEstimate.size(over.total())
+                + ", is within the 64.0 GB this machine has", log.get(2));
+        String m = assertThrows(MemoryCheck.DoesNotFitException.class,
+                () -> new MemoryCheck(limits(1024, 0, true), log::add).check(over, true, false)).getMessage();
+        assertTrue(m.startsWith("batchSize = 56: expected a batch whose training step fits in memory: the expected peak "
+                + MemoryEstimate.size(over.total()) + " at batch 56 (recompute off) is over the 1.0 GB this machine has; lower batchSize"
+                + " or set recompute"), m);
+        MemoryEstimate fp64 = MemoryEstimate.of(base, 8, false, 2, 1, false, false);
+        assertTrue(fp64.notModelled().startsWith("the CPU engine is off for this model"), fp64.notModelled());
+    }
+
     private static MemoryCheck.Limits limits(long physicalMb, long maxPhysicalMb, boolean cpu) {
         return new MemoryCheck.Limits(physicalMb << 20, physicalMb << 19, 1L << 30, maxPhysicalMb << 20, cpu ? "CpuBackend" : "CudaBackend", cpu);
     }
@@ -132,25 +164,26 @@ class MemoryEstimateTest {
     @DisplayName("over the limit: fails naming the batch size, recompute (with its estimate) and the escape hatch; logs the estimate first")
     void doesNotFit() {
         List<String> log = new ArrayList<>();
-        MemoryEstimate e = MemoryEstimate.of(deitTiny(24), 384, false, 2, 1, false, true);
-        MemoryCheck check = new MemoryCheck(limits(24 * 1024, 0, true), log::add);
+        MemoryEstimate e = MemoryEstimate.of(deitTiny(24), 200, false, 2, 1, false, true);
+        MemoryCheck check = new MemoryCheck(limits(8 * 1024, 0, true), log::add);
         MemoryCheck.DoesNotFitException x = assertThrows(MemoryCheck.DoesNotFitException.class, () -> check.check(e, true, false));
         assertEquals("batchSize", x.setting());
-        assertEquals("384", x.value());
+        assertEquals("200", x.value());
         String m = x.getMessage();
-        assertTrue(m.startsWith("batchSize = 384: expected a batch whose training step fits in memory: the expected peak "
-                + MemoryEstimate.size(e.total()) + " at batch 384 (recompute off) is over the 24.0 GB this machine has; lower batchSize"
-                + " (the largest expected to fit: " + e.largestBatchWithin(24L << 30) + ") or set recompute (the estimate with it: "
+        assertTrue(m.startsWith("batchSize = 200: expected a batch whose training step fits in memory: the expected peak "
+                + MemoryEstimate.size(e.total()) + " at batch 200 (recompute off) is over the 8.0 GB this machine has; lower batchSize"
+                + " (the largest expected to fit: " + e.largestBatchWithin(8L << 30) + ") or set recompute (the estimate with it: "
                 + MemoryEstimate.size(e.withRecompute(true).total())), m);
         assertTrue(m.endsWith("; or set memoryCheck false if the estimate is wrong"), m);
-        assertTrue(log.get(0).startsWith("memory: expected peak " + MemoryEstimate.size(e.total()) + " for a training step at batch 384,"
+        assertTrue(log.get(0).startsWith("memory: expected peak " + MemoryEstimate.size(e.total()) + " for a training step at batch 200,"
                 + " recompute off: parameters "), log.toString());
-        assertTrue(log.get(1).startsWith("memory: limits: JVM max heap 1.0 GB, ND4J off-heap limit none, physical memory 24.0 GB"), log.toString());
+        assertTrue(log.get(1).startsWith("memory: limits: JVM max heap 1.0 GB, ND4J off-heap limit none, physical memory 8.0 GB"), log.toString());
 
         // recompute on already: only the batch is left to lower
-        MemoryEstimate r = e.withRecompute(true).withBatch(4096);
-        String mr = assertThrows(MemoryCheck.DoesNotFitException.class, () -> check.check(r, true, false)).getMessage();
-        assertTrue(mr.contains("at batch 4096 (recompute on)") && mr.contains("(recompute is on already)"), mr);
+        MemoryEstimate r = e.withRecompute(true);
+        MemoryCheck small = new MemoryCheck(limits(2 * 1024, 0, true), log::add);
+        String mr = assertThrows(MemoryCheck.DoesNotFitException.class, () -> small.check(r, true, false)).getMessage();
+        assertTrue(mr.contains("at batch 200 (recompute on)") && mr.contains("(recompute is on already)"), mr);
 
         // ND4J's limit below the machine's is the one that counts
         MemoryCheck nd4j = new MemoryCheck(limits(24 * 1024, 4 * 1024, true), log::add);
@@ -161,7 +194,7 @@ class MemoryEstimateTest {
     @Test
     @DisplayName("memoryCheck false logs and trains on; another backend logs and skips; executors elsewhere are not checked here; a fit says so")
     void noFailure() {
-        MemoryEstimate e = MemoryEstimate.of(deitTiny(24), 256, false, 2, 1, false, true);
+        MemoryEstimate e = MemoryEstimate.of(deitTiny(24), 200, false, 2, 1, false, true);
         List<String> log = new ArrayList<>();
         new MemoryCheck(limits(1024, 0, true), log::add).check(e, false, false);
         assertTrue(log.get(2).contains("is over the 1.0 GB this machine has") && log.get(2).endsWith("memoryCheck is false, so training starts anyway"),
