@@ -67,7 +67,7 @@ public final class Experiment {
     public static final TrainConfig RECIPE = TrainConfig.builder().batchSize(128).learningRate(1e-3).minLearningRate(1e-5)
             .warmupEpochs(0.5).checkpointEvery(500).build();
     /** Seed of the validation carve: fixed, so every run and every seed sees the same split. */
-    private static final long HOLD_OUT_SEED = 20261129L;
+    private static final long HOLD_OUT_SEED = HoldOut.DEFAULT_SEED;
     /** Each test image's predicted class and label, written by every run evaluated on the test set. */
     static final String PREDICTIONS = "test-predictions.npy";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);

@@ -17,7 +17,7 @@ import java.io.PrintWriter;
 @Command(name = "scalenet", mixinStandardHelpOptions = true, versionProvider = ScaleNetCli.VersionProvider.class,
         description = "Grow pretrained Vision Transformers in depth with ScaleNet, on Deeplearning4j.",
         subcommands = {ExpandCommand.class, TrainCommand.class, EvaluateCommand.class, PredictCommand.class,
-                FeaturesCommand.class, ExportCommand.class, ExperimentCommand.class},
+                FeaturesCommand.class, ExportCommand.class, ExperimentCommand.class, SplitCommand.class},
         commandListHeading = "%nCommands:%n", footer = {"", "Run 'scalenet <command> --help' for a command's options."})
 public final class ScaleNetCli implements Runnable {
     @CommandLine.Spec

@@ -36,7 +36,7 @@ class ScaleNetCliTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"expand", "train", "evaluate", "predict", "features", "export", "experiment"})
+    @ValueSource(strings = {"expand", "train", "evaluate", "predict", "features", "export", "experiment", "split"})
     @DisplayName("every command has --help: usage, its description and its options, exit code 0")
     void help(String command) {
         Run r = run(command, "--help");
@@ -47,11 +47,11 @@ class ScaleNetCliTest {
     }
 
     @Test
-    @DisplayName("scalenet --help lists the seven commands; no command is a usage error")
+    @DisplayName("scalenet --help lists the eight commands; no command is a usage error")
     void topLevel() {
         Run r = run("--help");
         assertEquals(0, r.code());
-        for (String c : new String[] {"expand", "train", "evaluate", "predict", "features", "export", "experiment"}) {
+        for (String c : new String[] {"expand", "train", "evaluate", "predict", "features", "export", "experiment", "split"}) {
             assertTrue(r.out().contains("  " + c), c + " in\n" + r.out());
         }
         Run none = run();
@@ -234,5 +234,28 @@ class ScaleNetCliTest {
         assertEquals(2, train.code(), train.err());
         assertTrue(train.err().contains("memory: expected peak ") && train.err().contains("'--batchSize': 1000000"), train.err());
         assertFalse(java.nio.file.Files.exists(dir.resolve("train/run")), "no run folder");
+    }
+
+    @Test
+    @DisplayName("split writes the experiment's validation carve as a dataset folder (train-* the rest, val-* the evaluation split) and refuses to overwrite it")
+    void split(@TempDir Path dir) throws Exception {
+        Path data = Path.of("../data/fashion-mnist").toAbsolutePath().normalize();
+        Path out = dir.resolve("split");
+        Run r = run("split", "--data", data.toString(), "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("55000 training examples") && r.out().contains("5000 validation examples")
+                && r.out().contains("hold-out seed 20261129"), r.out());
+        dev.scalenet.data.ImageDataset train = dev.scalenet.data.Datasets.open(data, dev.scalenet.data.Split.TRAIN);
+        dev.scalenet.data.ImageDataset expected = dev.scalenet.data.HoldOut.carve(train, 5000, 0, 20261129L).validation();
+        dev.scalenet.data.ImageDataset written = dev.scalenet.data.Datasets.open(out, dev.scalenet.data.Split.EVAL);
+        assertEquals(5000, written.size());
+        assertEquals(55000, dev.scalenet.data.Datasets.open(out, dev.scalenet.data.Split.TRAIN).size());
+        for (int i = 0; i < written.size(); i += 97) {
+            assertEquals(expected.label(i), written.label(i), "label " + i);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(expected.image(i).data(), written.image(i).data(), "pixels " + i);
+        }
+        Run again = run("split", "--data", data.toString(), "--out", out.toString());
+        assertEquals(1, again.code(), again.err());
+        assertTrue(again.err().contains(out.toString()) && again.err().contains("already exists"), again.err());
     }
 }

@@ -1,5 +1,7 @@
 package dev.scalenet.data;
 
+import dev.scalenet.io.AtomicFiles;
+
 import java.io.IOException;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
@@ -52,6 +54,11 @@ final class ClassNames {
             names.add(name);
         }
         return List.copyOf(names);
+    }
+
+    /** Writes the names, one per line, atomically; {@link #read} gives them back. */
+    static void write(Path file, List<String> names) throws IOException {
+        AtomicFiles.writeString(file, String.join("\n", names) + "\n");
     }
 
     /** "0", "1", ... for datasets without names. */

@@ -12,7 +12,7 @@ import java.util.Set;
  * Opens one split of a dataset from a directory, whatever its layout:
  * <ol>
  *   <li>{@link Layout#IDX}: MNIST-style IDX files, {@code train-images-idx3-ubyte} and
- *       {@code train-labels-idx1-ubyte} for {@link Split#TRAIN}, {@code t10k-*} (or {@code test-*})
+ *       {@code train-labels-idx1-ubyte} for {@link Split#TRAIN}, {@code t10k-*} (or {@code test-*}, or {@code val-*} as {@link HoldOut#save} writes)
  *       for {@link Split#EVAL}, each raw or with {@code .gz} (the raw file wins when both exist);</li>
  *   <li>{@link Layout#SPLIT_FOLDERS}: a root with {@code train/} and {@code val/} (or
  *       {@code validation/}, or {@code test/}, the first present in that order), each a folder of
@@ -34,7 +34,7 @@ public final class Datasets {
     private static final String IMAGES_SUFFIX = "-images-idx3-ubyte";
     private static final String LABELS_SUFFIX = "-labels-idx1-ubyte";
     private static final List<String> TRAIN_IDX_PREFIXES = List.of("train");
-    private static final List<String> EVAL_IDX_PREFIXES = List.of("t10k", "test");
+    private static final List<String> EVAL_IDX_PREFIXES = List.of("t10k", "test", "val");
     private static final List<String> TRAIN_FOLDERS = List.of("train");
     private static final List<String> EVAL_FOLDERS = List.of("val", "validation", "test");
 

@@ -3,6 +3,9 @@ package dev.scalenet.data;
 import dev.scalenet.InvalidSettingException;
 
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -13,6 +16,11 @@ import java.util.SplittableRandom;
  * that the official test set is used once, for the final numbers. Both parts are views: no pixels are copied.
  */
 public final class HoldOut {
+    /** The seed every front end carves with unless told otherwise: the experiment's and the bundled model's split. */
+    public static final long DEFAULT_SEED = 20261129L;
+    /** What {@link #save} names the held-out part's IDX files, which {@link Datasets} reads as the evaluation split. */
+    public static final String VALIDATION_PREFIX = "val";
+
     private final ImageDataset train;
     private final ImageDataset validation;
 
@@ -48,6 +56,34 @@ public final class HoldOut {
         String what = " of " + data.describe() + " (hold-out seed " + seed + ")";
         return new HoldOut(new View(data, kept, kept.length + " training examples" + what),
                 new View(data, held, held.length + " validation examples" + what));
+    }
+
+    /**
+     * Writes the split as a dataset folder that every front end reads: the kept part as {@code train-*} IDX files,
+     * the held-out part as {@code val-*} (the evaluation split, see {@link Datasets}), and {@code classes.txt}. The
+     * folder is built beside {@code dir} and renamed into place, so it is whole or absent; an existing {@code dir}
+     * is refused rather than mixed with. Needs grey images of one size (see {@link IdxDataset#write}).
+     */
+    public void save(Path dir) throws IOException {
+        Path target = dir.toAbsolutePath().normalize();
+        if (Files.exists(target)) {
+            throw new DatasetException(target + ": already exists: expected a new folder for the split (remove it first)");
+        }
+        Files.createDirectories(target.getParent());
+        Path partial = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".partial-");
+        try {
+            IdxDataset.write(train, partial, "train");
+            IdxDataset.write(validation, partial, VALIDATION_PREFIX);
+            ClassNames.write(partial.resolve(ClassNames.FILE_NAME), train.classNames());
+            Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            if (Files.exists(partial)) {
+                try (var files = Files.list(partial)) {
+                    for (Path f : (Iterable<Path>) files::iterator) Files.deleteIfExists(f);
+                }
+                Files.deleteIfExists(partial);
+            }
+        }
     }
 
     public ImageDataset train() { return train; }

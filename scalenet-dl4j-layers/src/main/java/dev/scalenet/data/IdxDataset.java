@@ -1,6 +1,9 @@
 package dev.scalenet.data;
 
+import dev.scalenet.io.AtomicFiles;
+
 import java.io.BufferedInputStream;
+import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -11,6 +14,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
 import java.util.zip.GZIPInputStream;
+import java.util.zip.GZIPOutputStream;
 import java.util.zip.ZipException;
 
 /**
@@ -147,6 +151,66 @@ public final class IdxDataset implements ImageDataset {
     @Override
     public String toString() {
         return description + " (" + size() + " images of " + rows + "x" + cols + ", " + numClasses() + " classes)";
+    }
+
+    /**
+     * Writes {@code data} as gzipped IDX files {@code <prefix>-images-idx3-ubyte.gz} and
+     * {@code <prefix>-labels-idx1-ubyte.gz} in {@code dir}, each atomically. IDX holds grey bytes: every image must
+     * have one channel and the first image's size, every pixel must be a multiple of 1/255 (as IDX and 8-bit PNG
+     * pixels are) and every label below 256; anything else fails naming the example, before a file is written.
+     */
+    public static void write(ImageDataset data, Path dir, String prefix) throws IOException {
+        int count = data.size();
+        if (count == 0) {
+            throw new DatasetException(data.describe() + ": holds no images: IDX files need at least one");
+        }
+        Image first = data.image(0);
+        int rows = first.height();
+        int cols = first.width();
+        if ((long) count * rows * cols > MAX_BYTES) {
+            throw new DatasetException(data.describe() + ": " + count + " images of " + rows + "x" + cols
+                    + " need more than " + MAX_BYTES + " bytes, more than one IDX file is written from here");
+        }
+        byte[] pixels = new byte[count * rows * cols];
+        byte[] labels = new byte[count];
+        for (int i = 0; i < count; i++) {
+            Image image = i == 0 ? first : data.image(i);
+            if (image.channels() != 1 || image.height() != rows || image.width() != cols) {
+                throw new DatasetException(data.source(i) + ": a " + image.channels() + "-channel " + image.height() + "x"
+                        + image.width() + " image: IDX needs every image grey and " + rows + "x" + cols + " like the first");
+            }
+            float[] values = image.data();
+            for (int p = 0; p < values.length; p++) {
+                float level = values[p] * 255f;
+                int b = Math.round(level);
+                if (b < 0 || b > 255 || Math.abs(level - b) > 1e-3f) {
+                    throw new DatasetException(data.source(i) + ": pixel " + p + " is " + values[p]
+                            + ": IDX holds bytes, expected a multiple of 1/255 in [0, 1]");
+                }
+                pixels[i * values.length + p] = (byte) b;
+            }
+            int label = data.label(i);
+            if (label > 255) {
+                throw new DatasetException(data.source(i) + ": label " + label + ": IDX labels are bytes, expected at most 255");
+            }
+            labels[i] = (byte) label;
+        }
+        writeIdx(dir.resolve(prefix + "-images-idx3-ubyte.gz"), IMAGES_MAGIC, new int[] {count, rows, cols}, pixels);
+        writeIdx(dir.resolve(prefix + "-labels-idx1-ubyte.gz"), LABELS_MAGIC, new int[] {count}, labels);
+    }
+
+    private static void writeIdx(Path file, int magic, int[] sizes, byte[] data) throws IOException {
+        AtomicFiles.write(file, out -> {
+            GZIPOutputStream gzip = new GZIPOutputStream(out, BUFFER_BYTES);
+            DataOutputStream idx = new DataOutputStream(gzip); // big-endian, as IDX is
+            idx.writeInt(magic);
+            for (int size : sizes) {
+                idx.writeInt(size);
+            }
+            idx.write(data);
+            idx.flush();
+            gzip.finish();
+        });
     }
 
     /** Reads one IDX file of unsigned bytes whose magic must be {@code magic}; its low byte is the rank. */

@@ -4,8 +4,13 @@ import dev.scalenet.InvalidSettingException;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -65,5 +70,76 @@ class HoldOutTest {
         e = assertThrows(InvalidSettingException.class, () -> HoldOut.carve(train, 1000, 59_001, 1));
         assertEquals("trainSize", e.setting());
         assertTrue(e.getMessage().contains("at most the 59000 examples left"), e.getMessage());
+    }
+
+    @Test
+    @DisplayName("save writes a dataset folder whose train and evaluation splits are the kept and held-out examples, pixel for pixel")
+    void saveRoundTrips(@TempDir Path tmp) throws Exception {
+        HoldOut h = HoldOut.carve(FashionMnist.train(), 300, 1000, HoldOut.DEFAULT_SEED);
+        Path dir = tmp.resolve("split");
+        h.save(dir);
+        assertSameExamples(h.train(), Datasets.open(dir, Split.TRAIN));
+        assertSameExamples(h.validation(), Datasets.open(dir, Split.EVAL));
+        assertTrue(Files.exists(dir.resolve("val-images-idx3-ubyte.gz")), "the held-out part is named val-*");
+        assertEquals(Set.of(dir), Set.copyOf(list(tmp)), "nothing but the folder is left beside it");
+    }
+
+    @Test
+    @DisplayName("save refuses an existing folder and leaves it as it was")
+    void saveRefusesExisting(@TempDir Path tmp) throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("split"));
+        Files.writeString(dir.resolve("mine.txt"), "keep");
+        HoldOut h = HoldOut.carve(FashionMnist.train(), 10, 20, 1);
+        DatasetException e = assertThrows(DatasetException.class, () -> h.save(dir));
+        assertTrue(e.getMessage().contains(dir.toString()) && e.getMessage().contains("already exists"), e.getMessage());
+        assertEquals(List.of(dir.resolve("mine.txt")), list(dir));
+    }
+
+    @Test
+    @DisplayName("a colour image cannot be IDX: save fails naming the example and writes nothing")
+    void saveRefusesColourAndLeavesNothing(@TempDir Path tmp) throws Exception {
+        ImageDataset colour = new ImageDataset() {
+            @Override public int size() { return 40; }
+            @Override public List<String> classNames() { return List.of("a", "b"); }
+            @Override public int label(int index) { return index % 2; }
+            @Override public Image image(int index) {
+                return index == 17 ? new Image(3, 4, 4, new float[48]) : new Image(1, 4, 4, new float[16]);
+            }
+            @Override public String describe() { return "colour test set"; }
+        };
+        HoldOut h = HoldOut.carve(colour, 10, 0, 3);
+        DatasetException e = assertThrows(DatasetException.class, () -> h.save(tmp.resolve("split")));
+        assertTrue(e.getMessage().contains("3-channel 4x4 image") && e.getMessage().contains("grey and 4x4"), e.getMessage());
+        assertEquals(List.of(), list(tmp), "no folder and no partial folder");
+    }
+
+    @Test
+    @DisplayName("a pixel that is not a multiple of 1/255 cannot be written as a byte: the error names it")
+    void writeRefusesNonBytePixels(@TempDir Path tmp) {
+        ImageDataset odd = new ImageDataset() {
+            @Override public int size() { return 1; }
+            @Override public List<String> classNames() { return List.of("a"); }
+            @Override public int label(int index) { return 0; }
+            @Override public Image image(int index) { return new Image(1, 1, 2, new float[] {0f, 0.5f}); }
+            @Override public String describe() { return "odd set"; }
+        };
+        DatasetException e = assertThrows(DatasetException.class, () -> IdxDataset.write(odd, tmp, "train"));
+        assertEquals("odd set, example 0: pixel 1 is 0.5: IDX holds bytes, expected a multiple of 1/255 in [0, 1]", e.getMessage());
+        assertEquals(0, tmp.toFile().list().length);
+    }
+
+    private static void assertSameExamples(ImageDataset expected, ImageDataset actual) throws Exception {
+        assertEquals(expected.size(), actual.size());
+        assertEquals(expected.classNames(), actual.classNames());
+        for (int i = 0; i < expected.size(); i++) {
+            assertEquals(expected.label(i), actual.label(i), "label of example " + i);
+            assertArrayEquals(expected.image(i).data(), actual.image(i).data(), "pixels of example " + i);
+        }
+    }
+
+    private static List<Path> list(Path dir) throws Exception {
+        try (var s = Files.list(dir)) {
+            return s.toList();
+        }
     }
 }
