@@ -70,7 +70,9 @@ public final class HoldOut {
             throw new DatasetException(target + ": already exists: expected a new folder for the split (remove it first)");
         }
         Files.createDirectories(target.getParent());
-        Path partial = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".partial-");
+        // a plain directory (not createTempDirectory's owner-only one), so the folder gets the usual permissions
+        Path partial = Files.createDirectory(target.resolveSibling("." + target.getFileName() + ".partial-" + ProcessHandle.current().pid()
+                + "-" + System.nanoTime()));
         try {
             IdxDataset.write(train, partial, "train");
             IdxDataset.write(validation, partial, VALIDATION_PREFIX);

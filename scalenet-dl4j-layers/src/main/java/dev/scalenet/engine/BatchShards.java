@@ -104,8 +104,8 @@ public final class BatchShards {
      */
     public BatchShards(Object owner) {
         EngineSettings s = EngineSettings.current();
-        this.count = Nd4j.getEnvironment().isCPU() ? s.shards : 1;
-        this.minElements = s.shardsMinElements;
+        this.count = Nd4j.getEnvironment().isCPU() ? s.shards() : 1;
+        this.minElements = s.shardsMinElements();
         this.arenas = new Arena[count];
         for (int k = 0; k < count; k++) arenas[k] = new Arena(k % CORES);
         Arena[] toDestroy = arenas.clone();

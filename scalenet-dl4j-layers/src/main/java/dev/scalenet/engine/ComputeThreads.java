@@ -68,7 +68,7 @@ public final class ComputeThreads implements AutoCloseable {
      */
     static void startOpenMpTeam() {
         EngineSettings s = EngineSettings.current();
-        if (!s.threadsAuto || !s.openmpTeams || !Nd4j.getEnvironment().isCPU()) return;
+        if (!s.threadsAuto() || !s.openmpTeams() || !Nd4j.getEnvironment().isCPU()) return;
         INDArray a = Nd4j.createUninitialized(DataType.FLOAT, 1L << 20);
         a.assign(1.0);
         a.close();
@@ -77,9 +77,9 @@ public final class ComputeThreads implements AutoCloseable {
     /** Narrows the thread counts for a layer call over {@code elements} activation elements; close to restore. */
     public static ComputeThreads forElements(long elements) {
         EngineSettings s = EngineSettings.current();
-        if (!s.threadsAuto) return NOTHING;
-        boolean serialOps = elements < s.ompElements;
-        boolean serialGemm = elements < s.blasElements;
+        if (!s.threadsAuto()) return NOTHING;
+        boolean serialOps = elements < s.ompElements();
+        boolean serialGemm = elements < s.blasElements();
         if (!serialOps && !serialGemm) return NOTHING;
         if (serialGemm) {
             synchronized (BLAS_LOCK) {

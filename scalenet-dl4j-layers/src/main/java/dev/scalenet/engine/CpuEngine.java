@@ -19,7 +19,7 @@ final class CpuEngine extends Engine {
 
     /** Whether sequences of {@code tokens} run lane attention, token-major. */
     private static boolean laneAttention(long tokens) {
-        return tokens <= EngineSettings.current().laneAttentionMaxTokens;
+        return tokens <= EngineSettings.current().laneAttentionMaxTokens();
     }
 
     @Override
@@ -46,7 +46,7 @@ final class CpuEngine extends Engine {
     @Override
     public boolean infersResident(BlockDims dims, long tokens, long rowsPerShard) {
         long widest = Math.max(3L * dims.embedDim(), dims.mlpHiddenDim());
-        return EngineSettings.current().residentInference && laneAttention(tokens) && Work.fits(rowsPerShard, widest);
+        return EngineSettings.current().residentInference() && laneAttention(tokens) && Work.fits(rowsPerShard, widest);
     }
 
     /**

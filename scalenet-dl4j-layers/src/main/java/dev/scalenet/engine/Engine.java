@@ -42,7 +42,7 @@ public abstract class Engine {
     /** Whether the CPU engine takes a call over activations of {@code type}, {@code elementsPerShard} a shard. */
     static boolean cpuTakes(DataType type, long elementsPerShard) {
         EngineSettings s = EngineSettings.current();
-        return s.cpuEngine && s.directBlas && type == DataType.FLOAT && elementsPerShard <= s.cpuEngineMaxElements
+        return s.cpuEngine() && s.directBlas() && type == DataType.FLOAT && elementsPerShard <= s.cpuEngineMaxElements()
                 && HostBlas.found() && Nd4j.getEnvironment().isCPU();
     }
 

@@ -31,68 +31,49 @@ public final class EngineSettings {
     static {
         declare("scalenet.hostKernels", "true", "The CPU engine (fp32 on the CPU backend); false gives every layer call to the reference.",
                 (b, v) -> b.cpuEngine = bool("scalenet.hostKernels", v),
-                s -> s.cpuEngine);
+                s -> s.cpuEngine());
         declare("scalenet.hostKernels.maxElements", String.valueOf(1L << 22),
                 "A layer call whose activations per batch shard exceed this many elements goes to the reference (bounds the CPU engine's Java work arrays).",
                 (b, v) -> b.cpuEngineMaxElements = positive("scalenet.hostKernels.maxElements", v),
-                s -> s.cpuEngineMaxElements);
+                s -> s.cpuEngineMaxElements());
         declare("scalenet.hostAttention.maxTokens", "64",
                 "Sequences up to this long run the CPU engine's lane attention (token-major); longer ones its GEMM attention.",
                 (b, v) -> b.laneAttentionMaxTokens = positive("scalenet.hostAttention.maxTokens", v),
-                s -> s.laneAttentionMaxTokens);
+                s -> s.laneAttentionMaxTokens());
         declare("scalenet.residentInference", "true", "The CPU engine's inference keeps a shard's rows in Java through the whole stack.",
                 (b, v) -> b.residentInference = bool("scalenet.residentInference", v),
-                s -> s.residentInference);
+                s -> s.residentInference());
         declare("scalenet.directBlas", "true",
                 "fp32 products call OpenBLAS's cblas_sgemm directly; false sends the CPU engine's layer calls to the reference.",
                 (b, v) -> b.directBlas = bool("scalenet.directBlas", v),
-                s -> s.directBlas);
+                s -> s.directBlas());
         declare("scalenet.shards", "2", "Batch shards per layer call on the CPU backend (fixed, so a seed gives the same bits on any machine); 1 turns sharding off.",
                 (b, v) -> b.shards = Math.toIntExact(positive("scalenet.shards", v)),
-                s -> s.shards);
+                s -> s.shards());
         declare("scalenet.shards.minElements", String.valueOf(1L << 16), "A batch whose shards would hold fewer activation elements runs unsharded.",
                 (b, v) -> b.shardsMinElements = positive("scalenet.shards.minElements", v),
-                s -> s.shardsMinElements);
+                s -> s.shardsMinElements());
         declare("scalenet.threads", "auto", "auto: a layer call narrows ND4J's and OpenBLAS's threads for small work; inherit: leaves them alone.",
                 (b, v) -> b.threadsAuto = choice("scalenet.threads", v, "auto", "inherit"),
-                s -> s.threadsAuto ? "auto" : "inherit");
+                s -> s.threadsAuto() ? "auto" : "inherit");
         declare("scalenet.threads.ompElements", String.valueOf(1L << 20), "Below this many activation elements a call's element-wise ops run on its own thread.",
                 (b, v) -> b.ompElements = positive("scalenet.threads.ompElements", v),
-                s -> s.ompElements);
+                s -> s.ompElements());
         declare("scalenet.threads.blasElements", String.valueOf(1L << 22), "Below this many activation elements a call's GEMMs run on its own thread.",
                 (b, v) -> b.blasElements = positive("scalenet.threads.blasElements", v),
-                s -> s.blasElements);
+                s -> s.blasElements());
         declare("scalenet.shards.openmpTeams", "true", "Each shard worker starts its own OpenMP team, which throttles libgomp's spinning.",
                 (b, v) -> b.openmpTeams = bool("scalenet.shards.openmpTeams", v),
-                s -> s.openmpTeams);
+                s -> s.openmpTeams());
     }
 
     private static volatile EngineSettings current;
 
-    final boolean cpuEngine;
-    final long cpuEngineMaxElements;
-    final long laneAttentionMaxTokens;
-    final boolean residentInference;
-    final boolean directBlas;
-    final int shards;
-    final long shardsMinElements;
-    final boolean threadsAuto;
-    final long ompElements;
-    final long blasElements;
-    final boolean openmpTeams;
+    /** The values, held in a builder that nothing else can reach, so each field is declared once (in {@link Builder}). */
+    private final Builder values;
 
     private EngineSettings(Builder b) {
-        cpuEngine = b.cpuEngine;
-        cpuEngineMaxElements = b.cpuEngineMaxElements;
-        laneAttentionMaxTokens = b.laneAttentionMaxTokens;
-        residentInference = b.residentInference;
-        directBlas = b.directBlas;
-        shards = b.shards;
-        shardsMinElements = b.shardsMinElements;
-        threadsAuto = b.threadsAuto;
-        ompElements = b.ompElements;
-        blasElements = b.blasElements;
-        openmpTeams = b.openmpTeams;
+        values = b.copy();
     }
 
     /** The settings in force: from the system properties, read once, unless {@link #use} replaced them. */
@@ -123,19 +104,7 @@ public final class EngineSettings {
 
     /** A builder holding these settings. */
     public Builder toBuilder() {
-        Builder b = new Builder();
-        b.cpuEngine = cpuEngine;
-        b.cpuEngineMaxElements = cpuEngineMaxElements;
-        b.laneAttentionMaxTokens = laneAttentionMaxTokens;
-        b.residentInference = residentInference;
-        b.directBlas = directBlas;
-        b.shards = shards;
-        b.shardsMinElements = shardsMinElements;
-        b.threadsAuto = threadsAuto;
-        b.ompElements = ompElements;
-        b.blasElements = blasElements;
-        b.openmpTeams = openmpTeams;
-        return b;
+        return values.copy();
     }
 
     /** Puts {@code settings} in force until the returned scope closes, which restores the ones before. */
@@ -151,17 +120,17 @@ public final class EngineSettings {
         void close();
     }
 
-    public boolean cpuEngine() { return cpuEngine; }
-    public long cpuEngineMaxElements() { return cpuEngineMaxElements; }
-    public long laneAttentionMaxTokens() { return laneAttentionMaxTokens; }
-    public boolean residentInference() { return residentInference; }
-    public boolean directBlas() { return directBlas; }
-    public int shards() { return shards; }
-    public long shardsMinElements() { return shardsMinElements; }
-    public boolean threadsAuto() { return threadsAuto; }
-    public long ompElements() { return ompElements; }
-    public long blasElements() { return blasElements; }
-    public boolean openmpTeams() { return openmpTeams; }
+    public boolean cpuEngine() { return values.cpuEngine; }
+    public long cpuEngineMaxElements() { return values.cpuEngineMaxElements; }
+    public long laneAttentionMaxTokens() { return values.laneAttentionMaxTokens; }
+    public boolean residentInference() { return values.residentInference; }
+    public boolean directBlas() { return values.directBlas; }
+    public int shards() { return values.shards; }
+    public long shardsMinElements() { return values.shardsMinElements; }
+    public boolean threadsAuto() { return values.threadsAuto; }
+    public long ompElements() { return values.ompElements; }
+    public long blasElements() { return values.blasElements; }
+    public boolean openmpTeams() { return values.openmpTeams; }
 
     /** The settings by property, as text: for logs and run records. */
     public Map<String, String> asProperties() {
@@ -186,7 +155,7 @@ public final class EngineSettings {
     }
 
     /** Builds settings; starts from the defaults. */
-    public static final class Builder {
+    public static final class Builder implements Cloneable {
         private boolean cpuEngine;
         private long cpuEngineMaxElements;
         private long laneAttentionMaxTokens;
@@ -215,6 +184,14 @@ public final class EngineSettings {
 
         public EngineSettings build() {
             return new EngineSettings(this);
+        }
+
+        private Builder copy() {
+            try {
+                return (Builder) clone(); // primitives only: a shallow copy is a full one
+            } catch (CloneNotSupportedException e) {
+                throw new AssertionError(e);
+            }
         }
     }
 

@@ -52,12 +52,17 @@ final class Work {
         Work w = OF_THREAD.get();
         INDArray m = w.products[slot];
         if (m == null || m.size(0) != rows || m.size(1) != cols) {
-            try (MemoryWorkspace none = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-                m = Nd4j.createUninitialized(DataType.FLOAT, rows, cols);
-            }
+            m = unscoped(rows, cols);
             w.products[slot] = m;
         }
         return m;
+    }
+
+    /** A new c-order fp32 matrix outside any workspace: it outlives the workspace scope that asked for it. */
+    private static INDArray unscoped(long rows, long cols) {
+        try (MemoryWorkspace none = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            return Nd4j.createUninitialized(DataType.FLOAT, rows, cols);
+        }
     }
 
     /** Opens a frame on this thread's work memory. */
@@ -109,9 +114,7 @@ final class Work {
             INDArray m = matrices[matricesTop];
             long[] shape = shapes[matricesTop];
             if (m == null || shape[0] != rows || shape[1] != cols) {
-                try (MemoryWorkspace none = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-                    m = Nd4j.createUninitialized(DataType.FLOAT, rows, cols);
-                }
+                m = unscoped(rows, cols);
                 matrices[matricesTop] = m;
                 shapes[matricesTop] = new long[] {rows, cols};
             }
