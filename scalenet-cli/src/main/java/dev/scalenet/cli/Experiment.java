@@ -19,6 +19,7 @@ import dev.scalenet.train.Charts;
 import dev.scalenet.train.EvalResult;
 import dev.scalenet.train.PairedComparison;
 import dev.scalenet.train.TrainConfig;
+import dev.scalenet.train.Trainable;
 import dev.scalenet.train.TrainResult;
 import dev.scalenet.train.Trainer;
 import dev.scalenet.vit.Pretrained;
@@ -64,7 +65,7 @@ import java.util.stream.Stream;
  */
 public final class Experiment {
     /** The recipe of every arm, before the command line's recipe settings. */
-    public static final TrainConfig RECIPE = TrainConfig.builder().batchSize(128).learningRate(1e-3).minLearningRate(1e-5)
+    public static final TrainConfig RECIPE = TrainConfig.builder().trainable(Trainable.ALL).batchSize(128).learningRate(1e-3).minLearningRate(1e-5)
             .warmupEpochs(0.5).checkpointEvery(500).build();
     /** Seed of the validation carve: fixed, so every run and every seed sees the same split. */
     private static final long HOLD_OUT_SEED = HoldOut.DEFAULT_SEED;

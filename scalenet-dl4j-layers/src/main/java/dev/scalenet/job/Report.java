@@ -213,10 +213,12 @@ public final class Report {
         double low = 100 * p.path("ci95Low").asDouble();
         double high = 100 * p.path("ci95High").asDouble();
         String verdict = low > 0 ? "growing beat the control" : high < 0 ? "the control beat growing" : "no difference shown (the interval includes 0)";
-        return String.format(Locale.ROOT, "%.2f%% vs %.2f%%: %+.2f points, 95%% CI [%+.2f, %+.2f]; McNemar: %d images only the grown "
+        long onlyGrown = p.path("onlyA").asLong();
+        return String.format(Locale.ROOT, "%.2f%% vs %.2f%%: %+.2f points, 95%% CI [%+.2f, %+.2f]; McNemar: %d %s only the grown "
                         + "model gets right, %d only the control, exact p = %.3g: %s",
                 100 * p.path("accuracyA").asDouble(), 100 * p.path("accuracyB").asDouble(), 100 * p.path("difference").asDouble(),
-                low, high, p.path("onlyA").asLong(), p.path("onlyB").asLong(), p.path("mcnemarExactP").asDouble(), verdict);
+                low, high, onlyGrown, onlyGrown == 1 ? "image" : "images", p.path("onlyB").asLong(), p.path("mcnemarExactP").asDouble(),
+                verdict);
     }
 
     private static String accuracy(JsonNode eval) {

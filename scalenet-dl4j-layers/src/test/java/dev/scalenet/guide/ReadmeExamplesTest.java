@@ -33,7 +33,7 @@ class ReadmeExamplesTest {
     Path runDir;
 
     @Test
-    @DisplayName("README section 4: the recommended plan and recipe, as written, end where the main job ends (89.39%), above the base (89.21%)")
+    @DisplayName("README section 4: the recommended plan and recipe, as written, end where the main job ends (88.87%), 0.05 points below the base (88.92%)")
     void growAndFineTune() throws Exception {
         Path data = FashionMnist.dir();
         // tag::readme[]
@@ -42,8 +42,9 @@ class ReadmeExamplesTest {
         VitModel base = Pretrained.load("vit_fmnist_d64_l4");
         ExpandedModel grown = ScaleNet.expand(base.graph(), ExpansionPlan.builder().build());
 
-        // the recommended recipe (the main job's): one epoch of 128-image batches, everything trains, AdamW at a
-        // peak learning rate of 5e-5, warm-up then cosine, label smoothing, clipping, crop/flip augmentation
+        // the recommended recipe (the main job's): one epoch of 128-image batches in which the adjustment parameters,
+        // norms and head train, AdamW at a peak learning rate of 1e-3, warm-up then cosine, label smoothing, clipping,
+        // crop/flip augmentation
         TrainConfig recipe = TrainConfig.builder().build();
         ImageDataset train = Datasets.open(data, Split.TRAIN);   // data/fashion-mnist: 60,000 images
         ImageDataset test = Datasets.open(data, Split.EVAL);     // and 10,000 held out
@@ -52,11 +53,11 @@ class ReadmeExamplesTest {
 
         // plain DL4J from here: Evaluation, ROC, early stopping, TransferLearning, ModelSerializer
         Evaluation eval = grown.graph().evaluate(recipe.evaluationBatches(test, base.dataConfig()).iterator());
-        System.out.println(eval.stats());                       // accuracy 0.8939; the base: 0.8921
+        System.out.println(eval.stats());                       // accuracy 0.8887; the base: 0.8892
         // end::readme[]
-        assertEquals(8939, Math.round(eval.accuracy() * 10_000), "the README's and the main job's accuracy, in hundredths of a percent");
+        assertEquals(8887, Math.round(eval.accuracy() * 10_000), "the README's and the main job's accuracy, in hundredths of a percent");
         assertEquals(result.finalEval().top1(), eval.accuracy(), 1e-12, "DL4J's Evaluation and the trainer's agree");
-        assertEquals(8921, Math.round(dev.scalenet.train.Evaluator.evaluate(base.graph(),
+        assertEquals(8892, Math.round(dev.scalenet.train.Evaluator.evaluate(base.graph(),
                 recipe.evaluationBatches(test, base.dataConfig()).iterator()).top1() * 10_000), "the base's accuracy");
         assertEquals(468, result.steps(), "one epoch of 60,000 images in batches of 128 (the last partial batch dropped)");
         assertTrue(Files.isRegularFile(runDir.resolve(Trainer.CURVE)), "curve.png written");

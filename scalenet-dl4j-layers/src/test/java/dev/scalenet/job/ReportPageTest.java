@@ -59,4 +59,16 @@ class ReportPageTest {
         Files.delete(folder.resolve("run/curve.png"));
         assertFalse(ReportPage.html(Report.readOrCreate(folder, "unused")).contains("<img"));
     }
+
+    @Test
+    @DisplayName("the comparison's sentence gives both accuracies, the interval, the discordant counts (one image, not one images) and the verdict")
+    void comparisonSentence() {
+        ObjectNode p = new ObjectMapper().createObjectNode().put("accuracyA", 0.8887).put("accuracyB", 0.8887).put("difference", 0.0)
+                .put("ci95Low", -0.0003).put("ci95High", 0.0003).put("onlyA", 1).put("onlyB", 1).put("mcnemarExactP", 1.0);
+        assertEquals("88.87% vs 88.87%: +0.00 points, 95% CI [-0.03, +0.03]; McNemar: 1 image only the grown model gets right, 1 only"
+                + " the control, exact p = 1.00: no difference shown (the interval includes 0)", Report.comparisonText(p));
+        p.put("onlyA", 12).put("onlyB", 2).put("difference", 0.001).put("ci95Low", 0.0002).put("ci95High", 0.0018).put("mcnemarExactP", 0.0129);
+        assertTrue(Report.comparisonText(p).contains("McNemar: 12 images only the grown model gets right, 2 only the control, exact p = 0.0129:"
+                + " growing beat the control"), Report.comparisonText(p));
+    }
 }

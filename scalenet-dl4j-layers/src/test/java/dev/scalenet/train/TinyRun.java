@@ -36,8 +36,9 @@ public final class TinyRun {
 
     /** 640 training images in batches of 32: 20 steps an epoch. */
     static TrainConfig.Builder recipe() {
-        return TrainConfig.builder().epochs(2).batchSize(32).trainLimit(640).evalLimit(200).learningRate(5e-3)
-                .warmupEpochs(0.5).seed(7).checkpointEvery(5);
+        // everything trains: these runs start from scratch, where the default (adjustments only) would freeze the blocks
+        return TrainConfig.builder().trainable(Trainable.ALL).epochs(2).batchSize(32).trainLimit(640).evalLimit(200)
+                .learningRate(5e-3).warmupEpochs(0.5).seed(7).checkpointEvery(5);
     }
 
     static TrainResult fit(ComputationGraph graph, TrainConfig recipe, Path runDir, boolean resume) throws Exception {
