@@ -9,6 +9,7 @@ import dev.scalenet.job.Evaluation;
 import dev.scalenet.layers.ScaleNetBlocks;
 import dev.scalenet.train.EvalResult;
 import dev.scalenet.train.TrainConfig;
+import dev.scalenet.train.Trainable;
 import dev.scalenet.train.TrainResult;
 import dev.scalenet.train.Trainer;
 import dev.scalenet.vit.Pretrained;
@@ -62,10 +63,11 @@ class SparkEngineTest {
 
     /**
      * The whole recipe (warm-up/cosine AdamW, decoupled decay, label smoothing, clipping, drop-path, augmentation) on
-     * 1,024 training images, batches of 32: 32 steps on one worker, 16 rounds of 2 on two.
+     * 1,024 training images, batches of 32: 32 steps on one worker, 16 rounds of 2 on two. Everything trains, so the
+     * shared tensors' updates are checked too (the default trains the adjustments only).
      */
     static TrainConfig.Builder recipe() {
-        return TrainConfig.builder().epochs(1).batchSize(32).trainLimit(1024).evalLimit(500).learningRate(3e-4)
+        return TrainConfig.builder().trainable(Trainable.ALL).epochs(1).batchSize(32).trainLimit(1024).evalLimit(500).learningRate(3e-4)
                 .warmupEpochs(0.25).weightDecay(0.05).labelSmoothing(0.1).clipGradNorm(1.0).dropPath(0.1).seed(7)
                 .checkpointEvery(0);
     }
