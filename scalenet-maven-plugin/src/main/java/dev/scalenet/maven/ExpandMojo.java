@@ -109,7 +109,7 @@ public class ExpandMojo extends AbstractScaleNetMojo {
     @Parameter(property = "scalenet.evalData")
     File evalData;
 
-    /** Epochs of fine-tuning. Default 10. */
+    /** Epochs of fine-tuning. Default 1. */
     @Parameter(property = "scalenet.epochs")
     Integer epochs;
 
@@ -117,11 +117,11 @@ public class ExpandMojo extends AbstractScaleNetMojo {
     @Parameter(property = "scalenet.steps")
     Long steps;
 
-    /** Images per optimizer step (and per evaluation batch). Default 64. */
+    /** Images per optimizer step (and per evaluation batch). Default 128. */
     @Parameter(property = "scalenet.batchSize")
     Integer batchSize;
 
-    /** Peak learning rate of AdamW, reached after warm-up. Default 5e-4. */
+    /** Peak learning rate of AdamW, reached after warm-up. Default 1e-3. */
     @Parameter(property = "scalenet.learningRate")
     Double learningRate;
 
@@ -129,7 +129,7 @@ public class ExpandMojo extends AbstractScaleNetMojo {
     @Parameter(property = "scalenet.minLearningRate")
     Double minLearningRate;
 
-    /** Epochs of linear learning-rate warm-up (fractions allowed). Default 1. */
+    /** Epochs of linear learning-rate warm-up (fractions allowed). Default 0.2. */
     @Parameter(property = "scalenet.warmupEpochs")
     Double warmupEpochs;
 
@@ -153,7 +153,7 @@ public class ExpandMojo extends AbstractScaleNetMojo {
     @Parameter(property = "scalenet.emaDecay")
     Double emaDecay;
 
-    /** What trains: {@code all} parameters, or only the {@code adjustments} (adapters, norms, head). Default all. */
+    /** What trains: {@code all} parameters, or only the {@code adjustments} (adapters, norms, head). Default adjustments. */
     @Parameter(property = "scalenet.trainable")
     String trainable;
 
@@ -173,11 +173,11 @@ public class ExpandMojo extends AbstractScaleNetMojo {
     @Parameter(property = "scalenet.checkpointEvery")
     Integer checkpointEvery;
 
-    /** Train on the first N training images only; 0 for all. */
+    /** Train on the first N training images only; 0 for all. Default 0. */
     @Parameter(property = "scalenet.trainLimit")
     Integer trainLimit;
 
-    /** Evaluate on the first N held-out images only; 0 for all. */
+    /** Evaluate on the first N held-out images only; 0 for all. Default 0. */
     @Parameter(property = "scalenet.evalLimit")
     Integer evalLimit;
 

@@ -350,4 +350,31 @@ class ExpandMojoTest {
         assertTrue(info.stream().anyMatch(s -> s.startsWith("memory: ") && s.endsWith("memoryCheck is false, so training starts anyway")),
                 info.toString());
     }
+
+    @Test
+    @DisplayName("every recipe parameter's documentation states the library's default, so the goal reference cannot drift from it")
+    void documentedDefaultsAreTheLibrarys() throws Exception {
+        String descriptor = java.util.Arrays.stream(Files.readString(Path.of("target/classes/META-INF/maven/plugin.xml")).split("<mojo>"))
+                .filter(m -> m.contains("<goal>expand</goal>")).findFirst().orElseThrow(); // the other goals' batchSize is not the recipe's
+        com.fasterxml.jackson.databind.JsonNode defaults = TrainConfig.builder().build().toJson();
+        java.util.regex.Matcher parameters = java.util.regex.Pattern.compile(
+                "<parameter>\\s*<name>(\\w+)</name>.*?<description>(.*?)</description>", java.util.regex.Pattern.DOTALL).matcher(descriptor);
+        List<String> checked = new ArrayList<>();
+        while (parameters.find()) {
+            String name = parameters.group(1);
+            com.fasterxml.jackson.databind.JsonNode expected = defaults.get(name);
+            if (expected == null || name.equals("steps")) continue; // steps: unset means "by epochs", no default number
+            java.util.regex.Matcher stated = java.util.regex.Pattern.compile("Default:? ([\\w.+-]+?)\\.?(?:\\s|$|\\()")
+                    .matcher(parameters.group(2).trim());
+            assertTrue(stated.find(), name + "'s description states no default: " + parameters.group(2));
+            String value = stated.group(1);
+            if (expected.isNumber()) {
+                assertEquals(expected.asDouble(), Double.parseDouble(value), 0.0, name + ": documented " + value + ", library " + expected);
+            } else {
+                assertEquals(expected.asText(), value, name);
+            }
+            checked.add(name);
+        }
+        assertTrue(checked.containsAll(List.of("epochs", "batchSize", "learningRate", "warmupEpochs", "trainable", "control")), checked.toString());
+    }
 }
