@@ -1,5 +1,6 @@
 package dev.scalenet.cli;
 
+import dev.scalenet.data.HoldOut;
 import dev.scalenet.expand.ExpansionPlan;
 import dev.scalenet.train.TrainConfig;
 import picocli.CommandLine.Command;
@@ -63,7 +64,7 @@ final class ExperimentCommand implements Callable<Integer>, RecipeOptions.WithRe
     @Option(names = "--patch", paramLabel = "<px>", description = "patch size (default: the bundled model's, 7)")
     Integer patch;
 
-    @Option(names = "--validationSize", paramLabel = "<n>", defaultValue = "5000", description = "training examples held out for validation (default: ${DEFAULT-VALUE})")
+    @Option(names = "--validationSize", paramLabel = "<n>", defaultValue = "" + HoldOut.DEFAULT_VALIDATION_SIZE, description = "training examples held out for validation (default: ${DEFAULT-VALUE})")
     int validationSize;
 
     @Option(names = "--trainSize", paramLabel = "<n>", defaultValue = "0", description = "training examples kept after the hold-out, 0 for all (default: ${DEFAULT-VALUE})")

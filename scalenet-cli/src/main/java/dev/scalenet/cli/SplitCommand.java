@@ -24,7 +24,7 @@ final class SplitCommand implements Callable<Integer> {
     @Option(names = "--data", paramLabel = "<dir>", defaultValue = "data/fashion-mnist", description = "dataset folder; its training split is carved (default: ${DEFAULT-VALUE})")
     Path data;
 
-    @Option(names = "--validationSize", paramLabel = "<n>", defaultValue = "5000", description = "training examples held out for validation (default: ${DEFAULT-VALUE})")
+    @Option(names = "--validationSize", paramLabel = "<n>", defaultValue = "" + HoldOut.DEFAULT_VALIDATION_SIZE, description = "training examples held out for validation (default: ${DEFAULT-VALUE})")
     int validationSize;
 
     @Option(names = "--holdOutSeed", paramLabel = "<long>", defaultValue = "" + HoldOut.DEFAULT_SEED, description = "seed of the carve (default: ${DEFAULT-VALUE}, the experiment's)")

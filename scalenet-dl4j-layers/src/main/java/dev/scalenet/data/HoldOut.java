@@ -18,6 +18,8 @@ import java.util.SplittableRandom;
 public final class HoldOut {
     /** The seed every front end carves with unless told otherwise: the experiment's and the bundled model's split. */
     public static final long DEFAULT_SEED = 20261129L;
+    /** How many training examples every front end holds out unless told otherwise: the experiment's 5,000. */
+    public static final int DEFAULT_VALIDATION_SIZE = 5000;
     /** What {@link #save} names the held-out part's IDX files, which {@link Datasets} reads as the evaluation split. */
     public static final String VALIDATION_PREFIX = "val";
 
