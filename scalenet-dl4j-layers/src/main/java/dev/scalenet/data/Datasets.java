@@ -31,10 +31,13 @@ import java.util.Set;
  * {@code train}, {@code val}, {@code validation} or {@code test} is therefore taken for a split root.
  */
 public final class Datasets {
-    private static final String IMAGES_SUFFIX = "-images-idx3-ubyte";
-    private static final String LABELS_SUFFIX = "-labels-idx1-ubyte";
-    private static final List<String> TRAIN_IDX_PREFIXES = List.of("train");
-    private static final List<String> EVAL_IDX_PREFIXES = List.of("t10k", "test", "val");
+    static final String IMAGES_SUFFIX = "-images-idx3-ubyte";
+    static final String LABELS_SUFFIX = "-labels-idx1-ubyte";
+    /** The IDX prefixes {@link HoldOut#save} writes: the training split's, and the held-out part's (an evaluation split). */
+    static final String TRAIN_PREFIX = "train";
+    static final String VALIDATION_PREFIX = "val";
+    private static final List<String> TRAIN_IDX_PREFIXES = List.of(TRAIN_PREFIX);
+    private static final List<String> EVAL_IDX_PREFIXES = List.of("t10k", "test", VALIDATION_PREFIX);
     private static final List<String> TRAIN_FOLDERS = List.of("train");
     private static final List<String> EVAL_FOLDERS = List.of("val", "validation", "test");
 

@@ -20,8 +20,6 @@ public final class HoldOut {
     public static final long DEFAULT_SEED = 20261129L;
     /** How many training examples every front end holds out unless told otherwise: the experiment's 5,000. */
     public static final int DEFAULT_VALIDATION_SIZE = 5000;
-    /** What {@link #save} names the held-out part's IDX files, which {@link Datasets} reads as the evaluation split. */
-    public static final String VALIDATION_PREFIX = "val";
 
     private final ImageDataset train;
     private final ImageDataset validation;
@@ -76,8 +74,8 @@ public final class HoldOut {
         Path partial = Files.createDirectory(target.resolveSibling("." + target.getFileName() + ".partial-" + ProcessHandle.current().pid()
                 + "-" + System.nanoTime()));
         try {
-            IdxDataset.write(train, partial, "train");
-            IdxDataset.write(validation, partial, VALIDATION_PREFIX);
+            IdxDataset.write(train, partial, Datasets.TRAIN_PREFIX);
+            IdxDataset.write(validation, partial, Datasets.VALIDATION_PREFIX);
             ClassNames.write(partial.resolve(ClassNames.FILE_NAME), train.classNames());
             Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE);
         } finally {

@@ -195,8 +195,8 @@ public final class IdxDataset implements ImageDataset {
             }
             labels[i] = (byte) label;
         }
-        writeIdx(dir.resolve(prefix + "-images-idx3-ubyte.gz"), IMAGES_MAGIC, new int[] {count, rows, cols}, pixels);
-        writeIdx(dir.resolve(prefix + "-labels-idx1-ubyte.gz"), LABELS_MAGIC, new int[] {count}, labels);
+        writeIdx(dir.resolve(prefix + Datasets.IMAGES_SUFFIX + ".gz"), IMAGES_MAGIC, new int[] {count, rows, cols}, pixels);
+        writeIdx(dir.resolve(prefix + Datasets.LABELS_SUFFIX + ".gz"), LABELS_MAGIC, new int[] {count}, labels);
     }
 
     private static void writeIdx(Path file, int magic, int[] sizes, byte[] data) throws IOException {
