@@ -2,10 +2,11 @@ package dev.scalenet.data;
 
 import dev.scalenet.InvalidSettingException;
 
+import dev.scalenet.io.AtomicFiles;
+
 import java.io.IOException;
-import java.nio.file.Files;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -66,25 +67,15 @@ public final class HoldOut {
      */
     public void save(Path dir) throws IOException {
         Path target = dir.toAbsolutePath().normalize();
-        if (Files.exists(target)) {
-            throw new DatasetException(target + ": already exists: expected a new folder for the split (remove it first)");
-        }
-        Files.createDirectories(target.getParent());
-        // a plain directory (not createTempDirectory's owner-only one), so the folder gets the usual permissions
-        Path partial = Files.createDirectory(target.resolveSibling("." + target.getFileName() + ".partial-" + ProcessHandle.current().pid()
-                + "-" + System.nanoTime()));
+        AtomicFiles.deleteLeftovers(target); // what a killed split into this folder left
         try {
-            IdxDataset.write(train, partial, Datasets.TRAIN_PREFIX);
-            IdxDataset.write(validation, partial, Datasets.VALIDATION_PREFIX);
-            ClassNames.write(partial.resolve(ClassNames.FILE_NAME), train.classNames());
-            Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            if (Files.exists(partial)) {
-                try (var files = Files.list(partial)) {
-                    for (Path f : (Iterable<Path>) files::iterator) Files.deleteIfExists(f);
-                }
-                Files.deleteIfExists(partial);
-            }
+            AtomicFiles.writeFolder(target, folder -> {
+                IdxDataset.write(train, folder, Datasets.TRAIN_PREFIX);
+                IdxDataset.write(validation, folder, Datasets.VALIDATION_PREFIX);
+                ClassNames.write(folder.resolve(ClassNames.FILE_NAME), train.classNames());
+            });
+        } catch (FileAlreadyExistsException e) {
+            throw new DatasetException(target + ": already exists: expected a new folder for the split (remove it first)");
         }
     }
 
@@ -108,5 +99,6 @@ public final class HoldOut {
         @Override public int label(int index) { return data.label(indices[index]); }
         @Override public Image image(int index) throws IOException { return data.image(indices[index]); }
         @Override public String describe() { return description; }
+        @Override public String source(int index) { return data.source(indices[index]); }
     }
 }

@@ -157,19 +157,24 @@ public final class IdxDataset implements ImageDataset {
      * Writes {@code data} as gzipped IDX files {@code <prefix>-images-idx3-ubyte.gz} and
      * {@code <prefix>-labels-idx1-ubyte.gz} in {@code dir}, each atomically. IDX holds grey bytes: every image must
      * have one channel and the first image's size, every pixel must be a multiple of 1/255 (as IDX and 8-bit PNG
-     * pixels are) and every label below 256; anything else fails naming the example, before a file is written.
+     * pixels are) and every label one of {@code data}'s classes and below 256; anything else fails naming the example,
+     * before a file is written. The class names are the caller's to write ({@link ClassNames#write}).
      */
-    public static void write(ImageDataset data, Path dir, String prefix) throws IOException {
+    static void write(ImageDataset data, Path dir, String prefix) throws IOException {
         int count = data.size();
         if (count == 0) {
             throw new DatasetException(data.describe() + ": holds no images: IDX files need at least one");
+        }
+        int classes = data.classNames().size();
+        if (classes > 256) {
+            throw new DatasetException(data.describe() + ": " + classes + " classes: IDX labels are bytes, at most 256 classes");
         }
         Image first = data.image(0);
         int rows = first.height();
         int cols = first.width();
         if ((long) count * rows * cols > MAX_BYTES) {
             throw new DatasetException(data.describe() + ": " + count + " images of " + rows + "x" + cols
-                    + " need more than " + MAX_BYTES + " bytes, more than one IDX file is written from here");
+                    + " need more than " + MAX_BYTES + " bytes, more than a Java array holds");
         }
         byte[] pixels = new byte[count * rows * cols];
         byte[] labels = new byte[count];
@@ -177,21 +182,22 @@ public final class IdxDataset implements ImageDataset {
             Image image = i == 0 ? first : data.image(i);
             if (image.channels() != 1 || image.height() != rows || image.width() != cols) {
                 throw new DatasetException(data.source(i) + ": a " + image.channels() + "-channel " + image.height() + "x"
-                        + image.width() + " image: IDX needs every image grey and " + rows + "x" + cols + " like the first");
+                        + image.width() + " image: IDX needs every image grey and of one size, " + rows + "x" + cols
+                        + (i == 0 ? "" : " as the first"));
             }
             float[] values = image.data();
             for (int p = 0; p < values.length; p++) {
                 float level = values[p] * 255f;
                 int b = Math.round(level);
-                if (b < 0 || b > 255 || Math.abs(level - b) > 1e-3f) {
+                if (!(b >= 0 && b <= 255 && Math.abs(level - b) <= 1e-3f)) { // written so that NaN fails too
                     throw new DatasetException(data.source(i) + ": pixel " + p + " is " + values[p]
                             + ": IDX holds bytes, expected a multiple of 1/255 in [0, 1]");
                 }
                 pixels[i * values.length + p] = (byte) b;
             }
             int label = data.label(i);
-            if (label > 255) {
-                throw new DatasetException(data.source(i) + ": label " + label + ": IDX labels are bytes, expected at most 255");
+            if (label < 0 || label >= classes) {
+                throw new DatasetException(data.source(i) + ": label " + label + ": expected a class index, 0 to " + (classes - 1));
             }
             labels[i] = (byte) label;
         }

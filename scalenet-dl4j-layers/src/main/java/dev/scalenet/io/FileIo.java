@@ -57,12 +57,22 @@ final class FileIo {
         }
     }
 
-    // Not Files.createTempFile: that makes the file owner-only, and the result would keep that mode.
+    /** Creates a hidden temp file or folder beside {@code target}. */
+    @FunctionalInterface
+    interface Creator {
+        Path create(Path path) throws IOException;
+    }
+
+    // Not Files.createTempFile or createTempDirectory: those are owner-only, and the result would keep that mode.
     private static Path createTemp(Path target) throws IOException {
+        return createTemp(target, Files::createFile);
+    }
+
+    static Path createTemp(Path target, Creator creator) throws IOException {
         for (int attempt = 1; ; attempt++) {
             Path temp = target.resolveSibling(tempPrefix(target) + Long.toHexString(RANDOM.nextLong()));
             try {
-                return Files.createFile(temp);
+                return creator.create(temp);
             } catch (FileAlreadyExistsException e) {
                 if (attempt == NAME_ATTEMPTS) {
                     throw e;

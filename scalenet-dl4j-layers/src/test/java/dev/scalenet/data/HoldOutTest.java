@@ -109,22 +109,48 @@ class HoldOutTest {
         };
         HoldOut h = HoldOut.carve(colour, 10, 0, 3);
         DatasetException e = assertThrows(DatasetException.class, () -> h.save(tmp.resolve("split")));
-        assertTrue(e.getMessage().contains("3-channel 4x4 image") && e.getMessage().contains("grey and 4x4"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("colour test set, example 17: a 3-channel 4x4 image: IDX needs every image grey"
+                + " and of one size, 4x4"), "names the example by its index in the whole dataset: " + e.getMessage());
         assertEquals(List.of(), list(tmp), "no folder and no partial folder");
+    }
+
+    @Test
+    @DisplayName("save clears what a killed save into the same folder left beside it")
+    void saveClearsAKilledSavesLeftovers(@TempDir Path tmp) throws Exception {
+        Path leftover = Files.createDirectories(tmp.resolve(".split.tmp-1f2e3d"));
+        Files.writeString(leftover.resolve("train-images-idx3-ubyte.gz"), "half");
+        HoldOut.carve(FashionMnist.train(), 10, 20, 1).save(tmp.resolve("split"));
+        assertEquals(List.of(tmp.resolve("split")), list(tmp));
+    }
+
+    @Test
+    @DisplayName("a NaN pixel or a label outside the dataset's classes cannot be written: the error names the example")
+    void writeRefusesNaNAndLabelsOutsideTheClasses(@TempDir Path tmp) {
+        DatasetException nan = assertThrows(DatasetException.class, () -> IdxDataset.write(oneImage(Float.NaN, 0), tmp, "train"));
+        assertEquals("one image, example 0: pixel 1 is NaN: IDX holds bytes, expected a multiple of 1/255 in [0, 1]", nan.getMessage());
+        DatasetException above = assertThrows(DatasetException.class, () -> IdxDataset.write(oneImage(0f, 2), tmp, "train"));
+        assertEquals("one image, example 0: label 2: expected a class index, 0 to 1", above.getMessage());
+        DatasetException negative = assertThrows(DatasetException.class, () -> IdxDataset.write(oneImage(0f, -1), tmp, "train"));
+        assertEquals("one image, example 0: label -1: expected a class index, 0 to 1", negative.getMessage());
+        assertEquals(0, tmp.toFile().list().length);
+    }
+
+    /** One 1x2 grey image of class {@code label} out of two, its second pixel {@code pixel}. */
+    private static ImageDataset oneImage(float pixel, int label) {
+        return new ImageDataset() {
+            @Override public int size() { return 1; }
+            @Override public List<String> classNames() { return List.of("a", "b"); }
+            @Override public int label(int index) { return label; }
+            @Override public Image image(int index) { return new Image(1, 1, 2, new float[] {0f, pixel}); }
+            @Override public String describe() { return "one image"; }
+        };
     }
 
     @Test
     @DisplayName("a pixel that is not a multiple of 1/255 cannot be written as a byte: the error names it")
     void writeRefusesNonBytePixels(@TempDir Path tmp) {
-        ImageDataset odd = new ImageDataset() {
-            @Override public int size() { return 1; }
-            @Override public List<String> classNames() { return List.of("a"); }
-            @Override public int label(int index) { return 0; }
-            @Override public Image image(int index) { return new Image(1, 1, 2, new float[] {0f, 0.5f}); }
-            @Override public String describe() { return "odd set"; }
-        };
-        DatasetException e = assertThrows(DatasetException.class, () -> IdxDataset.write(odd, tmp, "train"));
-        assertEquals("odd set, example 0: pixel 1 is 0.5: IDX holds bytes, expected a multiple of 1/255 in [0, 1]", e.getMessage());
+        DatasetException e = assertThrows(DatasetException.class, () -> IdxDataset.write(oneImage(0.5f, 0), tmp, "train"));
+        assertEquals("one image, example 0: pixel 1 is 0.5: IDX holds bytes, expected a multiple of 1/255 in [0, 1]", e.getMessage());
         assertEquals(0, tmp.toFile().list().length);
     }
 

@@ -4,12 +4,19 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.fail;
 
 class AtomicFilesTest {
     @TempDir
@@ -30,5 +37,57 @@ class AtomicFilesTest {
         }
         assertEquals("done", Files.readString(target));
         AtomicFiles.deleteLeftovers(dir.resolve("missing/checkpoint.zip")); // no folder: nothing to do
+    }
+
+    @Test
+    @DisplayName("writeFolder makes the folder body filled, and leaves nothing else beside it")
+    void writeFolderWhole() throws Exception {
+        Path target = dir.resolve("split");
+        AtomicFiles.writeFolder(target, folder -> {
+            assertNotEquals(target, folder, "the body fills a folder beside the target, not the target");
+            assertFalse(Files.exists(target), "the target appears only when the body is done");
+            Files.writeString(Files.createDirectories(folder.resolve("sub")).resolve("a.txt"), "a");
+        });
+        assertEquals("a", Files.readString(target.resolve("sub/a.txt")));
+        assertEquals(List.of("split"), names(dir));
+    }
+
+    @Test
+    @DisplayName("writeFolder leaves no folder, whole or partial, when the body fails, and rethrows its failure")
+    void writeFolderFailing() {
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> AtomicFiles.writeFolder(dir.resolve("split"), folder -> {
+            Files.writeString(folder.resolve("a.txt"), "half");
+            throw new IllegalStateException("body failed");
+        }));
+        assertEquals("body failed", e.getMessage());
+        assertEquals(List.of(), names(dir));
+    }
+
+    @Test
+    @DisplayName("writeFolder refuses an existing folder before the body runs and leaves its files as they were")
+    void writeFolderRefusesExisting() throws Exception {
+        Path target = Files.createDirectories(dir.resolve("split"));
+        Files.writeString(target.resolve("mine.txt"), "keep");
+        assertThrows(FileAlreadyExistsException.class,
+                () -> AtomicFiles.writeFolder(target, folder -> fail("the body must not run")));
+        assertEquals(List.of("mine.txt"), names(target));
+        assertEquals(List.of("split"), names(dir));
+    }
+
+    @Test
+    @DisplayName("deleteLeftovers removes a killed writeFolder's hidden folder with everything in it")
+    void leftoverFolder() throws Exception {
+        Path leftover = Files.createDirectories(dir.resolve(".split.tmp-1f2e3d/sub"));
+        Files.writeString(leftover.resolve("a.txt"), "half");
+        AtomicFiles.deleteLeftovers(dir.resolve("split"));
+        assertEquals(List.of(), names(dir));
+    }
+
+    private static List<String> names(Path folder) {
+        try (Stream<Path> s = Files.list(folder)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 }

@@ -1,6 +1,7 @@
 package dev.scalenet.spark;
 
 import dev.scalenet.InvalidSettingException;
+import dev.scalenet.io.AtomicFiles;
 import org.apache.spark.SparkFiles;
 import org.apache.spark.api.java.JavaSparkContext;
 
@@ -9,9 +10,9 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Stream;
@@ -87,28 +88,30 @@ final class ShippedData implements Serializable {
 
     /**
      * The data folder on this executor: fetched by Spark, unpacked by the first task of this JVM that needs it (into a
-     * temporary folder first, so a task killed while unpacking leaves nothing that looks complete).
+     * hidden folder first, so a task killed while unpacking leaves nothing that looks complete).
      */
     synchronized Path localDir() {
         Path zip = Path.of(SparkFiles.get(zipName)).toAbsolutePath().normalize(); // an executor's is "<work dir>/./<name>"
         Path dir = zip.resolveSibling(zipName.replaceFirst("\\.zip$", ""));
         if (Files.isDirectory(dir)) return dir;
         try {
-            Path partial = Files.createTempDirectory(zip.getParent(), zipName + ".unpacking");
-            try (ZipInputStream in = new ZipInputStream(Files.newInputStream(zip))) {
-                for (ZipEntry e; (e = in.getNextEntry()) != null; ) {
-                    Path target = partial.resolve(e.getName()).normalize();
-                    if (!target.startsWith(partial)) throw new IOException(zip + ": entry " + e.getName() + " leaves its folder");
-                    Files.createDirectories(target.getParent());
-                    copy(in, target);
+            AtomicFiles.writeFolder(dir, partial -> {
+                try (ZipInputStream in = new ZipInputStream(Files.newInputStream(zip))) {
+                    for (ZipEntry e; (e = in.getNextEntry()) != null; ) {
+                        Path target = partial.resolve(e.getName()).normalize();
+                        if (!target.startsWith(partial)) throw new IOException(zip + ": entry " + e.getName() + " leaves its folder");
+                        Files.createDirectories(target.getParent());
+                        copy(in, target);
+                    }
                 }
-            }
-            Files.move(partial, dir, StandardCopyOption.ATOMIC_MOVE);
-            return dir;
+            });
+        } catch (FileAlreadyExistsException e) {
+            // another executor JVM sharing this folder unpacked it first: the same files
         } catch (IOException e) {
             throw new UncheckedIOException("the training data shipped by the driver (" + zip + ") could not be unpacked: "
                     + e.getMessage(), e);
         }
+        return dir;
     }
 
     private static void copy(InputStream in, Path target) throws IOException {
