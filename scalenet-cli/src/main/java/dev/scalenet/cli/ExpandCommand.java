@@ -58,7 +58,7 @@ final class ExpandCommand implements Callable<Integer>, RecipeOptions.WithRecipe
     Boolean functionPreserving;
 
     @Option(names = "--untiedBlocks", arity = "1", paramLabel = "<true|false>",
-            description = "inserted blocks get their own copies of their source's tensors instead of sharing them (default: ${DEFAULT-VALUE})")
+            description = "inserted blocks get their own copies of their source's tensors instead of sharing them; needs --trainable all (default: ${DEFAULT-VALUE})")
     Boolean untiedBlocks;
 
     @Option(names = "--untiedNorms", arity = "1", paramLabel = "<true|false>",

@@ -21,6 +21,7 @@ import dev.scalenet.train.PairedComparison;
 import dev.scalenet.train.ParallelEngine;
 import dev.scalenet.train.TrainConfig;
 import dev.scalenet.train.TrainResult;
+import dev.scalenet.train.Trainable;
 import dev.scalenet.train.Trainer;
 import dev.scalenet.vit.VitModel;
 import org.slf4j.Logger;
@@ -95,6 +96,9 @@ public final class ExpandJob {
         this.parallelEngine = b.parallelEngine;
         this.memoryCheck = b.memoryCheck;
         InvalidSettingException.require(name.matches("[A-Za-z0-9._-]+"), "name", name, "a file name of letters, digits, '.', '_' or '-'");
+        // untied copies are block tensors, which adjustments keeps frozen: they would cost a block each and never move
+        InvalidSettingException.require(trainData == null || !plan.untiedBlocks() || recipe.trainable() == Trainable.ALL,
+                "trainable", recipe.trainable().spelling(), "all when untiedBlocks is true (adjustments keeps the untied copies frozen)");
     }
 
     public static Builder builder() {

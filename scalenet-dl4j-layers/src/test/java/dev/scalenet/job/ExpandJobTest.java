@@ -9,6 +9,7 @@ import dev.scalenet.data.FashionMnist;
 import dev.scalenet.expand.ExpansionPlan;
 import dev.scalenet.io.Fingerprints;
 import dev.scalenet.train.TrainConfig;
+import dev.scalenet.train.Trainable;
 import dev.scalenet.vit.TimmFixtures;
 import dev.scalenet.vit.VitModel;
 import org.junit.jupiter.api.DisplayName;
@@ -170,6 +171,19 @@ class ExpandJobTest {
         InvalidSettingException e = assertThrows(InvalidSettingException.class,
                 () -> job().recipe(tinyRecipe().control(true).build()).trainData(classes).build().run());
         assertEquals("control", e.setting());
+    }
+
+    @Test
+    @DisplayName("untied growth with training needs trainable all: adjustments would keep the untied copies frozen")
+    void untiedBlocksNeedEverythingTrained() {
+        ExpansionPlan untied = ExpansionPlan.cyclic(8).withUntiedBlocks(true);
+        InvalidSettingException e = assertThrows(InvalidSettingException.class, () -> job().plan(untied)
+                .trainData(FashionMnist.dir()).recipe(tinyRecipe().trainable(Trainable.ADJUSTMENTS).build()).build());
+        assertEquals("trainable", e.setting());
+        assertEquals("adjustments", e.value());
+        assertFalse(Files.exists(out.resolve("micro-x8.zip")));
+        job().plan(untied).trainData(FashionMnist.dir()).recipe(tinyRecipe().trainable(Trainable.ALL).build()).build();
+        job().plan(untied).build(); // no training: nothing to freeze
     }
 
     /** Top-1 of the model file on the first {@code n} test images: argmax of its logits against the labels, counted here. */

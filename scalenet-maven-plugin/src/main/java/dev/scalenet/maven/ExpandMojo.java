@@ -93,7 +93,7 @@ public class ExpandMojo extends AbstractScaleNetMojo {
     /**
      * Untied growth: inserted blocks get their own copies of their source block's tensors instead of sharing them
      * (the stacking baseline of StackBERT and bert2BERT; costs a full block of parameters per inserted block).
-     * Default: false.
+     * The copies train only with {@code trainable = all}, which it requires. Default: false.
      */
     @Parameter(property = "scalenet.untiedBlocks")
     Boolean untiedBlocks;

@@ -37,7 +37,7 @@ final class SparkArguments {
         JOB.put("rank", new String[] {"<rank>", "rank of the adapters; 0 for none (default: " + growth.get("adapterRank") + "); also --adapterRank"});
         JOB.put("adapterPositions", new String[] {"<where>", "inserted or all (default: " + growth.get("adapterPositions") + ")"});
         JOB.put("functionPreserving", new String[] {"<true|false>", "grow without changing the function (default: " + growth.get("functionPreserving") + ")"});
-        JOB.put("untiedBlocks", new String[] {"<true|false>", "inserted blocks get their own copies (default: " + growth.get("untiedBlocks") + ")"});
+        JOB.put("untiedBlocks", new String[] {"<true|false>", "inserted blocks get their own copies; needs trainable all (default: " + growth.get("untiedBlocks") + ")"});
         JOB.put("untiedNorms", new String[] {"<true|false>", "inserted blocks get their own norms (default: " + growth.get("untiedNorms") + ")"});
         JOB.put("resume", new String[] {"<true|false>", "continue an interrupted run from its checkpoint (default: " + ExpandJob.DEFAULT_RESUME + ")"});
     }
