@@ -42,11 +42,11 @@ public class EvaluateMojo extends AbstractScaleNetMojo {
     @Parameter(property = "scalenet.evalData", required = true)
     File evalData;
 
-    /** Images per batch. Default 64. */
+    /** Images per batch. Default 128. */
     @Parameter(property = "scalenet.batchSize")
     Integer batchSize;
 
-    /** Evaluate on the first N images only; 0 for all. */
+    /** Evaluate on the first N images only; 0 for all. Default 0. */
     @Parameter(property = "scalenet.evalLimit")
     Integer evalLimit;
 

@@ -1,5 +1,6 @@
 package dev.scalenet.maven;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.scalenet.InvalidSettingException;
 import dev.scalenet.expand.ExpansionPlan;
 import dev.scalenet.job.OutputLock;
@@ -21,7 +22,10 @@ import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -352,29 +356,35 @@ class ExpandMojoTest {
     }
 
     @Test
-    @DisplayName("every recipe parameter's documentation states the library's default, so the goal reference cannot drift from it")
+    @DisplayName("every goal's recipe parameters document the library's defaults, so the goal reference cannot drift from them")
     void documentedDefaultsAreTheLibrarys() throws Exception {
-        String descriptor = java.util.Arrays.stream(Files.readString(Path.of("target/classes/META-INF/maven/plugin.xml")).split("<mojo>"))
-                .filter(m -> m.contains("<goal>expand</goal>")).findFirst().orElseThrow(); // the other goals' batchSize is not the recipe's
-        com.fasterxml.jackson.databind.JsonNode defaults = TrainConfig.builder().build().toJson();
-        java.util.regex.Matcher parameters = java.util.regex.Pattern.compile(
-                "<parameter>\\s*<name>(\\w+)</name>.*?<description>(.*?)</description>", java.util.regex.Pattern.DOTALL).matcher(descriptor);
+        String[] mojos = Files.readString(Path.of("target/classes/META-INF/maven/plugin.xml")).split("<mojo>");
+        JsonNode defaults = TrainConfig.builder().build().toJson();
+        Pattern goalName = Pattern.compile("<goal>(\\w+)</goal>");
+        Pattern parameter = Pattern.compile(
+                "<parameter>\\s*<name>(\\w+)</name>.*?<description>(.*?)</description>", Pattern.DOTALL);
+        Pattern statedDefault = Pattern.compile("Default:? ([\\w.+-]+?)\\.?(?:\\s|$|\\()");
         List<String> checked = new ArrayList<>();
-        while (parameters.find()) {
-            String name = parameters.group(1);
-            com.fasterxml.jackson.databind.JsonNode expected = defaults.get(name);
-            if (expected == null || name.equals("steps")) continue; // steps: unset means "by epochs", no default number
-            java.util.regex.Matcher stated = java.util.regex.Pattern.compile("Default:? ([\\w.+-]+?)\\.?(?:\\s|$|\\()")
-                    .matcher(parameters.group(2).trim());
-            assertTrue(stated.find(), name + "'s description states no default: " + parameters.group(2));
-            String value = stated.group(1);
-            if (expected.isNumber()) {
-                assertEquals(expected.asDouble(), Double.parseDouble(value), 0.0, name + ": documented " + value + ", library " + expected);
-            } else {
-                assertEquals(expected.asText(), value, name);
+        for (String mojo : Arrays.copyOfRange(mojos, 1, mojos.length)) { // [0] is the plugin's header
+            Matcher goal = goalName.matcher(mojo);
+            assertTrue(goal.find(), mojo);
+            Matcher parameters = parameter.matcher(mojo);
+            while (parameters.find()) {
+                String name = goal.group(1) + ":" + parameters.group(1);
+                JsonNode expected = defaults.get(parameters.group(1));
+                if (expected == null || parameters.group(1).equals("steps")) continue; // steps: unset means "by epochs"
+                Matcher stated = statedDefault.matcher(parameters.group(2).trim());
+                assertTrue(stated.find(), name + "'s description states no default: " + parameters.group(2));
+                String value = stated.group(1);
+                if (expected.isNumber()) {
+                    assertEquals(expected.asDouble(), Double.parseDouble(value), 0.0, name + ": documented " + value + ", library " + expected);
+                } else {
+                    assertEquals(expected.asText(), value, name);
+                }
+                checked.add(name);
             }
-            checked.add(name);
         }
-        assertTrue(checked.containsAll(List.of("epochs", "batchSize", "learningRate", "warmupEpochs", "trainable", "control")), checked.toString());
+        assertTrue(checked.containsAll(List.of("expand:epochs", "expand:batchSize", "expand:learningRate", "expand:warmupEpochs",
+                "expand:trainable", "expand:control", "evaluate:batchSize", "evaluate:evalLimit")), checked.toString());
     }
 }
