@@ -5,6 +5,7 @@ import dev.scalenet.data.DataConfig;
 import dev.scalenet.expand.ExpansionPlan;
 import dev.scalenet.expand.ScaleNet;
 import dev.scalenet.train.TrainConfig;
+import dev.scalenet.train.Trainable;
 import dev.scalenet.train.Trainer;
 import dev.scalenet.vit.Pretrained;
 import dev.scalenet.vit.VisionTransformer;
@@ -22,9 +23,11 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 
 import java.nio.file.Path;
+import java.util.Arrays;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -74,12 +77,14 @@ class RecomputeTest {
     }
 
     @Test
-    @DisplayName("a grown ViT trained three steps with recompute in the recipe ends with the same parameters, bit for bit")
+    @DisplayName("a grown ViT trained three steps with recompute in the recipe ends with the same parameters, bit for bit, shared blocks included")
     void trainingWithTheRecipeSetting(@TempDir Path dir) throws Exception {
         int[][] params = new int[2][];
         for (int r = 0; r < 2; r++) {
             ComputationGraph g = ScaleNet.expand(Pretrained.VIT_FMNIST_D64_L4.load().graph(), ExpansionPlan.builder().build()).graph();
-            TrainConfig recipe = TrainConfig.builder().learningRate(1e-3).dropPath(0.1).recompute(r == 1).build();
+            int[] start = RawBits.of(sharedQkv(g).dup());
+            // everything trains, so the shared blocks' updates go through the recomputed path too
+            TrainConfig recipe = TrainConfig.builder().trainable(Trainable.ALL).learningRate(1e-3).dropPath(0.1).recompute(r == 1).build();
             new Trainer(recipe, DataConfig.fashionMnist(), dir.resolve("run" + r), "r" + r).prepare(g, 10);
             assertEquals(r == 1, VisionTransformer.blocksOf(g).isRecompute(), "prepare sets the stack's recompute");
             Nd4j.getRandom().setSeed(9);
@@ -87,8 +92,14 @@ class RecomputeTest {
                     java.util.stream.IntStream.range(0, 32).map(i -> i % 10).toArray()).castTo(DataType.FLOAT));
             for (int s = 0; s < 3; s++) g.fit(batch);
             params[r] = RawBits.of(g.params());
+            assertFalse(Arrays.equals(start, RawBits.of(sharedQkv(g))), "a shared tensor trained");
         }
         assertArrayEquals(params[0], params[1]);
         assertTrue(params[0].length > 100_000);
+    }
+
+    /** The first source block's qkv weight: a tensor every use of that block shares. */
+    private static INDArray sharedQkv(ComputationGraph g) {
+        return g.getLayer(VisionTransformer.BLOCKS).getParam(ScaleNetBlocks.sourcePrefix(0) + "attn.qkv.weight");
     }
 }
