@@ -30,40 +30,40 @@ public final class EngineSettings {
 
     static {
         declare("scalenet.hostKernels", "true", "The CPU engine (fp32 on the CPU backend); false gives every layer call to the reference.",
-                (b, v) -> b.cpuEngine = bool("scalenet.hostKernels", v),
+                (b, v) -> b.cpuEngine(bool(v)),
                 s -> s.cpuEngine());
         declare("scalenet.hostKernels.maxElements", String.valueOf(1L << 22),
                 "A layer call whose activations per batch shard exceed this many elements goes to the reference (bounds the CPU engine's Java work arrays).",
-                (b, v) -> b.cpuEngineMaxElements = positive("scalenet.hostKernels.maxElements", v),
+                (b, v) -> b.cpuEngineMaxElements(number(v)),
                 s -> s.cpuEngineMaxElements());
         declare("scalenet.hostAttention.maxTokens", "64",
                 "Sequences up to this long run the CPU engine's lane attention (token-major); longer ones its GEMM attention.",
-                (b, v) -> b.laneAttentionMaxTokens = positive("scalenet.hostAttention.maxTokens", v),
+                (b, v) -> b.laneAttentionMaxTokens(number(v)),
                 s -> s.laneAttentionMaxTokens());
         declare("scalenet.residentInference", "true", "The CPU engine's inference keeps a shard's rows in Java through the whole stack.",
-                (b, v) -> b.residentInference = bool("scalenet.residentInference", v),
+                (b, v) -> b.residentInference(bool(v)),
                 s -> s.residentInference());
         declare("scalenet.directBlas", "true",
                 "fp32 products call OpenBLAS's cblas_sgemm directly; false sends the CPU engine's layer calls to the reference.",
-                (b, v) -> b.directBlas = bool("scalenet.directBlas", v),
+                (b, v) -> b.directBlas(bool(v)),
                 s -> s.directBlas());
         declare("scalenet.shards", "2", "Batch shards per layer call on the CPU backend (fixed, so a seed gives the same bits on any machine); 1 turns sharding off.",
-                (b, v) -> b.shards = Math.toIntExact(positive("scalenet.shards", v)),
+                (b, v) -> b.shards(count(v)),
                 s -> s.shards());
         declare("scalenet.shards.minElements", String.valueOf(1L << 16), "A batch whose shards would hold fewer activation elements runs unsharded.",
-                (b, v) -> b.shardsMinElements = positive("scalenet.shards.minElements", v),
+                (b, v) -> b.shardsMinElements(number(v)),
                 s -> s.shardsMinElements());
         declare("scalenet.threads", "auto", "auto: a layer call narrows ND4J's and OpenBLAS's threads for small work; inherit: leaves them alone.",
-                (b, v) -> b.threadsAuto = choice("scalenet.threads", v, "auto", "inherit"),
+                (b, v) -> b.threadsAuto(choice(v, "auto", "inherit")),
                 s -> s.threadsAuto() ? "auto" : "inherit");
         declare("scalenet.threads.ompElements", String.valueOf(1L << 20), "Below this many activation elements a call's element-wise ops run on its own thread.",
-                (b, v) -> b.ompElements = positive("scalenet.threads.ompElements", v),
+                (b, v) -> b.ompElements(number(v)),
                 s -> s.ompElements());
         declare("scalenet.threads.blasElements", String.valueOf(1L << 22), "Below this many activation elements a call's GEMMs run on its own thread.",
-                (b, v) -> b.blasElements = positive("scalenet.threads.blasElements", v),
+                (b, v) -> b.blasElements(number(v)),
                 s -> s.blasElements());
         declare("scalenet.shards.openmpTeams", "true", "Each shard worker starts its own OpenMP team, which throttles libgomp's spinning.",
-                (b, v) -> b.openmpTeams = bool("scalenet.shards.openmpTeams", v),
+                (b, v) -> b.openmpTeams(bool(v)),
                 s -> s.openmpTeams());
     }
 
@@ -97,7 +97,12 @@ public final class EngineSettings {
     public static EngineSettings from(Properties properties) {
         Builder b = new Builder();
         for (Setting s : SETTINGS) {
-            s.apply().accept(b, properties.getProperty(s.property(), s.defaultValue()).trim());
+            String v = properties.getProperty(s.property(), s.defaultValue()).trim();
+            try {
+                s.apply().accept(b, v);
+            } catch (UnreadableValue e) {
+                throw new InvalidSettingException(s.property(), v, e.getMessage());
+            }
         }
         return b.build();
     }
@@ -154,7 +159,7 @@ public final class EngineSettings {
         return asProperties().toString();
     }
 
-    /** Builds settings; starts from the defaults. */
+    /** Changes settings: {@link #toBuilder} starts one from settings in force, {@link #defaults} or {@link #from}. */
     public static final class Builder implements Cloneable {
         private boolean cpuEngine;
         private long cpuEngineMaxElements;
@@ -175,7 +180,7 @@ public final class EngineSettings {
         public Builder laneAttentionMaxTokens(long n) { laneAttentionMaxTokens = requirePositive("scalenet.hostAttention.maxTokens", n); return this; }
         public Builder residentInference(boolean on) { residentInference = on; return this; }
         public Builder directBlas(boolean on) { directBlas = on; return this; }
-        public Builder shards(int n) { shards = Math.toIntExact(requirePositive("scalenet.shards", n)); return this; }
+        public Builder shards(int n) { shards = (int) requirePositive("scalenet.shards", n); return this; }
         public Builder shardsMinElements(long n) { shardsMinElements = requirePositive("scalenet.shards.minElements", n); return this; }
         public Builder threadsAuto(boolean on) { threadsAuto = on; return this; }
         public Builder ompElements(long n) { ompElements = requirePositive("scalenet.threads.ompElements", n); return this; }
@@ -200,23 +205,38 @@ public final class EngineSettings {
         SETTINGS_LIST.add(new Setting(property, defaultValue, meaning, apply, read));
     }
 
-    private static boolean bool(String property, String v) {
-        if (v.equalsIgnoreCase("true")) return true;
-        if (v.equalsIgnoreCase("false")) return false;
-        throw new InvalidSettingException(property, v, "true or false");
+    /** A property's text that is not of its kind; {@link #from} names the property. The message is what was expected. */
+    private static final class UnreadableValue extends RuntimeException {
+        UnreadableValue(String expected) {
+            super(expected, null, false, false);
+        }
     }
 
-    private static boolean choice(String property, String v, String yes, String no) {
+    private static boolean bool(String v) {
+        return choice(v, "true", "false");
+    }
+
+    private static boolean choice(String v, String yes, String no) {
         if (v.equalsIgnoreCase(yes)) return true;
         if (v.equalsIgnoreCase(no)) return false;
-        throw new InvalidSettingException(property, v, yes + " or " + no);
+        throw new UnreadableValue(yes + " or " + no);
     }
 
-    private static long positive(String property, String v) {
+    /** A whole number; the builder's setter checks its range. */
+    private static long number(String v) {
         try {
-            return requirePositive(property, Long.parseLong(v));
+            return Long.parseLong(v);
         } catch (NumberFormatException e) {
-            throw new InvalidSettingException(property, v, "a positive whole number");
+            throw new UnreadableValue("a positive whole number");
+        }
+    }
+
+    /** A whole number that fits an int; the builder's setter checks its range. */
+    private static int count(String v) {
+        try {
+            return Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            throw new UnreadableValue("a positive whole number"); // beyond an int too: no machine has that many cores
         }
     }
 

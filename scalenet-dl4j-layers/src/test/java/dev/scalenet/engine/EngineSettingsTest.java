@@ -65,6 +65,9 @@ class EngineSettingsTest {
         assertEquals("scalenet.shards = two: expected a positive whole number", e.getMessage());
         p.setProperty("scalenet.shards", "0");
         assertEquals("scalenet.shards", assertThrows(InvalidSettingException.class, () -> EngineSettings.from(p)).setting());
+        p.setProperty("scalenet.shards", "4294967296");
+        assertEquals("scalenet.shards = 4294967296: expected a positive whole number",
+                assertThrows(InvalidSettingException.class, () -> EngineSettings.from(p)).getMessage());
         Properties q = new Properties();
         q.setProperty("scalenet.residentInference", "yes");
         assertEquals("scalenet.residentInference = yes: expected true or false",
