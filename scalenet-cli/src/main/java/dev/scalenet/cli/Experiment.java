@@ -67,8 +67,6 @@ public final class Experiment {
     /** The recipe of every arm, before the command line's recipe settings. */
     public static final TrainConfig RECIPE = TrainConfig.builder().trainable(Trainable.ALL).batchSize(128).learningRate(1e-3).minLearningRate(1e-5)
             .warmupEpochs(0.5).checkpointEvery(500).build();
-    /** Seed of the validation carve: fixed, so every run and every seed sees the same split. */
-    private static final long HOLD_OUT_SEED = HoldOut.DEFAULT_SEED;
     /** Each test image's predicted class and label, written by every run evaluated on the test set. */
     static final String PREDICTIONS = "test-predictions.npy";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -167,7 +165,7 @@ public final class Experiment {
         s.baseConfig = bundled.toBuilder().embedDim(or(settings.width(), bundled.embedDim())).depth(or(settings.depth(), bundled.depth()))
                 .numHeads(or(settings.heads(), bundled.numHeads())).patchSize(or(settings.patch(), bundled.patchSize())).build();
         HoldOut split = HoldOut.carve(Datasets.open(settings.data(), Split.TRAIN), settings.validationSize(),
-                settings.trainSize(), HOLD_OUT_SEED);
+                settings.trainSize(), HoldOut.DEFAULT_SEED); // fixed: every run and seed sees the same split
         s.train = split.train();
         s.validation = split.validation();
         s.test = s.finalTest ? Datasets.open(settings.data(), Split.EVAL) : null;
@@ -214,7 +212,7 @@ public final class Experiment {
         o.set("baseModel", s.baseConfig.toTimmArgs());
         o.put("trainExamples", s.train.size());
         o.put("validationExamples", s.validation.size());
-        o.put("holdOutSeed", HOLD_OUT_SEED);
+        o.put("holdOutSeed", HoldOut.DEFAULT_SEED);
         // as it reads back from result.json (Jackson's int and long nodes differ), so the two compare equal
         return JSON.readTree(JSON.writeValueAsString(o));
     }

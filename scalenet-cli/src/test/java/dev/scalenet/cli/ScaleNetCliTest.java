@@ -63,7 +63,8 @@ class ScaleNetCliTest {
     @DisplayName("recipe settings are options of train, expand and experiment, with their defaults")
     void recipeOptionsInHelp() {
         String help = run("expand", "--help").out();
-        assertTrue(help.contains("--learningRate=<double>") && help.contains("(default: 0.001)"), help);
+        assertTrue(help.contains("--learningRate=<double>")
+                && help.contains("recipe: learningRate (default: " + TrainConfig.builder().build().learningRate() + ")"), help);
         assertTrue(help.contains("--trainLimit=<int>") && help.contains("recipe: trainLimit (default: 0)"), help);
         assertTrue(run("train", "--help").out().contains("recipe: learningRate (default: 0.001)"), "train starts from the pretraining recipe");
         assertTrue(run("experiment", "--help").out().contains("--batchSize=<int>"));
