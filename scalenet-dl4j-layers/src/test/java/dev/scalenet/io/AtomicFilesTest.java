@@ -40,7 +40,7 @@ class AtomicFilesTest {
     }
 
     @Test
-    @DisplayName("writeFolder makes the folder body filled, and leaves nothing else beside it")
+    @DisplayName("writeFolder puts the folder its body filled in place, and leaves nothing else beside it")
     void writeFolderWhole() throws Exception {
         Path target = dir.resolve("split");
         AtomicFiles.writeFolder(target, folder -> {
