@@ -208,11 +208,19 @@ public final class Report {
         return lines;
     }
 
-    /** The paired comparison in one sentence, with its verdict (the summary's line, and the page's). */
+    /**
+     * The paired comparison in one sentence, with its verdict (the summary's line, and the page's). A side wins only when
+     * both say so: the interval excludes 0 and McNemar's exact p is below 1 - {@link PairedComparison#CONFIDENCE}; with
+     * few discordant images the two can disagree, and the sentence prints both.
+     */
     static String comparisonText(JsonNode p) {
         double low = 100 * p.path("ci95Low").asDouble();
         double high = 100 * p.path("ci95High").asDouble();
-        String verdict = low > 0 ? "growing beat the control" : high < 0 ? "the control beat growing" : "no difference shown (the interval includes 0)";
+        double alpha = 1 - PairedComparison.CONFIDENCE;
+        boolean intervalExcludesZero = low > 0 || high < 0;
+        String verdict = !intervalExcludesZero ? "no difference shown (the interval includes 0)"
+                : !(p.path("mcnemarExactP").asDouble() < alpha) ? String.format(Locale.ROOT, "no difference shown (McNemar's p is not below %.2f)", alpha)
+                : low > 0 ? "growing beat the control" : "the control beat growing";
         long onlyGrown = p.path("onlyA").asLong();
         return String.format(Locale.ROOT, "%.2f%% vs %.2f%%: %+.2f points, 95%% CI [%+.2f, %+.2f]; McNemar: %d %s only the grown "
                         + "model gets right, %d only the control, exact p = %.3g: %s",

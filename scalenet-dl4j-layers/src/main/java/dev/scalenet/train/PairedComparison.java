@@ -2,6 +2,7 @@ package dev.scalenet.train;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.commons.math3.distribution.NormalDistribution;
 import org.apache.commons.math3.distribution.TDistribution;
 import org.apache.commons.math3.special.Gamma;
 
@@ -15,6 +16,8 @@ import java.util.Locale;
 public final class PairedComparison {
     /** Two-sided confidence level of every interval here. */
     public static final double CONFIDENCE = 0.95;
+    /** The standard normal quantile of that two-sided level, 1.96 at 95%. */
+    private static final double Z = new NormalDistribution(null, 0, 1).inverseCumulativeProbability(1 - (1 - CONFIDENCE) / 2);
 
     private PairedComparison() {}
 
@@ -101,8 +104,7 @@ public final class PairedComparison {
             double b = onlyA + 0.5;
             double c = onlyB + 0.5;
             double m = n + 2;
-            double z = 1.959963984540054;
-            return z * Math.sqrt(Math.max(0, b + c - (b - c) * (b - c) / m)) / m;
+            return Z * Math.sqrt(Math.max(0, b + c - (b - c) * (b - c) / m)) / m;
         }
 
         public double low() {

@@ -2,6 +2,7 @@ package dev.scalenet.job;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.scalenet.train.PairedComparison;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -63,6 +64,12 @@ class ReportPageTest {
     @Test
     @DisplayName("the comparison's sentence gives both accuracies, the interval, the discordant counts (one image, not one images) and the verdict")
     void comparisonSentence() {
+        ObjectNode fiveToNone = imagesJson(5, 0);
+        assertTrue(fiveToNone.path("ci95Low").asDouble() > 0, "the interval excludes 0: " + fiveToNone);
+        assertTrue(Report.comparisonText(fiveToNone).endsWith("exact p = 0.0625: no difference shown (McNemar's p is not below 0.05)"),
+                "the interval and McNemar disagree, so no side wins: " + Report.comparisonText(fiveToNone));
+        assertTrue(Report.comparisonText(imagesJson(10, 40)).endsWith(": the control beat growing"), Report.comparisonText(imagesJson(10, 40)));
+        assertTrue(Report.comparisonText(imagesJson(40, 10)).endsWith(": growing beat the control"), Report.comparisonText(imagesJson(40, 10)));
         ObjectNode p = new ObjectMapper().createObjectNode().put("accuracyA", 0.8887).put("accuracyB", 0.8887).put("difference", 0.0)
                 .put("ci95Low", -0.0003).put("ci95High", 0.0003).put("onlyA", 1).put("onlyB", 1).put("mcnemarExactP", 1.0);
         assertEquals("88.87% vs 88.87%: +0.00 points, 95% CI [-0.03, +0.03]; McNemar: 1 image only the grown model gets right, 1 only"
@@ -70,5 +77,10 @@ class ReportPageTest {
         p.put("onlyA", 12).put("onlyB", 2).put("difference", 0.001).put("ci95Low", 0.0002).put("ci95High", 0.0018).put("mcnemarExactP", 0.0129);
         assertTrue(Report.comparisonText(p).contains("McNemar: 12 images only the grown model gets right, 2 only the control, exact p = 0.0129:"
                 + " growing beat the control"), Report.comparisonText(p));
+    }
+
+    /** The comparison's JSON for 10,000 images, {@code onlyGrown} of them right only for the grown model, {@code onlyControl} only for the control. */
+    private static ObjectNode imagesJson(long onlyGrown, long onlyControl) {
+        return new PairedComparison.Images(10_000, 8_000, onlyGrown, onlyControl, 2_000 - onlyGrown - onlyControl).toJson();
     }
 }
