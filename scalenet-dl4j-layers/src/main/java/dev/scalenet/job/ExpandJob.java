@@ -34,7 +34,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
+import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -164,11 +164,16 @@ public final class ExpandJob {
         return heldLock;
     }
 
-    /** Whether the model and report exist and {@code model.properties} records this job's configuration hash. */
+    /**
+     * Whether the model and report exist and {@code model.properties} records this job's configuration hash and the
+     * model file's own SHA-256 (a run that failed after writing the model file, under other settings, leaves a model
+     * the record does not vouch for).
+     */
     public boolean upToDate() throws IOException {
-        Optional<String> recorded = Report.recordedConfigurationHash(outputDir);
-        return recorded.isPresent() && Files.isRegularFile(modelFile()) && (!onnx || Files.isRegularFile(onnxFile()))
-                && recorded.get().equals(configurationHash());
+        Properties recorded = Report.recorded(outputDir);
+        return Files.isRegularFile(modelFile()) && (!onnx || Files.isRegularFile(onnxFile()))
+                && configurationHash().equals(recorded.getProperty("config.sha256"))
+                && Fingerprints.file(modelFile()).equals(recorded.getProperty("model.sha256"));
     }
 
     public Report run() throws IOException {
@@ -212,7 +217,7 @@ public final class ExpandJob {
         InvalidSettingException.require(!recipe.control() || train == null || eval != null, "control", true,
                 "false when there is no held-out data to compare the grown model and its control on (give evalData)");
         if (train != null) {
-            boolean resumeRun = prepareRun(runDir(), inputs);
+            boolean resumeRun = prepareRun(runDir(), runInputs(false));
             Trainer trainer = new Trainer(recipe, model.dataConfig(), runDir(), name).withResume(resumeRun);
             if (parallelEngine != null) trainer = trainer.withParallelEngine(parallelEngine);
             TrainResult trained = trainer.fit(model.graph(), train, eval);
@@ -258,7 +263,7 @@ public final class ExpandJob {
     private TrainResult control(ImageDataset train, ImageDataset eval) throws IOException {
         VitModel base = VitModel.load(baseModel, baseModelJson); // afresh: nothing of the grown model's training touches it
         Trainer trainer = new Trainer(recipe, base.dataConfig(), controlRunDir(), name + " control")
-                .withResume(prepareRun(controlRunDir(), configuration()));
+                .withResume(prepareRun(controlRunDir(), runInputs(true)));
         if (parallelEngine != null) trainer = trainer.withParallelEngine(parallelEngine);
         return trainer.fit(base.graph(), train, eval);
     }
@@ -270,6 +275,20 @@ public final class ExpandJob {
         int[] next = {0};
         Evaluation.of(model, eval, recipe.batchSize(), recipe.evalLimit(), (predicted, label) -> right[next[0]++] = predicted == label);
         return right;
+    }
+
+    /**
+     * What a run folder's checkpoint must have been started with to be resumed: {@link #configuration()} with only the
+     * recipe's settings that decide the weights ({@link TrainConfig#toTrainingJson()}) and without the ONNX export; the
+     * control's leaves out the plan, which it never uses. So turning the control on after a finished run reuses the grown
+     * model's run instead of training it again.
+     */
+    private ObjectNode runInputs(boolean control) throws IOException {
+        ObjectNode o = configuration();
+        o.remove("onnx");
+        o.set("recipe", recipe.toTrainingJson());
+        if (control) o.remove(List.of("plan", "planSeed", "adapterScale"));
+        return o;
     }
 
     /**

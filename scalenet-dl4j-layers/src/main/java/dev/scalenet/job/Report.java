@@ -279,15 +279,15 @@ public final class Report {
         if (!v.isMissingNode() && !v.isNull()) p.put(key, v.asText());
     }
 
-    /** The {@code config.sha256} recorded by the last run in {@code dir}, if any. */
-    public static Optional<String> recordedConfigurationHash(Path dir) throws IOException {
+    /** What the last finished run in {@code dir} recorded in {@code model.properties}; empty if there is none. */
+    static Properties recorded(Path dir) throws IOException {
         Path file = dir.resolve(PROPERTIES_FILE);
-        if (!Files.isRegularFile(file)) return Optional.empty();
         Properties p = new Properties();
+        if (!Files.isRegularFile(file)) return p;
         try (InputStream in = Files.newInputStream(file)) {
             p.load(in);
         }
-        return Optional.ofNullable(p.getProperty("config.sha256"));
+        return p;
     }
 
     /** Writes the three files into {@code dir}, each atomically. */

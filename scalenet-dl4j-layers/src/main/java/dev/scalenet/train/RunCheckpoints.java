@@ -22,13 +22,6 @@ import java.util.List;
  * silently continuing someone else's weights.
  */
 final class RunCheckpoints {
-    /**
-     * Settings of the recipe that do not change the trained weights, left out of a run's identity so a checkpoint
-     * resumes across them (and across versions that did not have them): the job's control, the number of held-out
-     * evaluations, activation recomputation (the same bits) and the memory check (it only decides whether to start).
-     */
-    static final List<String> NOT_TRAINING = List.of("control", "evalsPerEpoch", "recompute", "memoryCheck");
-
     /** Where a restored run stands. */
     record Position(long step, double trainSeconds) {}
 
@@ -85,7 +78,7 @@ final class RunCheckpoints {
     /** What must not change between a checkpoint and a resume. */
     static ObjectNode identity(TrainConfig recipe, DataConfig data, ImageDataset train, ImageDataset eval, String startModel) {
         ObjectNode o = new ObjectMapper().createObjectNode();
-        o.set("recipe", trainingSettings(recipe.toJson()));
+        o.set("recipe", recipe.toTrainingJson());
         o.set("data", data.toJson());
         o.put("trainData", train.describe());
         o.put("evalData", eval == null ? "" : eval.describe());
@@ -93,10 +86,11 @@ final class RunCheckpoints {
         return o;
     }
 
+    /** A saved recipe's training settings: a checkpoint of an older version may hold the others. */
     private static JsonNode trainingSettings(JsonNode recipe) {
         if (!(recipe instanceof ObjectNode)) return recipe;
         ObjectNode r = ((ObjectNode) recipe).deepCopy();
-        r.remove(NOT_TRAINING);
+        r.remove(TrainConfig.NOT_TRAINING);
         return r;
     }
 

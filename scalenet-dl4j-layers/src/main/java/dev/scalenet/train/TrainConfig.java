@@ -10,6 +10,7 @@ import dev.scalenet.data.DataConfig;
 import dev.scalenet.data.ImageDataset;
 
 import java.util.Iterator;
+import java.util.List;
 
 import static dev.scalenet.InvalidSettingException.require;
 
@@ -187,6 +188,20 @@ public final class TrainConfig {
     /** Total optimizer steps for a training set of {@code stepsPerEpoch} steps per epoch. */
     public long totalSteps(long stepsPerEpoch) {
         return steps > 0 ? steps : epochs * stepsPerEpoch;
+    }
+
+    /**
+     * Settings that do not change the trained weights, left out of a run's identity so a checkpoint resumes across them
+     * (and across versions that did not have them): the job's control, the number of held-out evaluations, activation
+     * recomputation (the same bits) and the memory check (it only decides whether to start).
+     */
+    public static final List<String> NOT_TRAINING = List.of("control", "evalsPerEpoch", "recompute", "memoryCheck");
+
+    /** {@link #toJson()} without the {@link #NOT_TRAINING} settings: what decides the trained weights. */
+    public ObjectNode toTrainingJson() {
+        ObjectNode o = toJson();
+        o.remove(NOT_TRAINING);
+        return o;
     }
 
     /** The recipe as JSON, one member per setting, in a fixed order (reports, configuration hashes, resume checks). */

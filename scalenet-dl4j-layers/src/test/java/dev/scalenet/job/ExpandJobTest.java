@@ -226,6 +226,21 @@ class ExpandJobTest {
     }
 
     @Test
+    @DisplayName("turning the control on after a finished run reuses the grown model's run; a new plan reuses the control's")
+    void controlAndPlanChangesReuseTheOtherRun() throws Exception {
+        job().recipe(tinyRecipe().build()).trainData(FashionMnist.dir()).build().run();
+        String log = stderrOf(() -> job().recipe(tinyRecipe().control(true).build()).trainData(FashionMnist.dir()).build().run());
+        assertTrue(log.contains("micro-x8: resuming from step 4 of 4"), "the grown model is not trained again: " + log);
+        assertTrue(json().has("comparison"), "and the control ran");
+
+        ExpansionPlan rank4 = ExpansionPlan.cyclic(8).withAdapterRank(4);
+        log = stderrOf(() -> job().plan(rank4).recipe(tinyRecipe().control(true).build()).trainData(FashionMnist.dir()).build().run());
+        assertTrue(log.contains("micro-x8: starting the fine-tuning afresh, not from the checkpoint in ") && log.contains(": plan has changed"),
+                "another plan trains the grown model again: " + log);
+        assertTrue(log.contains("micro-x8 control: resuming from step 4 of 4"), "the control never used the plan: " + log);
+    }
+
+    @Test
     @DisplayName("the published report, HTML and properties name inputs by file name and SHA-256, never by a path of this machine")
     void outputsHoldNoPaths() throws Exception {
         job().recipe(tinyRecipe().build()).trainData(FashionMnist.dir()).baseModelCoordinates("org.example:vit-micro:1.0:safetensors")
@@ -331,17 +346,31 @@ class ExpandJobTest {
     }
 
     @Test
-    @DisplayName("up to date only while base model, plan, recipe and data are unchanged")
-    void upToDate() throws Exception {
+    @DisplayName("up to date only while base model, plan, recipe, data and the model file the record vouches for are unchanged")
+    void upToDate(@TempDir Path tmp) throws Exception {
         ExpandJob j = job().build();
         assertFalse(j.upToDate(), "nothing written yet");
         j.run();
         assertTrue(job().build().upToDate());
         assertFalse(job().plan(ExpansionPlan.cyclic(8).withAdapterRank(4)).build().upToDate(), "another adapter rank");
         assertFalse(job().plan(ExpansionPlan.interleave(8)).build().upToDate(), "another strategy");
+        byte[] weights = Files.readAllBytes(MICRO.weights());
+        weights[weights.length - 1] ^= 1; // one bit of the last weight
+        Path otherBase = Files.write(tmp.resolve("other.safetensors"), weights);
+        assertFalse(job().baseModel(otherBase).build().upToDate(), "another base model");
+        assertFalse(job().evalData(FashionMnist.dir()).build().upToDate(), "now with held-out data");
         assertFalse(job().trainData(FashionMnist.dir()).recipe(quickRecipe()).build().upToDate(), "now with training");
-        Files.delete(out.resolve("micro-x8.zip"));
-        assertFalse(job().build().upToDate(), "model file gone");
+
+        TrainConfig.Builder recipe = tinyRecipe();
+        job().trainData(FashionMnist.dir()).recipe(recipe.build()).build().run();
+        assertTrue(job().trainData(FashionMnist.dir()).recipe(recipe.build()).build().upToDate());
+        assertFalse(job().trainData(FashionMnist.dir()).recipe(recipe.learningRate(2e-3).build()).build().upToDate(), "another recipe");
+
+        Path zip = out.resolve("micro-x8.zip");
+        Files.writeString(zip, "a model that a run under other settings wrote before it failed");
+        assertFalse(job().trainData(FashionMnist.dir()).recipe(tinyRecipe().build()).build().upToDate(), "a model file the record does not vouch for");
+        Files.delete(zip);
+        assertFalse(job().trainData(FashionMnist.dir()).recipe(tinyRecipe().build()).build().upToDate(), "model file gone");
     }
 
     @Test
