@@ -124,7 +124,12 @@ public final class ProgressListener extends BaseTrainingListener implements Clos
 
     @Override
     public void onEpochStart(Model model) {
-        lastTick = System.nanoTime(); // the pause between epochs (evaluation, checkpoint) is not training time
+        resumeTiming(); // the pause between epochs (evaluation, checkpoint) is not training time
+    }
+
+    /** The time since the last step was not training (an evaluation, a checkpoint): images/s and the ETA leave it out. */
+    public void resumeTiming() {
+        lastTick = System.nanoTime();
     }
 
     @Override
@@ -185,7 +190,7 @@ public final class ProgressListener extends BaseTrainingListener implements Clos
         evalData.reset();
         long step = graph.getConfiguration().getIterationCount();
         evaluated(step, graph.getConfiguration().getEpochCount(), Evaluator.evaluate(graph, evalData));
-        lastTick = System.nanoTime();
+        resumeTiming();
     }
 
     /**

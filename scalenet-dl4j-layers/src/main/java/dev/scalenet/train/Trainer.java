@@ -212,13 +212,11 @@ public final class Trainer {
                     step = until;
                     boolean epochEnd = step % perEpoch == 0 || step == total;
                     long inEpoch = step - (step - 1) / perEpoch * perEpoch; // 1 .. perEpoch
-                    if ((epochEnd || config.evaluatesAfter(inEpoch, perEpoch)) && eval != null) {
-                        progress.evaluated(step, epoch, evaluate(graph, ema, eval));
-                    }
-                    if (epochEnd || (config.checkpointEvery() > 0 && step % config.checkpointEvery() == 0)) {
-                        checkpoints.save(step, trainSeconds, graph, ema);
-                    }
-                    if (epochEnd) progress.onEpochStart(graph); // evaluation and checkpoint are not training time
+                    boolean evaluates = (epochEnd || config.evaluatesAfter(inEpoch, perEpoch)) && eval != null;
+                    boolean saves = epochEnd || (config.checkpointEvery() > 0 && step % config.checkpointEvery() == 0);
+                    if (evaluates) progress.evaluated(step, epoch, evaluate(graph, ema, eval));
+                    if (saves) checkpoints.save(step, trainSeconds, graph, ema);
+                    if (evaluates || saves) progress.resumeTiming(); // evaluation and checkpoint are not training time
                 }
             } finally {
                 batches.close();

@@ -157,6 +157,25 @@ class Dl4jLoopTest {
     }
 
     @Test
+    @DisplayName("images/s counts training time only: a pause ended by resumeTiming (an evaluation, a checkpoint) is left out")
+    void throughputLeavesOutPauses() throws Exception {
+        for (boolean marked : new boolean[] {true, false}) {
+            try (ProgressListener p = ProgressListener.builder(dir.resolve("run-" + marked)).name("t").stepsPerEpoch(2).totalSteps(2).build()) {
+                p.resumeTiming();
+                p.stepDone(null, 0, 0, 64, 1.0);
+                Thread.sleep(300); // the pause
+                if (marked) p.resumeTiming();
+                p.stepDone(null, 1, 0, 64, 1.0);
+                List<JsonNode> lines = p.metrics().lines();
+                double perSecond = lines.get(lines.size() - 1).path("imagesPerSecond").asDouble();
+                // 128 images: with the 300 ms pause counted, at most 128 / 0.3 = 427 images/s
+                if (marked) assertTrue(perSecond > 4 * 427, "the pause is left out: " + perSecond);
+                else assertTrue(perSecond < 427, "an unmarked pause is training time: " + perSecond);
+            }
+        }
+    }
+
+    @Test
     @DisplayName("the progress line: epoch, step of total with percentage, loss, learning rate, images/s and ETA")
     void progressLine() throws Exception {
         try (ProgressListener p = ProgressListener.builder(dir).name("deep").stepsPerEpoch(100).totalSteps(200).build()) {
