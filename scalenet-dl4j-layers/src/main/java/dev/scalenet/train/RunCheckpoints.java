@@ -75,13 +75,21 @@ final class RunCheckpoints {
         return o;
     }
 
+    /**
+     * Identity fields that checkpoints of earlier versions lack: such a checkpoint resumes without them, as it did.
+     * The image counts catch a folder whose images changed under the same path (the schedule's steps would differ).
+     */
+    private static final List<String> ADDED_LATER = List.of("trainImages", "evalImages");
+
     /** What must not change between a checkpoint and a resume. */
     static ObjectNode identity(TrainConfig recipe, DataConfig data, ImageDataset train, ImageDataset eval, String startModel) {
         ObjectNode o = new ObjectMapper().createObjectNode();
         o.set("recipe", recipe.toTrainingJson());
         o.set("data", data.toJson());
         o.put("trainData", train.describe());
+        o.put("trainImages", train.size());
         o.put("evalData", eval == null ? "" : eval.describe());
+        o.put("evalImages", eval == null ? 0 : eval.size());
         o.put("startModel", startModel);
         return o;
     }
@@ -98,6 +106,7 @@ final class RunCheckpoints {
     static void requireSameRun(Path checkpoint, JsonNode saved, ObjectNode now) {
         List<String> differ = new ArrayList<>();
         now.fieldNames().forEachRemaining(f -> {
+            if (saved != null && !saved.has(f) && ADDED_LATER.contains(f)) return;
             JsonNode before = saved == null ? null : f.equals("recipe") ? trainingSettings(saved.get(f)) : saved.get(f);
             // compared as text: a number read back from the file may be another node type than the one written
             if (saved == null || !now.get(f).toString().equals(String.valueOf(before))) differ.add(f);

@@ -1,15 +1,20 @@
 package dev.scalenet.train;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.scalenet.RawBits;
 import dev.scalenet.data.DataConfig;
 import dev.scalenet.data.FashionMnist;
+import dev.scalenet.data.Image;
+import dev.scalenet.data.ImageDataset;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
+import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -72,5 +77,31 @@ class RunCheckpointsTest {
         checkpoints(recipe, "start").save(5, 1, prepared(recipe), null);
         TrainConfig other = TinyRun.recipe().control(true).evalsPerEpoch(4).recompute(true).build();
         assertEquals(5, checkpoints(other, "start").restore(prepared(other), null).step());
+    }
+
+    @Test
+    @DisplayName("a checkpoint of the same data path with another number of images is refused; one written before the counts were recorded resumes")
+    void imageCounts() throws Exception {
+        TrainConfig recipe = TinyRun.recipe().build();
+        ObjectNode saved = RunCheckpoints.identity(recipe, DataConfig.fashionMnist(), FashionMnist.train(), FashionMnist.test(), "start");
+        ObjectNode fewer = RunCheckpoints.identity(recipe, DataConfig.fashionMnist(), first(FashionMnist.train(), 100), FashionMnist.test(), "start");
+        fewer.put("trainData", saved.get("trainData").asText()); // the same path, other contents
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> RunCheckpoints.requireSameRun(dir, saved, fewer));
+        assertTrue(e.getMessage().contains("(trainImages differs)"), e.getMessage());
+
+        ObjectNode older = saved.deepCopy();
+        older.remove(List.of("trainImages", "evalImages")); // as a checkpoint of an earlier version holds it
+        RunCheckpoints.requireSameRun(dir, older, saved);
+    }
+
+    /** The first {@code n} examples of {@code data}, described as it is. */
+    private static ImageDataset first(ImageDataset data, int n) {
+        return new ImageDataset() {
+            @Override public int size() { return n; }
+            @Override public List<String> classNames() { return data.classNames(); }
+            @Override public int label(int index) { return data.label(index); }
+            @Override public Image image(int index) throws IOException { return data.image(index); }
+            @Override public String describe() { return data.describe(); }
+        };
     }
 }
