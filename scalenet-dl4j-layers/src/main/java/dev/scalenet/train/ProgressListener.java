@@ -25,7 +25,7 @@ import java.util.function.Consumer;
 /**
  * Training progress as a DL4J {@link org.deeplearning4j.optimize.api.TrainingListener}: the progress line (step,
  * loss, learning rate, images/s, ETA; logged for the first step, then every 10 s), the run's
- * {@code metrics.jsonl} ({@link MetricsLog}: the mean training loss and gradient norm 20 times an epoch, and each
+ * {@code metrics.jsonl} ({@link MetricsLog}: the mean training loss and the latest step's gradient norm 20 times an epoch, and each
  * evaluation) and {@code curve.png} (redrawn after each evaluation, at each epoch end and on {@link #close()}). {@link Trainer} uses
  * it; a plain DL4J loop gets the same output:
  * <pre>{@code
