@@ -240,9 +240,9 @@ public final class TrainConfig {
             String f = it.next();
             JsonNode v = json.get(f);
             switch (f) {
-                case "epochs": b.epochs((int) whole(f, v)); break;
+                case "epochs": b.epochs(count(f, v)); break;
                 case "steps": b.steps(whole(f, v)); break;
-                case "batchSize": b.batchSize((int) whole(f, v)); break;
+                case "batchSize": b.batchSize(count(f, v)); break;
                 case "learningRate": b.learningRate(number(f, v)); break;
                 case "minLearningRate": b.minLearningRate(number(f, v)); break;
                 case "warmupEpochs": b.warmupEpochs(number(f, v)); break;
@@ -253,15 +253,15 @@ public final class TrainConfig {
                 case "emaDecay": b.emaDecay(number(f, v)); break;
                 case "trainable": b.trainable(Trainable.parse(v.asText())); break;
                 case "seed": b.seed(whole(f, v)); break;
-                case "cropPadding": b.cropPadding((int) whole(f, v)); break;
+                case "cropPadding": b.cropPadding(count(f, v)); break;
                 case "hflip": b.hflip(number(f, v)); break;
-                case "checkpointEvery": b.checkpointEvery((int) whole(f, v)); break;
-                case "trainLimit": b.trainLimit((int) whole(f, v)); break;
-                case "evalLimit": b.evalLimit((int) whole(f, v)); break;
-                case "workers": b.workers((int) whole(f, v)); break;
+                case "checkpointEvery": b.checkpointEvery(count(f, v)); break;
+                case "trainLimit": b.trainLimit(count(f, v)); break;
+                case "evalLimit": b.evalLimit(count(f, v)); break;
+                case "workers": b.workers(count(f, v)); break;
                 case "recompute": b.recompute(flag(f, v)); break;
                 case "control": b.control(flag(f, v)); break;
-                case "evalsPerEpoch": b.evalsPerEpoch((int) whole(f, v)); break;
+                case "evalsPerEpoch": b.evalsPerEpoch(count(f, v)); break;
                 case "memoryCheck": b.memoryCheck(flag(f, v)); break;
                 default: throw new InvalidSettingException(f, v, "one of the settings " + new Builder().build().toJson().properties()
                         .stream().map(java.util.Map.Entry::getKey).collect(java.util.stream.Collectors.joining(", ")));
@@ -285,6 +285,13 @@ public final class TrainConfig {
     private static long whole(String setting, JsonNode v) {
         if (!v.canConvertToExactIntegral() || !v.canConvertToLong()) throw new InvalidSettingException(setting, v, "a whole number");
         return v.longValue();
+    }
+
+    /** A whole number that fits an int: a larger one is refused, not wrapped round. */
+    private static int count(String setting, JsonNode v) {
+        long n = whole(setting, v);
+        if (n != (int) n) throw new InvalidSettingException(setting, v, "a whole number up to " + Integer.MAX_VALUE);
+        return (int) n;
     }
 
     @Override

@@ -35,4 +35,15 @@ class TrainConfigTest {
         assertEquals("control", e.setting());
         assertTrue(e.getMessage().contains("true or false"), e.getMessage());
     }
+
+    @Test
+    @DisplayName("an int setting beyond an int is refused naming it, not wrapped round to another number")
+    void intSettingsDoNotWrap() {
+        InvalidSettingException e = assertThrows(InvalidSettingException.class,
+                () -> TrainConfig.fromJson(JSON.createObjectNode().put("batchSize", 4294967424L))); // 2^32 + 128
+        assertEquals("batchSize = 4294967424: expected a whole number up to 2147483647", e.getMessage());
+        assertEquals(2147483647, TrainConfig.fromJson(JSON.createObjectNode().put("trainLimit", 2147483647L)).build().trainLimit());
+        assertEquals(3_000_000_000L, TrainConfig.fromJson(JSON.createObjectNode().put("steps", 3_000_000_000L)).build().steps(),
+                "steps is a long");
+    }
 }
