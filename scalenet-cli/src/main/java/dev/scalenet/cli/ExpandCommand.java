@@ -75,7 +75,7 @@ final class ExpandCommand implements Callable<Integer>, RecipeOptions.WithRecipe
     @Option(names = {"--out", "--outputDirectory"}, paramLabel = "<dir>", defaultValue = "target/scalenet", description = "output folder (default: ${DEFAULT-VALUE})")
     Path out;
 
-    @Option(names = "--name", paramLabel = "<stem>", description = "file name stem of the model and the report's title (default: <base>-<strategy>)")
+    @Option(names = "--name", paramLabel = "<stem>", description = "file name stem of the model and the report's title (default: <base>-<plan shape>, e.g. vit_fmnist_d64_l4-cyclic-2x or ...-order-0-1-2-3-3-2-1-0)")
     String name;
 
     @Option(names = "--resume", arity = "1", paramLabel = "<true|false>",
@@ -100,19 +100,18 @@ final class ExpandCommand implements Callable<Integer>, RecipeOptions.WithRecipe
         Path trainData = data.equals("none") ? null : usableData("--data", Path.of(data));
         if (evalData != null) usableData("--evalData", evalData);
         Path base = model != null ? model : Pretrained.VIT_FMNIST_D64_L4.extract(out.resolve("base"));
-        String stem = base.getFileName().toString().replaceFirst("\\.(safetensors|zip)$", "");
-        String stemName = name != null ? name : stem + "-" + plan.toString().replaceFirst(",.*", "");
         long t0 = System.nanoTime();
-        Report report = ExpandJob.builder().baseModel(base).baseModelJson(config).outputDir(out).recipe(recipe)
+        ExpandJob job = ExpandJob.builder().baseModel(base).baseModelJson(config).outputDir(out).recipe(recipe)
                 .resume(resume).onnx(onnx).trainData(trainData).evalData(evalData)
                 .memoryCheck(MemoryCheck.thisMachine(spec.commandLine().getErr()::println))
                 .toolVersion("scalenet-cli " + dev.scalenet.Version.library())
-                .plan(plan).name(stemName).build().run();
+                .plan(plan).name(name).build();
+        Report report = job.run();
         System.out.println();
         report.summary().forEach(System.out::println);
         System.out.printf(Locale.ROOT, "wrote       %s%n            %s (+ report.json, model.properties)%n",
-                out.resolve(stemName + ".zip").toAbsolutePath(), out.resolve(Report.HTML_FILE).toAbsolutePath());
-        if (onnx) System.out.printf(Locale.ROOT, "            %s%n", out.resolve(stemName + ".onnx").toAbsolutePath());
+                job.modelFile().toAbsolutePath(), out.resolve(Report.HTML_FILE).toAbsolutePath());
+        if (onnx) System.out.printf(Locale.ROOT, "            %s%n", job.onnxFile().toAbsolutePath());
         System.out.printf(Locale.ROOT, "total       %.0f s%n", (System.nanoTime() - t0) / 1e9);
         return 0;
     }

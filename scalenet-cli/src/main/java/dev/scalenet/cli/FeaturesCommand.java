@@ -1,5 +1,6 @@
 package dev.scalenet.cli;
 
+import dev.scalenet.InvalidSettingException;
 import dev.scalenet.io.NpyArray;
 import dev.scalenet.job.Predict;
 import dev.scalenet.vit.Features;
@@ -31,8 +32,13 @@ final class FeaturesCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Features.Kind k = Features.Kind.parse(kind);
-        dev.scalenet.InvalidSettingException.require(k != Features.Kind.LOGITS, "kind", kind, "preLogits or tokens (logits: the predict command)");
+        Features.Kind k;
+        try {
+            k = Features.Kind.parse(kind);
+        } catch (InvalidSettingException e) {
+            k = null; // its message names the library's setting; this command's option is --kind
+        }
+        InvalidSettingException.require(k != null && k != Features.Kind.LOGITS, "kind", kind, "preLogits or tokens (logits: the predict command)");
         NpyArray y = Predict.run(model.load(), inputs, output, k);
         System.out.println("wrote " + k + " " + Arrays.toString(y.shape()) + " to " + output);
         return 0;

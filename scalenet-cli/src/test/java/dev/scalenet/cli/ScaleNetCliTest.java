@@ -217,6 +217,22 @@ class ScaleNetCliTest {
     }
 
     @Test
+    @DisplayName("expand with an explicit --order and no --name names the model for the order, a file name")
+    void explicitOrder(@TempDir Path dir) {
+        Run r = run("expand", "--order", "0,1,2,3,3,2,1,0", "--data", "none", "--out", dir.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(java.nio.file.Files.isRegularFile(dir.resolve("vit_fmnist_d64_l4-order-0-1-2-3-3-2-1-0.zip")), r.out());
+    }
+
+    @Test
+    @DisplayName("features --kind takes preLogits or tokens, and a bad one is named as --kind")
+    void featuresKind(@TempDir Path dir) {
+        Run r = run("features", "--model", dir.resolve("m.zip").toString(), "--inputs", dir.resolve("x.npy").toString(), "--kind", "pooled");
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("Invalid value for option '--kind': pooled: expected preLogits or tokens (logits: the predict command)"), r.err());
+    }
+
+    @Test
     @DisplayName("a training step that cannot fit in this machine's memory fails before training, naming --batchSize and --recompute, after the estimate on stderr")
     void memoryCheck(@TempDir Path dir) throws Exception {
         String data = Path.of("../data/fashion-mnist").toAbsolutePath().normalize().toString();
@@ -228,7 +244,7 @@ class ScaleNetCliTest {
         assertTrue(r.err().contains("Invalid value for option '--batchSize': 1000000: expected a batch whose training step fits in memory:"
                 + " the expected peak "), r.err());
         assertTrue(r.err().contains("or set recompute (the estimate with it: ") && r.err().contains("or set memoryCheck false"), r.err());
-        assertFalse(java.nio.file.Files.exists(dir.resolve("out").resolve("vit_fmnist_d64_l4-cyclic.zip")), "nothing written");
+        assertFalse(java.nio.file.Files.exists(dir.resolve("out").resolve("vit_fmnist_d64_l4-cyclic-2x.zip")), "nothing written");
 
         Run train = run("train", "--model", dir.resolve("out/base").toFile().listFiles((d, n) -> n.endsWith(".safetensors"))[0].toString(),
                 "--data", data, "--batchSize", "1000000", "--out", dir.resolve("train").toString());

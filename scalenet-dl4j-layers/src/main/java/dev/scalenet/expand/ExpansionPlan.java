@@ -4,6 +4,7 @@ import dev.scalenet.InvalidSettingException;
 
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.stream.Collectors;
 
 /**
  * How to grow a ViT of depth L: which source block runs at each position of the deeper stack, and which
@@ -322,9 +323,16 @@ public final class ExpansionPlan {
         }
     }
 
+    /** The plan's shape as a file-name part: {@code cyclic-2x}, {@code interleave-8}, {@code order-0-1-2-3-3-2-1-0}. */
+    public String fileNamePart() {
+        return s.strategy == Strategy.EXPLICIT
+                ? "order-" + Arrays.stream(s.order).mapToObj(String::valueOf).collect(Collectors.joining("-"))
+                : s.strategy.name().toLowerCase(Locale.ROOT) + "-" + (s.depth == DOUBLE_DEPTH ? "2x" : String.valueOf(s.depth));
+    }
+
     @Override
     public String toString() {
-        return (s.strategy == Strategy.EXPLICIT ? "order" + Arrays.toString(s.order) : s.strategy.name().toLowerCase(Locale.ROOT) + "-" + (s.depth == DOUBLE_DEPTH ? "2x" : String.valueOf(s.depth)))
+        return (s.strategy == Strategy.EXPLICIT ? "order" + Arrays.toString(s.order) : fileNamePart())
                 + ", adapter rank " + s.adapterRank
                 + (s.adapterRank > 0 && s.adapterPositions == AdapterPositions.ALL ? " on every position" : "")
                 + (s.functionPreserving ? ", function-preserving" : "")

@@ -83,12 +83,12 @@ public final class ExpandJob {
     private ExpandJob(Builder b) {
         this.baseModel = Objects.requireNonNull(b.baseModel, "baseModel");
         this.baseModelJson = b.baseModelJson;
-        this.plan = Objects.requireNonNull(b.plan, "plan");
         this.recipe = b.recipe != null ? b.recipe : TrainConfig.builder().build();
+        this.plan = Objects.requireNonNull(b.plan, "plan").withSeed(recipe.seed()); // one seed for the job: adapters, data, augmentation
         this.trainData = b.trainData;
         this.evalData = b.evalData;
         this.outputDir = Objects.requireNonNull(b.outputDir, "outputDir");
-        this.name = Objects.requireNonNull(b.name, "name");
+        this.name = b.name != null ? b.name : defaultName(baseModel, plan);
         this.onnx = b.onnx;
         this.resume = b.resume;
         this.toolVersion = Objects.requireNonNull(b.toolVersion, "toolVersion");
@@ -103,6 +103,11 @@ public final class ExpandJob {
 
     public static Builder builder() {
         return new Builder();
+    }
+
+    /** The model's name when none is given: the base model's file stem and the plan's shape, {@code vit_x-cyclic-2x}. */
+    static String defaultName(Path baseModel, ExpansionPlan plan) {
+        return baseModel.getFileName().toString().replaceFirst("\\.(safetensors|zip)$", "") + "-" + plan.fileNamePart();
     }
 
     /** The model file this job writes. */
@@ -367,7 +372,7 @@ public final class ExpandJob {
         private Path trainData;
         private Path evalData;
         private Path outputDir;
-        private String name = "model";
+        private String name;
         private boolean resume = DEFAULT_RESUME;
         private String toolVersion = "";
         private String baseModelCoordinates;
@@ -383,6 +388,7 @@ public final class ExpandJob {
         public Builder baseModelCoordinates(String v) { baseModelCoordinates = v; return this; }
         /** timm constructor arguments / pretrained_cfg / label_names for a safetensors base; null: beside it. */
         public Builder baseModelJson(Path v) { baseModelJson = v; return this; }
+        /** How to grow; the job seeds it with the recipe's seed, so one seed decides adapters, data order and augmentation. */
         public Builder plan(ExpansionPlan v) { plan = v; return this; }
         /** The fine-tuning recipe (defaults if null); used only with training data. */
         public Builder recipe(TrainConfig v) { recipe = v; return this; }
@@ -391,9 +397,8 @@ public final class ExpandJob {
         /** Held-out data; null: the evaluation split beside the training data, if any. */
         public Builder evalData(Path v) { evalData = v; return this; }
         public Builder outputDir(Path v) { outputDir = v; return this; }
-        /** File name stem of the model. */
+        /** File name stem of the model; null (default): the base model's stem and the plan's shape, {@code vit_x-cyclic-2x}. */
         public Builder name(String v) { name = v; return this; }
-        /** Continue an interrupted fine-tuning from its checkpoint (default true). */
         /** Continue an interrupted fine-tuning from its checkpoint when nothing changed; null: {@link #DEFAULT_RESUME}. */
         public Builder resume(Boolean v) { resume = v == null ? DEFAULT_RESUME : v; return this; }
 

@@ -174,6 +174,22 @@ class ExpandJobTest {
     }
 
     @Test
+    @DisplayName("without a name the model is named for its base and the plan's shape, a file name for any plan")
+    void defaultName() {
+        assertEquals(out.resolve("vit-micro-p7-d4-cyclic-8.zip"), job().name(null).build().modelFile());
+        assertEquals(out.resolve("vit-micro-p7-d4-order-0-1-2-3-3-2-1-0.zip"),
+                job().name(null).plan(ExpansionPlan.order(0, 1, 2, 3, 3, 2, 1, 0)).build().modelFile());
+    }
+
+    @Test
+    @DisplayName("one seed for the job: the plan's adapters are seeded with the recipe's seed, whatever the plan said")
+    void theRecipesSeedSeedsThePlan() throws Exception {
+        ExpandJob seven = job().plan(ExpansionPlan.cyclic(8).withSeed(3)).recipe(tinyRecipe().seed(7).build()).build();
+        assertEquals(7, seven.configuration().get("planSeed").asLong());
+        assertEquals(TrainConfig.builder().build().seed(), job().build().configuration().get("planSeed").asLong(), "no recipe: its default");
+    }
+
+    @Test
     @DisplayName("untied growth with training needs trainable all: adjustments would keep the untied copies frozen")
     void untiedBlocksNeedEverythingTrained() {
         ExpansionPlan untied = ExpansionPlan.cyclic(8).withUntiedBlocks(true);

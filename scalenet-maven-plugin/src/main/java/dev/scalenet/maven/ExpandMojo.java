@@ -313,7 +313,7 @@ public class ExpandMojo extends AbstractScaleNetMojo {
 
     ExpansionPlan plan() throws MojoFailureException {
         try {
-            return ExpansionPlan.builder().order(order).strategy(strategy).depth(depth).adapterRank(adapterRank).seed(seed)
+            return ExpansionPlan.builder().order(order).strategy(strategy).depth(depth).adapterRank(adapterRank)
                     .adapterPositions(adapterPositions).functionPreserving(functionPreserving).untiedBlocks(untiedBlocks)
                     .untiedNorms(untiedNorms).build();
         } catch (InvalidSettingException e) {

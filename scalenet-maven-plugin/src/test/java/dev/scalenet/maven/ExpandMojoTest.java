@@ -84,7 +84,7 @@ class ExpandMojoTest {
     }
 
     @Test
-    @DisplayName("depth + strategy make the plan; adapterRank, seed and untiedNorms refine it")
+    @DisplayName("depth + strategy make the plan; adapterRank and untiedNorms refine it (the job seeds it with the recipe's seed)")
     void plan() throws Exception {
         ExpandMojo m = mojo();
         m.depth = 8;

@@ -39,6 +39,8 @@ final class SparkArguments {
         JOB.put("functionPreserving", new String[] {"<true|false>", "grow without changing the function (default: " + growth.get("functionPreserving") + ")"});
         JOB.put("untiedBlocks", new String[] {"<true|false>", "inserted blocks get their own copies; needs trainable all (default: " + growth.get("untiedBlocks") + ")"});
         JOB.put("untiedNorms", new String[] {"<true|false>", "inserted blocks get their own norms (default: " + growth.get("untiedNorms") + ")"});
+        JOB.put("name", new String[] {"<stem>", "file name stem of the model and the report's title (default: <base>-<plan shape>, e.g. vit_fmnist_d64_l4-cyclic-2x)"});
+        JOB.put("onnx", new String[] {"<true|false>", "also write <name>.onnx, the expanded model as ONNX for serving (default: false)"});
         JOB.put("resume", new String[] {"<true|false>", "continue an interrupted run from its checkpoint (default: " + ExpandJob.DEFAULT_RESUME + ")"});
     }
 
@@ -50,6 +52,8 @@ final class SparkArguments {
     final ExpansionPlan plan;
     final boolean resume;
     final boolean shipData;
+    final String name;
+    final boolean onnx;
     private final ObjectNode recipe;
 
     private SparkArguments(Map<String, String> given) {
@@ -69,6 +73,8 @@ final class SparkArguments {
         Boolean resumeGiven = bool(given, "resume");
         resume = resumeGiven != null ? resumeGiven : ExpandJob.DEFAULT_RESUME;
         shipData = Boolean.TRUE.equals(bool(given, "shipData"));
+        name = given.get("name"); // null: the job's default
+        onnx = Boolean.TRUE.equals(bool(given, "onnx"));
         recipe = TrainConfig.builder().build().toJson();
         recipe.remove("workers"); // Spark's parallelism unless given
         TrainConfig.builder().build().toJson().fields().forEachRemaining(setting -> {

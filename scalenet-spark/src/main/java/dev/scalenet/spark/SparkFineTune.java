@@ -58,18 +58,18 @@ public final class SparkFineTune {
         }
         if (!conf.contains("spark.app.name")) conf.setAppName("scalenet-spark");
         try (JavaSparkContext sc = new JavaSparkContext(conf)) {
-            TrainConfig recipe;
-            ParallelEngine.Factory engine;
-            try {
-                recipe = a.recipe(sc.defaultParallelism());
-                engine = a.shipData ? SparkEngine.shipping(sc, a.data) : SparkEngine.on(sc, a.data);
+            long t0 = System.nanoTime();
+            ExpandJob job;
+            Report report;
+            try { // a setting the job refuses (untiedBlocks without trainable all, a bad name, ...) as any other bad argument
+                TrainConfig recipe = a.recipe(sc.defaultParallelism());
+                ParallelEngine.Factory engine = a.shipData ? SparkEngine.shipping(sc, a.data) : SparkEngine.on(sc, a.data);
+                job = job(a, recipe).parallelEngine(engine).build();
+                report = job.run();
             } catch (InvalidSettingException e) {
                 err.println("scalenet-spark: " + e.getMessage());
                 return 2;
             }
-            long t0 = System.nanoTime();
-            ExpandJob job = job(a, recipe).parallelEngine(engine).build();
-            Report report = job.run();
             report.summary().forEach(out::println);
             out.printf(Locale.ROOT, "wrote       %s%n            %s (+ report.json, model.properties)%n",
                     job.modelFile().toAbsolutePath(), a.out.resolve(Report.HTML_FILE).toAbsolutePath());
@@ -84,9 +84,8 @@ public final class SparkFineTune {
      */
     static ExpandJob.Builder job(SparkArguments a, TrainConfig recipe) throws java.io.IOException {
         Path base = a.model != null ? a.model : Pretrained.VIT_FMNIST_D64_L4.extract(a.out.resolve("base"));
-        String stem = base.getFileName().toString().replaceFirst("\\.(safetensors|zip)$", "");
         return ExpandJob.builder().baseModel(base).baseModelJson(a.config).plan(a.plan).recipe(recipe)
-                .trainData(a.data).evalData(a.evalData).outputDir(a.out).name(stem + "-" + a.plan.toString().replaceFirst(",.*", ""))
+                .trainData(a.data).evalData(a.evalData).outputDir(a.out).name(a.name).onnx(a.onnx)
                 .resume(a.resume).toolVersion("scalenet-spark " + dev.scalenet.Version.library());
     }
 }

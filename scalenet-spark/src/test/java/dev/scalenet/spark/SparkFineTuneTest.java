@@ -8,6 +8,7 @@ import dev.scalenet.data.Split;
 import dev.scalenet.job.Evaluation;
 import dev.scalenet.job.Report;
 import dev.scalenet.train.EvalResult;
+import dev.scalenet.train.TrainConfig;
 import dev.scalenet.vit.VitModel;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -78,7 +79,7 @@ class SparkFineTuneTest {
 
     @Test
     @DisplayName("growth and resume default to the library's, the same as the plugin's and the command line's; plugin names are accepted")
-    void libraryDefaultsAndPluginNames() {
+    void libraryDefaultsAndPluginNames() throws Exception {
         SparkArguments a = SparkArguments.parse("--data", "d", "--out", "o");
         assertEquals(dev.scalenet.expand.ExpansionPlan.builder().build().toString(), a.plan.toString());
         assertEquals(dev.scalenet.job.ExpandJob.DEFAULT_RESUME, a.resume);
@@ -88,6 +89,32 @@ class SparkFineTuneTest {
         assertEquals(4, named.plan.adapterRank());
         assertEquals(false, named.plan.functionPreserving());
         assertEquals(8, named.plan.resolveOrder(4).length);
+        assertEquals(dir.resolve("o").resolve("vit_fmnist_d64_l4-order-0-1-2-3-3-2-1-0.zip"),
+                SparkFineTune.job(SparkArguments.parse("--data", "d", "--out", dir.resolve("o").toString(), "--order", "0,1,2,3,3,2,1,0"),
+                        TrainConfig.builder().build()).build().modelFile(), "an explicit order names the model as scalenet expand does");
+        assertEquals("mine.zip", SparkFineTune.job(SparkArguments.parse("--data", "d", "--out", dir.resolve("o").toString(), "--name", "mine"),
+                TrainConfig.builder().build()).build().modelFile().getFileName().toString());
+    }
+
+    @Test
+    @DisplayName("main: a setting the job refuses (untiedBlocks without trainable all) exits 2 with its message, as a bad argument does")
+    void jobRefusalsExit2() throws Exception {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        System.setProperty("spark.master", "local[2]");
+        System.setProperty("spark.ui.enabled", "false");
+        System.setProperty("spark.driver.host", "127.0.0.1");
+        int code;
+        try {
+            code = SparkFineTune.run(new String[] {"--data", SparkEngineTest.DATA.toString(), "--out", dir.resolve("out").toString(),
+                    "--untiedBlocks", "true"}, new PrintStream(new ByteArrayOutputStream()), new PrintStream(err, true, StandardCharsets.UTF_8));
+        } finally {
+            System.clearProperty("spark.master");
+            System.clearProperty("spark.ui.enabled");
+            System.clearProperty("spark.driver.host");
+        }
+        assertEquals(2, code, err.toString(StandardCharsets.UTF_8));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains(
+                "scalenet-spark: trainable = adjustments: expected all when untiedBlocks is true"), err.toString(StandardCharsets.UTF_8));
     }
 
     @Test
