@@ -7,8 +7,11 @@ import dev.scalenet.layers.VitLayerConf;
 import dev.scalenet.layers.VitPooling;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.GradientNormalization;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
+import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 
@@ -24,9 +27,9 @@ import java.util.TreeSet;
  *
  * <p>It runs each layer's Builder rules ({@link VitLayerConf#validate}), then the rules across layers (one width from
  * patch embedding to head, the pooling's prefix tokens are the patch embedding's), then compares the wiring, vertex by
- * vertex (kind, layer class, inputs, preprocessor), with the graph {@link VisionTransformer} builds for the same
- * configuration. Failures are {@link IllegalArgumentException}s naming the vertex, the field, its value and what was
- * expected; loaders add the file and entry.
+ * vertex (kind, layer class, inputs, preprocessor, what DL4J adds around a layer), with the graph
+ * {@link VisionTransformer} builds for the same configuration. Failures are {@link IllegalArgumentException}s naming
+ * the vertex, the field, its value and what was expected; loaders add the file and entry.
  */
 public final class ModelValidation {
     private ModelValidation() {
@@ -46,8 +49,9 @@ public final class ModelValidation {
         agree(VisionTransformer.BLOCKS, "embedDim", blocks.getEmbedDim(), width);
         agree(VisionTransformer.POOL, "embedDim", pool.getEmbedDim(), width);
         agree(VisionTransformer.HEAD, "nIn", head.getNIn(), width);
-        require(head.getNOut() >= 1 && head.getNOut() * width <= VitLayerConf.MAX_TENSOR_VALUES, VisionTransformer.HEAD,
-                "nOut", head.getNOut(), "1 or more classes, at most " + VitLayerConf.MAX_TENSOR_VALUES / width
+        // divided, not multiplied: nOut * width wraps round for an nOut near 2^63
+        require(head.getNOut() >= 2 && head.getNOut() <= VitLayerConf.MAX_TENSOR_VALUES / width, VisionTransformer.HEAD,
+                "nOut", head.getNOut(), "2 or more classes, at most " + VitLayerConf.MAX_TENSOR_VALUES / width
                         + " for width " + width);
         require(pool.getNumPrefixTokens() == embed.numPrefixTokens(), VisionTransformer.POOL, "numPrefixTokens",
                 pool.getNumPrefixTokens(), embed.numPrefixTokens() + ", the prefix tokens of vertex '"
@@ -107,6 +111,7 @@ public final class ModelValidation {
                 org.deeplearning4j.nn.conf.layers.Layer wl = w.getLayerConf().getLayer();
                 org.deeplearning4j.nn.conf.layers.Layer hl = h.getLayerConf().getLayer();
                 require(wl.getClass() == hl.getClass(), name, "layer @class", hl.getClass().getName(), wl.getClass().getName());
+                sameExtras(name, wl, hl);
                 if (wl instanceof OutputLayer) {
                     // the head is a softmax over the logits (the identity in models written before 0.2, whose output()
                     // is the logits): another activation or loss gives other numbers, silently
@@ -120,6 +125,48 @@ public final class ModelValidation {
                 }
             }
         }
+    }
+
+    /**
+     * What DL4J adds around a layer's own computation: input dropout, weight noise, constraints applied after each
+     * update, gradient normalization, and the head's bias. A graph of this library has them as {@link VisionTransformer}
+     * builds them (none, and a bias); a file that changes them trains, or computes, otherwise than its architecture says
+     * (a head without a bias has no parameter 'b' to read the logits with).
+     */
+    private static void sameExtras(String vertex, org.deeplearning4j.nn.conf.layers.Layer want,
+                                   org.deeplearning4j.nn.conf.layers.Layer have) {
+        same(vertex, "iDropout", want.getIDropout(), have.getIDropout());
+        same(vertex, "constraints", orNone(want.getConstraints()), orNone(have.getConstraints()));
+        if (want instanceof BaseLayer) {
+            BaseLayer w = (BaseLayer) want;
+            BaseLayer h = (BaseLayer) have;
+            same(vertex, "weightNoise", w.getWeightNoise(), h.getWeightNoise());
+            same(vertex, "gradientNormalization", orNone(w.getGradientNormalization()), orNone(h.getGradientNormalization()));
+        }
+        if (want instanceof BaseOutputLayer) {
+            boolean bias = ((BaseOutputLayer) want).hasBias();
+            require(((BaseOutputLayer) have).hasBias() == bias, vertex, "hasBias", ((BaseOutputLayer) have).hasBias(),
+                    String.valueOf(bias));
+        }
+    }
+
+    /** Null for DL4J's two spellings of "nothing" (an empty list, {@code GradientNormalization.None}). */
+    private static Object orNone(Object value) {
+        boolean none = value instanceof java.util.Collection<?> c && c.isEmpty() || value == GradientNormalization.None;
+        return none ? null : value;
+    }
+
+    private static void same(String vertex, String field, Object want, Object have) {
+        require(Objects.equals(want, have), vertex, field, shown(have), want == null ? "none" : shown(want));
+    }
+
+    /** A configuration object by its class (its toString lists every field); enums and null as they are. */
+    private static String shown(Object value) {
+        if (value == null || value instanceof Enum<?>) return String.valueOf(value);
+        if (value instanceof java.util.Collection<?> c) {
+            return Capped.list(c.stream().map(x -> x == null ? "null" : x.getClass().getSimpleName()).toList());
+        }
+        return value.getClass().getSimpleName();
     }
 
     private static void own(String vertex, VitLayerConf layer) {

@@ -10,6 +10,7 @@ import dev.scalenet.io.SafeTensorsException;
 import dev.scalenet.io.Tensor;
 import dev.scalenet.layers.GlobalPool;
 import dev.scalenet.layers.ScaleNetBlocks;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -63,8 +64,13 @@ public final class TimmCheckpoint {
 
     /** Every timm tensor of a ViT graph, in export order. */
     private static List<Binding> bindings(ComputationGraph graph) {
-        VitConfig c = VisionTransformer.configOf(graph);
-        ScaleNetBlocks blocks = VisionTransformer.blocksOf(graph);
+        return bindings(graph.getConfiguration());
+    }
+
+    /** Every timm tensor of a ViT graph configuration, in export order; allocates nothing the configuration sizes. */
+    private static List<Binding> bindings(ComputationGraphConfiguration conf) {
+        VitConfig c = VisionTransformer.configOf(conf);
+        ScaleNetBlocks blocks = VisionTransformer.layer(conf, VisionTransformer.BLOCKS, ScaleNetBlocks.class);
         long d = c.embedDim();
         List<Binding> b = new ArrayList<>();
         if (c.classToken()) {
@@ -103,7 +109,9 @@ public final class TimmCheckpoint {
     public static VitConfig inferConfig(Checkpoint ckpt, JsonNode timmArgs) throws SafeTensorsException {
         String file = String.valueOf(ckpt.source());
         ObjectNode inferred = new ObjectMapper().createObjectNode();
-        long[] proj = shapeOf(ckpt, "patch_embed.proj.weight", 4);
+        // every size read here is positive, so each is at most the tensor's element count, which the reader bounds
+        // by an int: the casts below are exact
+        long[] proj = shapeOf(ckpt, "patch_embed.proj.weight", "[embed_dim, in_chans, patch, patch]", 0, 0, 0, 0);
         if (proj[2] != proj[3]) {
             throw new SafeTensorsException(file + ": tensor 'patch_embed.proj.weight' has a non-square kernel "
                     + Arrays.toString(proj) + "; expected [embed_dim, in_chans, patch, patch]");
@@ -115,7 +123,8 @@ public final class TimmCheckpoint {
         inferred.put("patch_size", patch);
         boolean classToken = ckpt.find("cls_token").isPresent();
         inferred.put("class_token", classToken);
-        long tokens = shapeOf(ckpt, "pos_embed", 3)[1];
+        if (classToken) shapeOf(ckpt, "cls_token", "[1, 1, embed_dim]", 1, 1, embedDim);
+        long tokens = shapeOf(ckpt, "pos_embed", "[1, tokens, embed_dim]", 1, 0, embedDim)[1];
         long patches = tokens - (classToken ? 1 : 0);
         long grid = Math.round(Math.sqrt(patches));
         if (patches <= 0 || grid * grid != patches) {
@@ -123,11 +132,11 @@ public final class TimmCheckpoint {
                     + (classToken ? " plus 1 class token" : ""));
         }
         inferred.put("img_size", (int) (grid * patch));
-        inferred.put("num_classes", (int) shapeOf(ckpt, "head.weight", 2)[0]);
+        inferred.put("num_classes", (int) shapeOf(ckpt, "head.weight", "[num_classes, embed_dim]", 0, embedDim)[0]);
         int depth = depth(ckpt);
         inferred.put("depth", depth);
         inferred.put("qkv_bias", ckpt.find("blocks.0.attn.qkv.bias").isPresent());
-        long hidden = shapeOf(ckpt, "blocks.0.mlp.fc1.weight", 2)[0];
+        long hidden = shapeOf(ckpt, "blocks.0.mlp.fc1.weight", "[mlp_hidden, embed_dim]", 0, embedDim)[0];
         inferred.put("mlp_ratio", (double) hidden / embedDim);
         boolean fcNorm = ckpt.find("fc_norm.weight").isPresent();
         inferred.put("fc_norm", fcNorm);
@@ -182,7 +191,15 @@ public final class TimmCheckpoint {
         Set<Integer> indices = new TreeSet<>();
         for (String name : ckpt.names()) {
             Matcher m = BLOCK_KEY.matcher(name);
-            if (m.matches()) indices.add(Integer.parseInt(m.group(1)));
+            if (!m.matches()) continue;
+            String index = m.group(1);
+            // judged on the digits first: they may not fit an int
+            if (index.length() > 4 || Integer.parseInt(index) >= ScaleNetBlocks.MAX_DEPTH) {
+                throw new SafeTensorsException(ckpt.source() + ": tensor '" + name + "' has block index " + index
+                        + ": expected 0.." + (ScaleNetBlocks.MAX_DEPTH - 1) + " (a stack has at most "
+                        + ScaleNetBlocks.MAX_DEPTH + " blocks)");
+            }
+            indices.add(Integer.parseInt(index));
         }
         int depth = indices.size();
         if (depth == 0 || !indices.contains(depth - 1)) {
@@ -191,14 +208,25 @@ public final class TimmCheckpoint {
         return depth;
     }
 
-    private static long[] shapeOf(Checkpoint ckpt, String name, int rank) throws SafeTensorsException {
+    /**
+     * The shape of a tensor the architecture is read from: {@code layout}'s rank, every size positive (an empty tensor
+     * could claim any size), and equal to {@code expected} where that is not 0.
+     */
+    private static long[] shapeOf(Checkpoint ckpt, String name, String layout, long... expected) throws SafeTensorsException {
         Tensor t = ckpt.find(name).orElseThrow(() -> new SafeTensorsException(ckpt.source()
                 + ": tensor '" + name + "' is missing; it is needed to infer the ViT architecture"));
-        if (t.shape().length != rank) {
-            throw new SafeTensorsException(ckpt.source() + ": tensor '" + name + "' has shape " + Arrays.toString(t.shape())
-                    + ", expected rank " + rank);
+        long[] shape = t.shape();
+        boolean ok = shape.length == expected.length;
+        for (int i = 0; ok && i < shape.length; i++) {
+            ok = shape[i] > 0 && (expected[i] == 0 || shape[i] == expected[i]);
         }
-        return t.shape();
+        if (!ok) {
+            long width = expected[expected.length - 1]; // the last size, when known, is the width
+            throw new SafeTensorsException(ckpt.source() + ": tensor '" + name + "' has shape " + Arrays.toString(shape)
+                    + ", expected " + layout + (width > 0 ? " with embed_dim " + width
+                    + " (the width of patch_embed.proj.weight)" : "") + ", every size positive");
+        }
+        return shape;
     }
 
     private static <T> Iterable<T> iterable(java.util.Iterator<T> it) {
@@ -217,7 +245,19 @@ public final class TimmCheckpoint {
             }
         }
         VitConfig config = inferConfig(ckpt, args);
-        ComputationGraph graph = VisionTransformer.builder().config(config).build().init();
+        return build(VisionTransformer.builder().config(config).build().conf(), ckpt);
+    }
+
+    /**
+     * A graph of {@code conf} holding the tensors of {@code ckpt}. The tensors are checked against the configuration
+     * first, as {@link #fill} does, so a checkpoint that does not match gets no graph allocated for it: the
+     * configuration was inferred from a few of its tensors, and the rest (e.g. the number of blocks) may claim sizes
+     * that no tensor holds.
+     */
+    static ComputationGraph build(ComputationGraphConfiguration conf, Checkpoint ckpt) throws SafeTensorsException {
+        requireMatch(conf, bindings(conf), ckpt);
+        ComputationGraph graph = new ComputationGraph(conf);
+        graph.init();
         fill(graph, ckpt);
         return graph;
     }
@@ -228,6 +268,27 @@ public final class TimmCheckpoint {
      */
     public static void fill(ComputationGraph graph, Checkpoint ckpt) throws SafeTensorsException {
         List<Binding> bindings = bindings(graph);
+        requireMatch(graph.getConfiguration(), bindings, ckpt);
+        Map<String, String> filledBy = new TreeMap<>();
+        for (Binding b : bindings) {
+            INDArray target = graph.getLayer(b.vertex).getParam(b.param);
+            INDArray value = toArray(ckpt.require(b.timmName), b, target.dataType());
+            String key = b.vertex + "/" + b.param;
+            String first = filledBy.putIfAbsent(key, b.timmName);
+            if (first != null) {
+                if (!value.equals(target)) {
+                    throw new SafeTensorsException(ckpt.source() + ": tensors '" + first + "' and '" + b.timmName
+                            + "' should be equal (both are the shared parameter " + key + ") but differ");
+                }
+                continue;
+            }
+            target.assign(value);
+        }
+    }
+
+    /** Fails, naming the file, unless {@code ckpt} holds exactly the tensors of {@code bindings}, in their shapes. */
+    private static void requireMatch(ComputationGraphConfiguration conf, List<Binding> bindings, Checkpoint ckpt)
+            throws SafeTensorsException {
         Map<String, Binding> expected = new LinkedHashMap<>();
         bindings.forEach(b -> expected.put(b.timmName, b));
         List<String> problems = new ArrayList<>();
@@ -247,23 +308,8 @@ public final class TimmCheckpoint {
             }
         }
         if (!problems.isEmpty()) {
-            throw new SafeTensorsException(ckpt.source() + " does not match " + VisionTransformer.configOf(graph)
+            throw new SafeTensorsException(ckpt.source() + " does not match " + VisionTransformer.configOf(conf)
                     + " (" + problems.size() + " problems):" + Capped.lines(problems));
-        }
-        Map<String, String> filledBy = new TreeMap<>();
-        for (Binding b : bindings) {
-            INDArray target = graph.getLayer(b.vertex).getParam(b.param);
-            INDArray value = toArray(ckpt.require(b.timmName), b, target.dataType());
-            String key = b.vertex + "/" + b.param;
-            String first = filledBy.putIfAbsent(key, b.timmName);
-            if (first != null) {
-                if (!value.equals(target)) {
-                    throw new SafeTensorsException(ckpt.source() + ": tensors '" + first + "' and '" + b.timmName
-                            + "' should be equal (both are the shared parameter " + key + ") but differ");
-                }
-                continue;
-            }
-            target.assign(value);
         }
     }
 

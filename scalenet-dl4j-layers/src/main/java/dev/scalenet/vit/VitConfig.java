@@ -3,7 +3,10 @@ package dev.scalenet.vit;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.scalenet.layers.BlockShape;
 import dev.scalenet.layers.GlobalPool;
+import dev.scalenet.layers.ScaleNetBlocks;
+import dev.scalenet.layers.VitLayerConf;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -27,6 +30,13 @@ public final class VitConfig {
 
     /** LayerNorm epsilon of timm's ViT ({@code partial(nn.LayerNorm, eps=1e-6)}). */
     public static final double LAYER_NORM_EPS = 1e-6;
+
+    /**
+     * The most parameters a configuration may have, in all and so in any one tensor: a Java array's bound, as for a
+     * layer's tensors ({@link VitLayerConf#MAX_TENSOR_VALUES}), since DL4J keeps all of a graph's parameters in one
+     * flattened vector. 2^31 float32 values are 8 GiB: a ViT-G (1.8 B parameters) fits.
+     */
+    public static final long MAX_PARAMETERS = VitLayerConf.MAX_TENSOR_VALUES;
 
     private final int imgSize;
     private final int patchSize;
@@ -63,14 +73,67 @@ public final class VitConfig {
         require(patchSize > 0, "patch_size", patchSize, "a positive number of pixels");
         require(imgSize % patchSize == 0, "img_size", imgSize, "a multiple of patch_size " + patchSize);
         require(inChans > 0, "in_chans", inChans, "at least 1");
-        require(numClasses > 0, "num_classes", numClasses, "at least 1 (a ViT here always has a head)");
+        // DL4J refuses a softmax head of one class (its output is always 1), naming no file
+        require(numClasses >= 2, "num_classes", numClasses, "at least 2 (the head is a softmax over the classes)");
         require(embedDim > 0, "embed_dim", embedDim, "positive");
-        require(depth > 0, "depth", depth, "at least 1");
+        require(depth > 0 && depth <= ScaleNetBlocks.MAX_DEPTH, "depth", depth, "1 to " + ScaleNetBlocks.MAX_DEPTH);
         require(numHeads > 0, "num_heads", numHeads, "positive");
         require(embedDim % numHeads == 0, "num_heads", numHeads, "a divisor of embed_dim " + embedDim);
-        require(mlpRatio > 0 && mlpHiddenDim() > 0, "mlp_ratio", mlpRatio, "positive");
+        // 1e400 in JSON reads as Infinity, and (int) of an infinite width is Integer.MAX_VALUE
+        require(Double.isFinite(mlpRatio) && mlpRatio > 0 && mlpHiddenDim() > 0, "mlp_ratio", mlpRatio,
+                "a finite number with int(embed_dim * mlp_ratio) at least 1");
         require(classToken || globalPool != GlobalPool.TOKEN, "global_pool", "token",
                 "'avg' when class_token is false (there is no class token to take)");
+        requireSizes();
+    }
+
+    /** Each tensor, then all of them, within {@link #MAX_PARAMETERS}; before anything that size is allocated. */
+    private void requireSizes() {
+        long d = embedDim;
+        long grid = imgSize / patchSize;
+        long tokens = grid * grid + (classToken ? 1 : 0); // in long: the int numTokens() overflows past 46340 patches a side
+        requireValues("embed_dim", embedDim, "blocks.<j>.attn.qkv.weight", 3 * d, d);
+        requireValues("mlp_ratio", mlpRatio, "blocks.<j>.mlp.fc1.weight", mlpHiddenDim(), d);
+        requireValues("num_classes", numClasses, "head.weight", numClasses, d);
+        requireValues("img_size / patch_size", imgSize + " / " + patchSize, "pos_embed", 1, tokens, d);
+        requireValues("in_chans, patch_size", inChans + ", " + patchSize, "patch_embed.proj.weight", d, inChans, patchSize,
+                patchSize);
+        // no overflow: each tensor is within bounds now, and there are at most MAX_DEPTH blocks
+        long perBlock = blockParams();
+        long outside = outsideParams(tokens);
+        long total = depth * perBlock + outside;
+        require(total <= MAX_PARAMETERS, "parameters", total + " (" + depth + " blocks of " + perBlock + " each, "
+                + outside + " outside them)", "at most " + MAX_PARAMETERS + " in all");
+    }
+
+    private static void requireValues(String field, Object value, String tensor, long... shape) {
+        long n = 1;
+        for (long size : shape) n = times(n, size);
+        require(n <= MAX_PARAMETERS, field, value, "a value whose " + tensor + " " + java.util.Arrays.toString(shape)
+                + " holds at most " + MAX_PARAMETERS + " values");
+    }
+
+    /** One block's parameters, as {@link BlockShape} lists its tensors; each is already within bounds. */
+    private long blockParams() {
+        long n = 0;
+        for (long[] shape : new BlockShape(embedDim, numHeads, mlpHiddenDim(), qkvBias).blockTensors().values()) {
+            long values = 1;
+            for (long size : shape) values *= size;
+            n += values;
+        }
+        return n;
+    }
+
+    /** Patch embedding (class token, position embedding, projection), the final norm and the head. */
+    private long outsideParams(long tokens) {
+        long d = embedDim;
+        return (classToken ? d : 0) + tokens * d + d * inChans * patchSize * patchSize + d + 2 * d + numClasses * d
+                + numClasses;
+    }
+
+    /** {@code a * b} for non-negative values, or {@link Long#MAX_VALUE} if that overflows. */
+    private static long times(long a, long b) {
+        return a != 0 && b > Long.MAX_VALUE / a ? Long.MAX_VALUE : a * b;
     }
 
     private static void require(boolean ok, String field, Object value, String expected) {
@@ -230,6 +293,8 @@ public final class VitConfig {
     public int numTokens() { return numPatches() + (classToken ? 1 : 0); }
     /** timm: {@code int(embed_dim * mlp_ratio)}. */
     public int mlpHiddenDim() { return (int) (embedDim * mlpRatio); }
+    /** Parameters of the model as timm counts them (this depth, no adapters); e.g. 86567656 for ViT-Base/16. */
+    public long numParams() { return depth * blockParams() + outsideParams(numTokens()); }
 
     /** Same architecture at another depth. */
     public VitConfig withDepth(int newDepth) {

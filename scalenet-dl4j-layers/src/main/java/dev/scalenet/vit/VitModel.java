@@ -10,6 +10,7 @@ import dev.scalenet.io.AtomicFiles;
 import dev.scalenet.io.Checkpoint;
 import dev.scalenet.io.SafeTensors;
 import dev.scalenet.layers.ScaleNetBlocks;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 
 import java.io.IOException;
@@ -20,7 +21,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -60,6 +63,20 @@ public final class VitModel {
         if (names.size() != c.numClasses()) {
             throw new IllegalArgumentException("label_names has " + names.size() + " names but the model's head has "
                     + c.numClasses() + " classes");
+        }
+        // as a dataset's classes.txt: a blank name or a repeated one would hide or merge classes in predictions
+        Map<String, Integer> seen = new HashMap<>();
+        for (int i = 0; i < names.size(); i++) {
+            String name = names.get(i);
+            if (name == null || name.isBlank()) {
+                throw new IllegalArgumentException("label_names[" + i + "] = " + (name == null ? "null" : "'" + name + "'")
+                        + ": expected a class name (not blank)");
+            }
+            Integer first = seen.putIfAbsent(name, i);
+            if (first != null) {
+                throw new IllegalArgumentException("label_names[" + i + "] = '" + name + "' repeats label_names[" + first
+                        + "]: expected one name per class");
+            }
         }
         this.classNames = Collections.unmodifiableList(new ArrayList<>(names));
     }
@@ -118,13 +135,13 @@ public final class VitModel {
             // an exported expansion: rebuild the shared stack, then fill() checks every copy of a shared tensor agrees
             StackSidecar.apply(sidecar, stack, ckpt, config, builder);
         }
-        ComputationGraph graph;
+        ComputationGraphConfiguration conf;
         try {
-            graph = builder.build().init();
+            conf = builder.build().conf();
         } catch (IllegalArgumentException e) {
             throw new IOException(sidecar.toAbsolutePath() + ": " + e.getMessage(), e);
         }
-        TimmCheckpoint.fill(graph, ckpt);
+        ComputationGraph graph = TimmCheckpoint.build(conf, ckpt);
         try {
             return fromMetadata(graph, meta);
         } catch (IllegalArgumentException e) {
@@ -166,12 +183,31 @@ public final class VitModel {
     private static VitModel fromMetadata(ComputationGraph graph, JsonNode meta) {
         if (meta == null) return new VitModel(graph, null, null);
         DataConfig data = meta.has("pretrained_cfg") ? DataConfig.fromJson(meta.get("pretrained_cfg")) : null;
-        List<String> names = null;
-        if (meta.has("label_names")) {
-            names = new ArrayList<>();
-            for (JsonNode n : meta.get("label_names")) names.add(n.asText());
+        return new VitModel(graph, data, meta.has("label_names") ? labelNames(meta.get("label_names")) : null);
+    }
+
+    /** {@code label_names} as strings; the constructor checks how many there are and that they are distinct names. */
+    private static List<String> labelNames(JsonNode node) {
+        if (!node.isArray()) {
+            throw new IllegalArgumentException("label_names = " + shown(node) + ": expected an array of class names, one per class");
         }
-        return new VitModel(graph, data, names);
+        List<String> names = new ArrayList<>(node.size());
+        for (int i = 0; i < node.size(); i++) {
+            JsonNode n = node.get(i);
+            if (!n.isTextual()) {
+                throw new IllegalArgumentException("label_names[" + i + "] = " + shown(n) + ": expected a string (a class name)");
+            }
+            names.add(n.textValue());
+        }
+        return names;
+    }
+
+    /** A JSON value for a message: short ones as they are, strings and containers by their kind (they may be long). */
+    private static String shown(JsonNode n) {
+        if (n.isObject()) return "an object";
+        if (n.isArray()) return "an array";
+        if (n.isTextual()) return "a string";
+        return n.toString();
     }
 
     /** The metadata JSON: timm constructor arguments, pretrained_cfg, label_names, and the ScaleNet stack. */

@@ -249,6 +249,75 @@ class ModelZipTest {
     }
 
     @Test
+    @DisplayName("a head whose class count times its width wraps round a long is refused, not taken for a few classes")
+    void headClassesOverflow() throws Exception {
+        int width = model.config().embedDim();
+        // (2^62 + 10) x 32 wraps round to 320
+        assertEquals("vertex 'head': nOut = 4611686018427387914: expected 2 or more classes, at most "
+                + VitLayerConf.MAX_TENSOR_VALUES / width + " for width " + width,
+                meaningless(c -> layer(c, "head").put("nout", (1L << 62) + 10)));
+    }
+
+    @Test
+    @DisplayName("a layer with input dropout, weight noise, constraints or gradient normalization, which this library's"
+            + " graphs never have, is refused naming the vertex and the field")
+    void layerExtras() throws Exception {
+        assertEquals("vertex 'head': iDropout = Dropout: expected none", meaningless(c -> layer(c, "head")
+                .putObject("idropout").put("@class", "org.deeplearning4j.nn.conf.dropout.Dropout").put("p", 0.5)));
+        assertEquals("vertex 'blocks': weightNoise = DropConnect: expected none", meaningless(c -> layer(c, "blocks")
+                .putObject("weightNoise").put("@class", "org.deeplearning4j.nn.conf.weightnoise.DropConnect")
+                .put("weightRetainProb", 0.5)));
+        assertEquals("vertex 'patchEmbed': constraints = [NonNegativeConstraint]: expected none",
+                meaningless(c -> layer(c, "patchEmbed").putArray("constraints").addObject()
+                        .put("@class", "org.deeplearning4j.nn.conf.constraint.NonNegativeConstraint")));
+        assertEquals("vertex 'pool': gradientNormalization = ClipElementWiseAbsoluteValue: expected none",
+                meaningless(c -> layer(c, "pool").put("gradientNormalization", "ClipElementWiseAbsoluteValue")));
+    }
+
+    @Test
+    @DisplayName("a head without a bias is refused, even with coefficients that agree: the logits read the head's bias")
+    void headWithoutBias() throws Exception {
+        Map<String, byte[]> entries = entries(saved());
+        ObjectNode conf = (ObjectNode) JSON.readTree(entries.get(ModelZip.CONFIGURATION));
+        layer(conf, "head").put("hasBias", false);
+        entries.put(ModelZip.CONFIGURATION, JSON.writeValueAsBytes(conf));
+        // the head's bias is the last of the flattened parameters
+        float[] params = model.graph().params().toFloatVector();
+        long n = params.length - model.config().numClasses();
+        ByteArrayOutputStream coefficients = new ByteArrayOutputStream();
+        try (DataOutputStream out = new DataOutputStream(coefficients)) {
+            out.write(coefficients(new long[] {2, 1, n, n, 1, 0, 1, 99}, n, "FLOAT"));
+            for (int i = 0; i < n; i++) out.writeFloat(params[i]);
+        }
+        entries.put(ModelZip.COEFFICIENTS, coefficients.toByteArray());
+        assertEquals(dir.resolve("bad.zip").toAbsolutePath() + " (entry " + ModelZip.CONFIGURATION
+                + "): vertex 'head': hasBias = false: expected true", rejected(entries));
+    }
+
+    @Test
+    @DisplayName("label_names is an array of distinct, non-blank strings, one per class")
+    void labelNames() throws Exception {
+        String prefix = dir.resolve("bad.zip").toAbsolutePath() + " (entry " + ModelZip.METADATA + "): ";
+        assertEquals(prefix + "label_names = an object: expected an array of class names, one per class", labels("{}"));
+        assertEquals(prefix + "label_names = null: expected an array of class names, one per class", labels("null"));
+        assertEquals(prefix + "label_names[1] = null: expected a string (a class name)",
+                labels("[\"a\", null, \"c\", \"d\", \"e\", \"f\", \"g\", \"h\", \"i\", \"j\"]"));
+        assertEquals(prefix + "label_names[9] = an object: expected a string (a class name)",
+                labels("[\"a\", \"b\", \"c\", \"d\", \"e\", \"f\", \"g\", \"h\", \"i\", {}]"));
+        assertEquals(prefix + "label_names[2] = ' ': expected a class name (not blank)",
+                labels("[\"a\", \"b\", \" \", \"d\", \"e\", \"f\", \"g\", \"h\", \"i\", \"j\"]"));
+        assertEquals(prefix + "label_names[9] = 'a' repeats label_names[0]: expected one name per class",
+                labels("[\"a\", \"b\", \"c\", \"d\", \"e\", \"f\", \"g\", \"h\", \"i\", \"a\"]"));
+    }
+
+    /** The error for the saved model with {@code label_names} (JSON text) as its whole metadata. */
+    private String labels(String json) throws IOException {
+        Map<String, byte[]> entries = entries(saved());
+        entries.put(ModelZip.METADATA, ("{\"label_names\": " + json + "}").getBytes(StandardCharsets.UTF_8));
+        return rejected(entries);
+    }
+
+    @Test
     @DisplayName("a type id naming a foreign class is refused in Jackson's wrapper-array form too, before the class loads")
     void wrapperArrayTypeId() throws Exception {
         String message = meaningless(c -> {

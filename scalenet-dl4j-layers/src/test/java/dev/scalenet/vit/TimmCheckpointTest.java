@@ -95,6 +95,69 @@ class TimmCheckpointTest {
         assertTrue(msg.contains("tensor 'head.bias' has shape [11], expected [10]"), msg);
     }
 
+    /** The fixture's tensors with {@code name} replaced by zeros of {@code shape}. */
+    private static Map<String, Tensor> reshaped(String name, long... shape) throws Exception {
+        Map<String, Tensor> t = microTensors();
+        t.put(name, zeros(name, shape));
+        return t;
+    }
+
+    @Test
+    @DisplayName("the tensors the architecture is read from agree on the width and have no empty size: an empty tensor"
+            + " holds no values whatever sizes it claims")
+    void inferredShapesAgree(@TempDir Path dir) throws Exception {
+        String file = dir.resolve("model.safetensors").toString();
+        String width = " with embed_dim 32 (the width of patch_embed.proj.weight), every size positive";
+        // 0 bytes that would make a head of 11 M classes
+        assertEquals(file + ": tensor 'head.weight' has shape [11000000, 0], expected [num_classes, embed_dim]" + width,
+                failure(write(dir, reshaped("head.weight", 11_000_000, 0)), heads(2)));
+        assertEquals(file + ": tensor 'pos_embed' has shape [1, 4000001, 0], expected [1, tokens, embed_dim]" + width,
+                failure(write(dir, reshaped("pos_embed", 1, 4_000_001, 0)), heads(2)));
+        assertEquals(file + ": tensor 'blocks.0.mlp.fc1.weight' has shape [1000000000, 0], expected [mlp_hidden,"
+                + " embed_dim]" + width, failure(write(dir, reshaped("blocks.0.mlp.fc1.weight", 1_000_000_000, 0)), heads(2)));
+        assertEquals(file + ": tensor 'cls_token' has shape [1, 2, 32], expected [1, 1, embed_dim]" + width,
+                failure(write(dir, reshaped("cls_token", 1, 2, 32)), heads(2)));
+        assertEquals(file + ": tensor 'patch_embed.proj.weight' has shape [0, 1, 7, 7], expected [embed_dim, in_chans,"
+                + " patch, patch], every size positive", failure(write(dir, reshaped("patch_embed.proj.weight", 0, 1, 7, 7)),
+                heads(2)));
+    }
+
+    @Test
+    @DisplayName("a block index past the deepest stack fails naming the tensor, however many digits it has")
+    void blockIndexBound(@TempDir Path dir) throws Exception {
+        String file = dir.resolve("model.safetensors").toString();
+        for (String index : new String[] {"99999999999", "4096"}) {
+            String name = "blocks." + index + ".norm1.weight";
+            Map<String, Tensor> t = microTensors();
+            t.put(name, Tensor.of(name, new long[] {32}, new float[32]));
+            assertEquals(file + ": tensor '" + name + "' has block index " + index + ": expected 0..4095 (a stack has at"
+                    + " most 4096 blocks)", failure(write(dir, t), heads(2)));
+        }
+    }
+
+    @Test
+    @DisplayName("a checkpoint without every tensor of the architecture it implies fails naming the first missing one and its shape")
+    void checkedBeforeAllocation(@TempDir Path dir) throws Exception {
+        // 28 KB of tensors whose names and shapes imply 24 blocks of width 1024: a graph of 100 M parameters (400 MB),
+        // which the check, made before the graph is built, never allocates (memory is a benchmark's to measure, not this test's)
+        Map<String, Tensor> t = new LinkedHashMap<>();
+        for (Tensor x : new Tensor[] {zeros("patch_embed.proj.weight", 1024, 1, 1, 1), zeros("patch_embed.proj.bias", 1024),
+                zeros("cls_token", 1, 1, 1024), zeros("pos_embed", 1, 2, 1024), zeros("head.weight", 2, 1024),
+                zeros("blocks.0.mlp.fc1.weight", 1, 1024)}) {
+            t.put(x.name(), x);
+        }
+        for (int j = 1; j < 24; j++) t.put("blocks." + j + ".norm1.weight", zeros("blocks." + j + ".norm1.weight", 1));
+        Path file = write(dir, t);
+        String msg = failure(file, heads(2));
+        assertThrows(SafeTensorsException.class, () -> VitModel.load(file, file.resolveSibling("args.json")));
+        assertTrue(msg.startsWith(file + " does not match VitConfig{") && msg.contains("embed_dim=1024, depth=24,"), msg);
+        assertTrue(msg.contains("missing tensor 'blocks.0.attn.qkv.weight' (expected shape [3072, 1024])"), msg);
+    }
+
+    private static Tensor zeros(String name, long... shape) {
+        return Tensor.of(name, shape, new float[(int) Arrays.stream(shape).reduce(1, (a, b) -> a * b)]);
+    }
+
     @Test
     @DisplayName("NaN weights and truncated files fail naming the file (and the tensor)")
     void corruptFiles(@TempDir Path dir) throws Exception {
