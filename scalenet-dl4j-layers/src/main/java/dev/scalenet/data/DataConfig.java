@@ -16,8 +16,9 @@ import java.util.Objects;
 
 /**
  * The input a model expects, as timm's pretrained data config describes it: input size
- * {@code (channels, height, width)}, per-channel {@code mean} and {@code std} for normalising
- * pixels in [0, 1], {@code crop_pct} (eval images are resized so that the centre crop of the input
+ * {@code (channels, height, width)}, per-channel {@code mean} (in [0, 1]) and {@code std} (from
+ * {@value #MIN_STD} to {@value #MAX_STD}) for normalising pixels in [0, 1] to {@code (pixel - mean) / std},
+ * so to at most 1000 in magnitude, {@code crop_pct} (eval images are resized so that the centre crop of the input
  * size keeps this fraction of the shorter side) and the interpolation, of which only
  * {@code bilinear} is implemented. Immutable.
  *
@@ -36,6 +37,15 @@ public final class DataConfig {
     private static final double[] IMAGENET_DEFAULT_MEAN = {0.485, 0.456, 0.406};
     private static final double[] IMAGENET_DEFAULT_STD = {0.229, 0.224, 0.225};
     private static final String PRETRAINED_CFG = "pretrained_cfg";
+    /**
+     * Bounds of {@code std}. With {@code mean} in [0, 1], a pixel in [0, 1] normalises to at most 1 / MIN_STD in
+     * magnitude: timm's stds are around 0.2 to 1, and 1/255 (pixels back to 0..255) fits. Past MAX_STD the pixels'
+     * differences vanish in float32; a std of 1e-300 made them infinite.
+     */
+    private static final double MIN_STD = 1e-3;
+    private static final double MAX_STD = 1e3;
+    private static final String STD_RANGE = "positive values from 0.001 to 1000, so that normalised pixels stay finite"
+            + " (within 1000 of 0) and distinct";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private final int channels;
@@ -51,8 +61,9 @@ public final class DataConfig {
         check(mean.length == channels, "mean", Arrays.toString(mean), "one value per channel (" + channels + ")");
         check(std.length == channels, "std", Arrays.toString(std), "one value per channel (" + channels + ")");
         for (int c = 0; c < channels; c++) {
-            check(Double.isFinite(mean[c]), "mean", Arrays.toString(mean), "finite values");
-            check(std[c] > 0 && Double.isFinite(std[c]), "std", Arrays.toString(std), "finite positive values");
+            check(mean[c] >= 0 && mean[c] <= 1, "mean", Arrays.toString(mean),
+                    "values in [0, 1], means of pixels in [0, 1]");
+            check(std[c] >= MIN_STD && std[c] <= MAX_STD, "std", Arrays.toString(std), STD_RANGE);
         }
         check((long) height * width <= ImageOps.MAX_PIXELS, "input_size", "[" + channels + ", " + height + ", " + width + "]",
                 "at most " + ImageOps.MAX_PIXELS + " pixels (height x width)");

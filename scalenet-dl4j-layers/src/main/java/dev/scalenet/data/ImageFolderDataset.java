@@ -3,6 +3,7 @@ package dev.scalenet.data;
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
+import java.awt.image.DataBuffer;
 import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
 import java.io.IOException;
@@ -32,13 +33,18 @@ import javax.imageio.stream.ImageInputStream;
  *
  * <p>Images are decoded on each access with the JDK's {@link ImageIO}, deliberately not DataVec,
  * whose image reader brings OpenCV, Leptonica, HDF5 and FFmpeg natives (about 50 MB per platform).
- * Grey images (and palette images whose palette is all grey) give one channel; colour images give
- * three, RGB, with any alpha dropped.
+ * Grey images (and palette images whose palette is all grey) give one channel, their samples unsigned
+ * integers of at most 16 bits; colour images give three, RGB, with any alpha dropped.
  */
 public final class ImageFolderDataset implements ImageDataset {
     /** The recognised file name endings, lower case. */
     static final Set<String> EXTENSIONS = Set.of(".png", ".jpg", ".jpeg", ".bmp", ".gif");
     private static final String EXPECTED_IMAGES = "files ending in .png, .jpg, .jpeg, .bmp or .gif (any case)";
+    /**
+     * PNG's deepest grey. Files are read by content, so a 32-bit TIFF named .png arrives too, and its 1 << 32 would
+     * wrap round to 1, scaling by 0.
+     */
+    private static final int MAX_GREY_BITS = 16;
 
     private final Path root;
     private final List<String> classNames;
@@ -171,7 +177,7 @@ public final class ImageFolderDataset implements ImageDataset {
             throw new DatasetException(file + ": cannot decode the image (expected a valid PNG, JPEG, BMP or GIF): "
                     + e.getMessage(), e);
         }
-        return isGrey(image.getColorModel()) ? grey(image) : rgb(image);
+        return isGrey(image.getColorModel()) ? grey(file, image) : rgb(image);
     }
 
     private static boolean isGrey(ColorModel model) {
@@ -187,11 +193,11 @@ public final class ImageFolderDataset implements ImageDataset {
         return model.getColorSpace().getType() == ColorSpace.TYPE_GRAY;
     }
 
-    private static Image grey(BufferedImage image) {
+    private static Image grey(Path file, BufferedImage image) throws DatasetException {
         int h = image.getHeight();
         int w = image.getWidth();
-        float[] data = new float[h * w];
         if (image.getColorModel() instanceof IndexColorModel) {
+            float[] data = new float[h * w];
             int[] argb = image.getRGB(0, 0, w, h, null, 0, w);
             for (int i = 0; i < data.length; i++) {
                 data[i] = (argb[i] & 0xff) / 255f;
@@ -200,7 +206,17 @@ public final class ImageFolderDataset implements ImageDataset {
         }
         // The raw samples, not getRGB(): that converts linear grey to sRGB and changes the values.
         Raster raster = image.getRaster();
-        float max = (1 << image.getColorModel().getComponentSize(0)) - 1;
+        int bits = image.getColorModel().getComponentSize(0);
+        int type = raster.getTransferType();
+        // read as ints, float samples would be cut and signed ones go negative
+        boolean unsigned = type == DataBuffer.TYPE_BYTE || type == DataBuffer.TYPE_USHORT || type == DataBuffer.TYPE_INT;
+        if (!unsigned || bits < 1 || bits > MAX_GREY_BITS) {
+            throw new DatasetException(file + ": a grey image of " + bits + "-bit " + sampleKind(type) + " samples:"
+                    + " expected unsigned integer samples of at most " + MAX_GREY_BITS + " bits (such as an 8- or"
+                    + " 16-bit grey PNG)");
+        }
+        float max = (1 << bits) - 1;
+        float[] data = new float[h * w];
         int[] row = new int[w];
         for (int y = 0; y < h; y++) {
             raster.getSamples(0, y, w, 1, 0, row);
@@ -209,6 +225,15 @@ public final class ImageFolderDataset implements ImageDataset {
             }
         }
         return new Image(1, h, w, data);
+    }
+
+    private static String sampleKind(int transferType) {
+        return switch (transferType) {
+            case DataBuffer.TYPE_FLOAT, DataBuffer.TYPE_DOUBLE -> "floating-point";
+            case DataBuffer.TYPE_SHORT -> "signed integer";
+            case DataBuffer.TYPE_BYTE, DataBuffer.TYPE_USHORT, DataBuffer.TYPE_INT -> "unsigned integer";
+            default -> "unknown (transfer type " + transferType + ")";
+        };
     }
 
     private static Image rgb(BufferedImage image) {

@@ -24,6 +24,8 @@ import java.nio.file.Path;
 public final class Predict {
     /** Images per forward pass: bounds memory for large input files. */
     private static final int CHUNK = 256;
+    /** The most values one Java array, and so one {@link NpyArray}, holds. */
+    private static final long MAX_OUTPUT_VALUES = Integer.MAX_VALUE - 8;
 
     private Predict() {}
 
@@ -51,14 +53,30 @@ public final class Predict {
             INDArray y = kind == Features.Kind.LOGITS ? Features.logits(model.graph(), chunk)
                     : Features.of(model.graph(), chunk).get(kind);
             float[] values = y.castTo(DataType.FLOAT).dup('c').data().asFloat();
+            int perImage = values.length / (end - start);
             if (out == null) {
                 shape = y.shape().clone();
                 shape[0] = n;
-                out = new float[(int) (values.length / (end - start) * (long) n)];
+                out = new float[outputLength(perImage, n, kind, source)];
             }
-            System.arraycopy(values, 0, out, values.length / (end - start) * start, values.length);
+            System.arraycopy(values, 0, out, perImage * start, values.length);
         }
         return new NpyArray(shape, out);
+    }
+
+    /**
+     * The values of {@code images} outputs of {@code perImage} values each, computed in long: tokens outgrow their
+     * images, so the inputs fitting an array does not mean the outputs do.
+     */
+    private static int outputLength(int perImage, int images, Features.Kind kind, String source) {
+        long total = (long) perImage * images;
+        if (total > MAX_OUTPUT_VALUES) {
+            throw new InvalidSettingException("inputs", source + ": " + images + " images, whose " + kind
+                    + " (" + perImage + " values an image) make " + total + " values", "at most "
+                    + MAX_OUTPUT_VALUES / perImage + " images a file for " + kind + " (an output array holds at"
+                    + " most " + MAX_OUTPUT_VALUES + " values); split the inputs");
+        }
+        return (int) total;
     }
 
     /**

@@ -53,12 +53,13 @@ final class RunCheckpoints {
      */
     Position restore(ComputationGraph graph, INDArray ema) throws IOException {
         if (!Files.exists(file)) return null;
-        TrainingCheckpoint c = TrainingCheckpoint.load(file, graph.numParams());
-        requireSameRun(file, c.state.get("identity"), identity);
+        // the run's identity first: another run's checkpoint is named as such, not by the first size that differs
+        requireSameRun(file, TrainingCheckpoint.state(file).get("identity"), identity);
+        TrainingCheckpoint c = TrainingCheckpoint.load(file, graph, ema != null); // exactly this graph's parts
         graph.setParams(c.params);
         if (c.updater != null) graph.getUpdater().setStateViewArray(c.updater);
         if (ema != null) ema.assign(c.ema);
-        return new Position(c.step(), c.state.get("trainSeconds").asDouble());
+        return new Position(c.step(), c.trainSeconds());
     }
 
     /** Saves the state after {@code step} steps, atomically: a kill while writing keeps the previous checkpoint. */

@@ -1,8 +1,11 @@
 package dev.scalenet.train;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.scalenet.io.AtomicFiles;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -11,12 +14,22 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UTFDataFormatException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.DoubleBuffer;
+import java.nio.FloatBuffer;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.zip.ZipEntry;
+import java.util.zip.ZipException;
 import java.util.zip.ZipFile;
 import java.util.zip.ZipOutputStream;
 
@@ -34,6 +47,11 @@ final class TrainingCheckpoint {
     private static final int OPTIMIZER_VALUES_PER_PARAM = 2;
     /** Room for the two buffer headers and the shape of a rank-2 array. */
     private static final long HEADER_BYTES = 4096;
+    /** The run's position and identity are a few kilobytes; far more is not a state this class wrote. */
+    private static final int MAX_STATE_BYTES = 1 << 20;
+    /** ND4J's buffer headers (an allocation-mode name, a length, a data-type name) as 1.0.0-M2.1 writes them. */
+    private static final List<String> BUFFER_MODES = List.of("MIXED_DATA_TYPES", "LONG_SHAPE");
+    private static final List<String> VALUE_TYPES = List.of("FLOAT", "DOUBLE");
 
     final ObjectNode state;
     final INDArray params;
@@ -47,8 +65,14 @@ final class TrainingCheckpoint {
         this.ema = ema;
     }
 
+    /** The optimizer steps taken; a loaded checkpoint's is a whole number, 0 or more. */
     long step() {
         return state.get("step").asLong();
+    }
+
+    /** Seconds spent training so far; a loaded checkpoint's is finite, 0 or more. */
+    double trainSeconds() {
+        return state.get("trainSeconds").asDouble();
     }
 
     void save(Path file) throws IOException {
@@ -63,26 +87,88 @@ final class TrainingCheckpoint {
     }
 
     /**
-     * Reads a checkpoint of a model of {@code paramCount} parameters. Its arrays are checked against that before they
-     * are allocated: the parameters and EMA weights must hold exactly {@code paramCount} values, the optimizer state at
-     * most Adam's two per parameter, and each header must agree with the bytes behind it. A damaged or foreign file is
-     * an {@link IOException} naming it and the entry, not an allocation of whatever its header claims.
+     * Reads a checkpoint to resume {@code graph} from: its parameters, its optimizer state (which DL4J keeps only for
+     * updaters that have one, so {@link #save} writes {@value #UPDATER} only then) and, when {@code withEma}, the EMA
+     * weights. Each must be there and be exactly the size the graph needs; see {@link #load(Path, long, long, boolean)}.
+     */
+    static TrainingCheckpoint load(Path file, ComputationGraph graph, boolean withEma) throws IOException {
+        INDArray optimizer = graph.getUpdater().getStateViewArray();
+        return load(file, graph.numParams(), optimizer == null ? 0 : optimizer.length(), withEma);
+    }
+
+    /**
+     * Reads a checkpoint to resume a model of {@code paramCount} parameters whose optimizer keeps
+     * {@code optimizerValues} values (0: none, and the checkpoint must hold none), with EMA weights when
+     * {@code withEma} (else they are not read). Everything is checked before it is used: {@code state.json} is an
+     * object with a whole {@code step} of 0 or more and a finite {@code trainSeconds} of 0 or more; each array is a
+     * vector ({@code [n]} or {@code [1, n]}) of finite float32 or float64 values, its headers agreeing with its shape
+     * and with the bytes behind them, and {@code n} what the model needs. A damaged, foreign or incomplete file is an
+     * {@link IOException} naming it, the entry and what was expected.
+     */
+    static TrainingCheckpoint load(Path file, long paramCount, long optimizerValues, boolean withEma) throws IOException {
+        if (paramCount <= 0 || optimizerValues < 0) {
+            throw new IllegalArgumentException("paramCount " + paramCount + ", optimizerValues " + optimizerValues
+                    + ": expected a positive parameter count and 0 or more optimizer values");
+        }
+        return read(file, paramCount, zip -> {
+            INDArray updater;
+            if (optimizerValues == 0) {
+                if (zip.has(UPDATER)) {
+                    throw new IOException(file + ": " + UPDATER + ": holds optimizer state, expected none (this model's"
+                            + " updaters keep no state)");
+                }
+                updater = null;
+            } else {
+                updater = zip.array(zip.require(UPDATER, "this model's optimizer state (" + optimizerValues + " values)"),
+                        optimizerValues, true);
+            }
+            INDArray ema = withEma
+                    ? zip.array(zip.require(EMA, "the EMA weights of this run (" + paramCount + " values)"), paramCount, true)
+                    : null;
+            return new Parts(updater, ema);
+        });
+    }
+
+    /**
+     * Reads a checkpoint to look at, not to resume: whatever optimizer state (at most Adam's two values per parameter)
+     * and EMA weights it holds, each checked as {@link #load(Path, long, long, boolean)} checks them.
      */
     static TrainingCheckpoint load(Path file, long paramCount) throws IOException {
-        try (ZipFile zip = new ZipFile(file.toFile())) {
-            Map<String, ZipEntry> entries = new HashMap<>();
-            zip.stream().forEach(e -> entries.put(e.getName(), e));
-            if (!entries.containsKey(STATE) || !entries.containsKey(PARAMS)) {
+        return read(file, paramCount, zip -> new Parts(
+                zip.has(UPDATER) ? zip.array(zip.entry(UPDATER), OPTIMIZER_VALUES_PER_PARAM * paramCount, false) : null,
+                zip.has(EMA) ? zip.array(zip.entry(EMA), paramCount, true) : null));
+    }
+
+    /** The state entry alone ({@code step}, {@code trainSeconds}, the run's identity), checked as the loads check it. */
+    static ObjectNode state(Path file) throws IOException {
+        try (ZipFile zipFile = new ZipFile(file.toFile())) {
+            Entries zip = new Entries(file, zipFile);
+            if (!zip.has(STATE)) throw new IOException(file + ": not a training checkpoint (needs " + STATE + ")");
+            return zip.state();
+        } catch (ZipException e) {
+            throw new IOException(file + ": not a readable training checkpoint zip: " + e.getMessage(), e);
+        }
+    }
+
+    private record Parts(INDArray updater, INDArray ema) {
+    }
+
+    /** Reads the optimizer state and EMA weights, once the state and parameters have been read. */
+    private interface PartsReader {
+        Parts read(Entries zip) throws IOException;
+    }
+
+    private static TrainingCheckpoint read(Path file, long paramCount, PartsReader parts) throws IOException {
+        try (ZipFile zipFile = new ZipFile(file.toFile())) {
+            Entries zip = new Entries(file, zipFile);
+            if (!zip.has(STATE) || !zip.has(PARAMS)) {
                 throw new IOException(file + ": not a training checkpoint (needs " + STATE + " and " + PARAMS + ")");
             }
-            ObjectNode state;
-            try (InputStream in = zip.getInputStream(entries.get(STATE))) {
-                state = (ObjectNode) new ObjectMapper().readTree(in);
-            }
-            return new TrainingCheckpoint(state, read(file, zip, entries.get(PARAMS), paramCount, true),
-                    read(file, zip, entries.get(UPDATER), OPTIMIZER_VALUES_PER_PARAM * paramCount, false),
-                    read(file, zip, entries.get(EMA), paramCount, true));
-        } catch (java.util.zip.ZipException e) {
+            ObjectNode state = zip.state();
+            INDArray params = zip.array(zip.entry(PARAMS), paramCount, true);
+            Parts rest = parts.read(zip);
+            return new TrainingCheckpoint(state, params, rest.updater(), rest.ema());
+        } catch (ZipException e) {
             throw new IOException(file + ": not a readable training checkpoint zip: " + e.getMessage(), e);
         }
     }
@@ -101,46 +187,175 @@ final class TrainingCheckpoint {
         return buffer.toByteArray();
     }
 
-    /**
-     * The array in {@code entry} (null when absent), holding exactly {@code values} values or, unless {@code exact}, at
-     * most that many. ND4J's format is two buffers, shape then data, each {@code [mode (UTF), length (long), type
-     * (UTF), values]}; both headers are checked against the bytes read, which are capped by the largest array allowed.
-     */
-    private static INDArray read(Path file, ZipFile zip, ZipEntry entry, long values, boolean exact) throws IOException {
-        if (entry == null) return null;
-        String where = file + ": " + entry.getName();
-        long cap = Math.min(Integer.MAX_VALUE - 16L, values * Double.BYTES + HEADER_BYTES);
-        byte[] data;
-        try (InputStream in = zip.getInputStream(entry)) {
-            data = in.readNBytes((int) cap + 1);
-        }
-        if (data.length > cap) {
-            throw new IOException(where + ": more than the " + values + " values a checkpoint of this model holds");
-        }
-        try {
-            DataInputStream header = new DataInputStream(new ByteArrayInputStream(data));
-            long shapeValues = bufferHeader(header, where);
-            header.skipNBytes(shapeValues * Long.BYTES);
-            long count = bufferHeader(header, where);
-            if (exact ? count != values : count > values) {
-                throw new IOException(where + ": holds " + count + " values, expected " + (exact ? "" : "at most ") + values
-                        + " for this model");
-            }
-            return Nd4j.read(new DataInputStream(new ByteArrayInputStream(data)));
-        } catch (java.io.EOFException | java.io.UTFDataFormatException | RuntimeException e) {
-            throw new IOException(where + ": not an array this project wrote (" + e + ")", e);
-        }
-    }
+    /** The entries of one checkpoint zip, read and checked one at a time. */
+    private static final class Entries {
+        private final Path file;
+        private final ZipFile zip;
+        private final Map<String, ZipEntry> entries = new HashMap<>();
 
-    /** Reads one buffer header and returns its length, checking that its values are there. */
-    private static long bufferHeader(DataInputStream in, String where) throws IOException {
-        in.readUTF(); // allocation mode
-        long length = in.readLong();
-        int width = DataType.valueOf(in.readUTF()).width();
-        if (length < 0 || length > in.available() / Math.max(1, width)) {
-            throw new IOException(where + ": a buffer header claims " + length + " values, the entry holds "
-                    + in.available() + " bytes after it");
+        Entries(Path file, ZipFile zip) {
+            this.file = file;
+            this.zip = zip;
+            zip.stream().forEach(e -> entries.put(e.getName(), e));
         }
-        return length;
+
+        boolean has(String name) {
+            return entries.containsKey(name);
+        }
+
+        ZipEntry entry(String name) {
+            return entries.get(name);
+        }
+
+        ZipEntry require(String name, String expected) throws IOException {
+            ZipEntry e = entries.get(name);
+            if (e == null) throw new IOException(file + ": no " + name + ": expected " + expected + " to resume from");
+            return e;
+        }
+
+        /** {@value #STATE}: an object whose {@code step} and {@code trainSeconds} say where the run stood. */
+        ObjectNode state() throws IOException {
+            String where = file + ": " + STATE;
+            byte[] text;
+            try (InputStream in = zip.getInputStream(entries.get(STATE))) {
+                text = in.readNBytes(MAX_STATE_BYTES + 1);
+            }
+            if (text.length > MAX_STATE_BYTES) {
+                throw new IOException(where + ": more than " + MAX_STATE_BYTES + " bytes: expected a small JSON object");
+            }
+            JsonNode node;
+            try {
+                node = new ObjectMapper().readTree(text);
+            } catch (JsonProcessingException e) {
+                throw new IOException(where + ": not valid JSON: " + e.getOriginalMessage(), e);
+            }
+            if (node == null || !node.isObject()) {
+                throw new IOException(where + ": " + (node == null || node.isMissingNode() ? "empty" : "a JSON "
+                        + node.getNodeType().toString().toLowerCase(Locale.ROOT)) + ": expected a JSON object");
+            }
+            JsonNode step = node.get("step");
+            if (step == null || !step.isIntegralNumber() || !step.canConvertToLong() || step.asLong() < 0) {
+                throw new IOException(where + ": \"step\" " + found(step) + ": expected a whole number of steps, 0 or more");
+            }
+            JsonNode seconds = node.get("trainSeconds");
+            if (seconds == null || !seconds.isNumber() || !Double.isFinite(seconds.asDouble()) || seconds.asDouble() < 0) {
+                throw new IOException(where + ": \"trainSeconds\" " + found(seconds) + ": expected a finite number of"
+                        + " seconds, 0 or more");
+            }
+            return (ObjectNode) node;
+        }
+
+        private static String found(JsonNode field) {
+            return field == null ? "is missing" : "is " + (field.isNumber() ? field.asText() : field.toString());
+        }
+
+        /**
+         * The array in {@code entry}, holding exactly {@code values} values or, unless {@code exact}, at most that many.
+         * ND4J's format is two buffers, shape then data, each {@code [mode (UTF), length (long), type (UTF), values]};
+         * the bytes read are capped by the largest array allowed, and every header field is checked against them.
+         * The values are copied into a new array of the stored shape, so nothing of its strides or flags is trusted.
+         */
+        INDArray array(ZipEntry entry, long expected, boolean exact) throws IOException {
+            String where = file + ": " + entry.getName();
+            long cap = Math.min(Integer.MAX_VALUE - 16L, expected * Double.BYTES + HEADER_BYTES);
+            byte[] data;
+            try (InputStream in = zip.getInputStream(entry)) {
+                data = in.readNBytes((int) cap + 1);
+            }
+            if (data.length > cap) {
+                throw new IOException(where + ": more than the " + expected + " values a checkpoint of this model holds");
+            }
+            try {
+                DataInputStream in = new DataInputStream(new ByteArrayInputStream(data));
+                Header shape = header(in, where, "shape", List.of("LONG"));
+                if (shape.length() != shapeInfoLength(1) && shape.length() != shapeInfoLength(2)) {
+                    throw new IOException(where + ": a shape buffer of " + shape.length() + " values: expected "
+                            + shapeInfoLength(1) + " or " + shapeInfoLength(2) + ", the shape info of a vector");
+                }
+                long[] shapeInfo = new long[(int) shape.length()];
+                for (int i = 0; i < shapeInfo.length; i++) shapeInfo[i] = in.readLong();
+                Header values = header(in, where, "data", VALUE_TYPES);
+                long count = values.length();
+                if (exact ? count != expected : count > expected) {
+                    throw new IOException(where + ": holds " + count + " values, expected " + (exact ? "" : "at most ")
+                            + expected + " for this model");
+                }
+                // graph.params() is [n], an updater's state [1, n]
+                int rank = (shapeInfo.length - 4) / 2;
+                long[] stored = Arrays.copyOfRange(shapeInfo, 1, 1 + rank);
+                if (shapeInfo[0] != rank || !Arrays.equals(stored, rank == 1 ? new long[] {count} : new long[] {1, count})) {
+                    throw new IOException(where + ": shape info " + Arrays.toString(shapeInfo) + " for " + count
+                            + " values: expected the shape [" + count + "] or [1, " + count + "]");
+                }
+                int width = values.type().equals("DOUBLE") ? Double.BYTES : Float.BYTES;
+                int start = data.length - in.available();
+                long trailing = in.available() - count * width;
+                if (trailing != 0) {
+                    throw new IOException(where + ": " + trailing + " bytes after the " + count + " values: expected the"
+                            + " entry to end with them");
+                }
+                return values(where, ByteBuffer.wrap(data, start, (int) (count * width)).slice(), stored,
+                        values.type().equals("DOUBLE"));
+            } catch (EOFException | UTFDataFormatException e) {
+                throw new IOException(where + ": not an array this project wrote (" + e + ")", e);
+            }
+        }
+
+        private record Header(long length, String type) {
+        }
+
+        /** ND4J's shape info of a {@code rank} array: rank, sizes, strides, flags, element stride, order. */
+        private static int shapeInfoLength(int rank) {
+            return 2 * rank + 4;
+        }
+
+        /**
+         * A buffer header: its allocation mode, length and type (one of {@code types}), the length checked against the
+         * bytes after it.
+         */
+        private static Header header(DataInputStream in, String where, String which, List<String> types)
+                throws IOException {
+            String mode = in.readUTF();
+            if (!BUFFER_MODES.contains(mode)) {
+                throw new IOException(where + ": not an array this project wrote (its " + which + " buffer has"
+                        + " allocation mode '" + mode + "', expected one of " + BUFFER_MODES + ")");
+            }
+            long length = in.readLong();
+            String type = in.readUTF();
+            if (!types.contains(type)) {
+                throw new IOException(where + ": its " + which + " buffer holds " + type + " values, expected " + types);
+            }
+            int width = type.equals("FLOAT") ? Float.BYTES : Long.BYTES; // LONG and DOUBLE are 8 bytes
+            if (length < 0 || length > in.available() / width) {
+                throw new IOException(where + ": a buffer header claims " + length + " values, the entry holds "
+                        + in.available() + " bytes after it");
+            }
+            return new Header(length, type);
+        }
+
+        /** Copies the big-endian values into a new array of {@code shape}, refusing a non-finite one by its index. */
+        private static INDArray values(String where, ByteBuffer stored, long[] shape, boolean doubles) throws IOException {
+            INDArray a = Nd4j.createUninitialized(doubles ? DataType.DOUBLE : DataType.FLOAT, shape);
+            int count = (int) a.length();
+            ByteBuffer target = a.data().asNio().order(ByteOrder.nativeOrder());
+            if (doubles) {
+                DoubleBuffer from = stored.order(ByteOrder.BIG_ENDIAN).asDoubleBuffer();
+                for (int i = 0; i < count; i++) {
+                    if (!Double.isFinite(from.get(i))) throw nonFinite(where, i, from.get(i));
+                }
+                target.asDoubleBuffer().put(from);
+            } else {
+                FloatBuffer from = stored.order(ByteOrder.BIG_ENDIAN).asFloatBuffer();
+                for (int i = 0; i < count; i++) {
+                    if (!Float.isFinite(from.get(i))) throw nonFinite(where, i, from.get(i));
+                }
+                target.asFloatBuffer().put(from);
+            }
+            return a;
+        }
+
+        private static IOException nonFinite(String where, int index, double value) {
+            return new IOException(where + ": value " + index + " is " + value + ": expected finite values");
+        }
     }
 }

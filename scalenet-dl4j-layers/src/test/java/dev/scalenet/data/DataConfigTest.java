@@ -92,7 +92,14 @@ class DataConfigTest {
             "{'input_size': [3, 28, 28], 'mean': [0], 'std': [1, 1, 1]} | mean | one number per channel of input_size (3)",
             "{'input_size': [1, 28, 28], 'mean': ['0'], 'std': [1]} | mean | one number per channel of input_size (1)",
             "{'input_size': [1, 28, 28], 'mean': [0]} | std | nothing",
-            "{'input_size': [1, 28, 28], 'mean': [0], 'std': [0]} | std | finite positive",
+            "{'input_size': [1, 28, 28], 'mean': [0], 'std': [0]} | std | positive values from 0.001 to 1000",
+            "{'input_size': [1, 28, 28], 'mean': [0], 'std': [1e-300]} | std | positive values from 0.001 to 1000, so that normalised pixels stay finite (within 1000 of 0) and distinct, found [1.0E-300]",
+            "{'input_size': [1, 28, 28], 'mean': [0], 'std': [0.000999]} | std | positive values from 0.001 to 1000",
+            "{'input_size': [1, 28, 28], 'mean': [0], 'std': [1e300]} | std | positive values from 0.001 to 1000",
+            "{'input_size': [3, 28, 28], 'mean': [0.5, 0.5, 0.5], 'std': [0.5, 1e4, 0.5]} | std | found [0.5, 10000.0, 0.5]",
+            "{'input_size': [1, 28, 28], 'mean': [1e39], 'std': [1e39]} | mean | values in [0, 1], means of pixels in [0, 1], found [1.0E39]",
+            "{'input_size': [1, 28, 28], 'mean': [-0.01], 'std': [1]} | mean | values in [0, 1]",
+            "{'input_size': [1, 28, 28], 'mean': [1.01], 'std': [1]} | mean | values in [0, 1]",
             "{'input_size': [1, 28, 28], 'mean': [0], 'std': [1], 'crop_pct': 0} | crop_pct | (0, 1]",
             "{'input_size': [1, 28, 28], 'mean': [0], 'std': [1], 'crop_pct': 1.5} | crop_pct | (0, 1]",
             "{'input_size': [1, 28, 28], 'mean': [0], 'std': [1], 'crop_pct': '1'} | crop_pct | a number",
@@ -116,6 +123,25 @@ class DataConfigTest {
         Files.writeString(file, "{\"input_size\": [1, 28, 28], \"mean\": [0], \"std\": [-1]}");
         e = assertThrows(IOException.class, () -> DataConfig.read(file));
         assertTrue(e.getMessage().startsWith(file.toAbsolutePath() + ": data config: 'std'"), e.getMessage());
+    }
+
+    @ParameterizedTest(name = "mean {0}, std {1}")
+    @CsvSource({
+            "0.485, 0.229", // timm's IMAGENET_DEFAULT_MEAN/STD, first channel
+            "0.5, 0.5", // IMAGENET_INCEPTION_MEAN/STD
+            "0.48145466, 0.26862954", // OPENAI_CLIP_MEAN/STD
+            "0, 0.00392156862745098", // 1/255: pixels back to 0..255
+            "0, 1", "1, 0.001", "0, 1000",
+    })
+    @DisplayName("the bounds admit timm's normalisations and their own edges, and keep normalised pixels finite, within"
+            + " 1000 of 0")
+    void normalisationBounds(double mean, double std) {
+        DataConfig c = DataConfig.of(1, 1, 2, new double[] {mean}, new double[] {std});
+        float[] normalised = ImageOps.normalise(new Image(1, 1, 2, new float[] {0, 1}), c.mean(), c.std()).data();
+        for (float v : normalised) {
+            assertTrue(Float.isFinite(v) && Math.abs(v) <= 1000, "normalised " + v);
+        }
+        assertTrue(normalised[1] > normalised[0], "black and white stay apart");
     }
 
     @Test

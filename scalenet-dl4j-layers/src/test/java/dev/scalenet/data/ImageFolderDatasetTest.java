@@ -5,8 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.awt.Transparency;
+import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
+import java.awt.image.ColorModel;
+import java.awt.image.ComponentColorModel;
+import java.awt.image.DataBuffer;
 import java.awt.image.IndexColorModel;
+import java.awt.image.WritableRaster;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -200,6 +206,36 @@ class ImageFolderDatasetTest {
             assertEquals(bytes[i] / 255f, eight.data()[i]);
             assertEquals(shorts[i] / 65535f, sixteen.data()[i]);
         }
+    }
+
+    @Test
+    @DisplayName("a grey image of float, 32-bit or signed samples (a TIFF named .png, read by content) fails naming the"
+            + " file and the samples expected")
+    void deepGrey() throws IOException {
+        Path floats = greyTiff(root.resolve("t"), "float.png", DataBuffer.TYPE_FLOAT, 32);
+        Path ints = greyTiff(root.resolve("t"), "int32.png", DataBuffer.TYPE_INT, 32);
+        Path signed = greyTiff(root.resolve("t"), "signed.png", DataBuffer.TYPE_SHORT, 16);
+        ImageFolderDataset d = ImageFolderDataset.open(root);
+        String expected = " samples: expected unsigned integer samples of at most 16 bits (such as an 8- or 16-bit grey PNG)";
+        assertEquals(floats + ": a grey image of 32-bit floating-point" + expected,
+                assertThrows(DatasetException.class, () -> d.image(0)).getMessage());
+        assertEquals(ints + ": a grey image of 32-bit unsigned integer" + expected,
+                assertThrows(DatasetException.class, () -> d.image(1)).getMessage());
+        assertEquals(signed + ": a grey image of 16-bit signed integer" + expected,
+                assertThrows(DatasetException.class, () -> d.image(2)).getMessage());
+    }
+
+    /** Writes a 4x2 grey TIFF of {@code bits}-bit samples of {@code transferType} (values 0 to 7) to {@code dir/name}. */
+    private static Path greyTiff(Path dir, String name, int transferType, int bits) throws IOException {
+        ColorModel model = new ComponentColorModel(ColorSpace.getInstance(ColorSpace.CS_GRAY), new int[] {bits}, false,
+                false, Transparency.OPAQUE, transferType);
+        WritableRaster raster = model.createCompatibleWritableRaster(4, 2);
+        raster.setSamples(0, 0, 4, 2, 0, new int[] {0, 1, 2, 3, 4, 5, 6, 7});
+        Path file = write(dir, name, "tiff", new BufferedImage(model, raster, false, null));
+        BufferedImage back = ImageIO.read(file.toFile());
+        assertEquals(transferType, back.getRaster().getTransferType(), "the TIFF reads back with the samples written");
+        assertEquals(bits, back.getColorModel().getComponentSize(0));
+        return file;
     }
 
     @Test

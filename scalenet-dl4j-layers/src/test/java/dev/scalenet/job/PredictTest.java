@@ -3,6 +3,7 @@ package dev.scalenet.job;
 import dev.scalenet.InvalidSettingException;
 import dev.scalenet.io.Npy;
 import dev.scalenet.io.NpyArray;
+import dev.scalenet.vit.Features;
 import dev.scalenet.vit.VisionTransformer;
 import dev.scalenet.vit.VitConfig;
 import dev.scalenet.vit.VitModel;
@@ -51,6 +52,25 @@ class PredictTest {
         Npy.write(nan, a);
         assertEquals("inputs = " + nan + ": element 0 (image 0, channel 0, row 0, column 0) is -Infinity: expected finite"
                 + " pixel values", rejected("nan.npy"));
+    }
+
+    @Test
+    @DisplayName("tokens of more images than one output array holds fail naming the file and the most images it may hold,"
+            + " before the output is allocated")
+    void outputTooLarge() throws IOException {
+        // one pixel an image but two tokens of 512 values: the outputs outgrow the inputs 1024-fold
+        VitConfig c = VitConfig.builder().imgSize(1).patchSize(1).inChans(1).numClasses(2).embedDim(512).depth(1)
+                .numHeads(2).mlpRatio(1).build();
+        VitModel wide = new VitModel(VisionTransformer.builder().config(c).build().init(), null, null);
+        long images = (Integer.MAX_VALUE - 8L) / 1024 + 1;
+        Path file = input("many.npy", new long[] {images, 1, 1, 1});
+        Path out = dir.resolve("out.npy");
+        InvalidSettingException e = assertThrows(InvalidSettingException.class,
+                () -> Predict.run(wide, file, out, Features.Kind.TOKENS));
+        assertEquals("inputs = " + file + ": 2097152 images, whose tokens (1024 values an image) make 2147483648 values:"
+                + " expected at most 2097151 images a file for tokens (an output array holds at most 2147483639 values);"
+                + " split the inputs", e.getMessage());
+        assertFalse(Files.exists(out), "nothing written");
     }
 
     private Path input(String name, long[] shape) throws IOException {
