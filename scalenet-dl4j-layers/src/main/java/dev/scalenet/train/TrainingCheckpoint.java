@@ -5,27 +5,18 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.scalenet.io.AtomicFiles;
+import dev.scalenet.io.Nd4jArrays;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
-import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
 import java.io.DataOutputStream;
-import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UTFDataFormatException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.DoubleBuffer;
-import java.nio.FloatBuffer;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.zip.ZipEntry;
@@ -49,9 +40,6 @@ final class TrainingCheckpoint {
     private static final long HEADER_BYTES = 4096;
     /** The run's position and identity are a few kilobytes; far more is not a state this class wrote. */
     private static final int MAX_STATE_BYTES = 1 << 20;
-    /** ND4J's buffer headers (an allocation-mode name, a length, a data-type name) as 1.0.0-M2.1 writes them. */
-    private static final List<String> BUFFER_MODES = List.of("MIXED_DATA_TYPES", "LONG_SHAPE");
-    private static final List<String> VALUE_TYPES = List.of("FLOAT", "DOUBLE");
 
     final ObjectNode state;
     final INDArray params;
@@ -250,112 +238,20 @@ final class TrainingCheckpoint {
         }
 
         /**
-         * The array in {@code entry}, holding exactly {@code values} values or, unless {@code exact}, at most that many.
-         * ND4J's format is two buffers, shape then data, each {@code [mode (UTF), length (long), type (UTF), values]};
-         * the bytes read are capped by the largest array allowed, and every header field is checked against them.
-         * The values are copied into a new array of the stored shape, so nothing of its strides or flags is trusted.
+         * The array in {@code entry}, a vector of exactly {@code expected} values or, unless {@code exact}, at most that
+         * many, checked as {@link Nd4jArrays} checks it and made anew in its stored shape and type (graph.params() is
+         * [n], an updater's state [1, n]), so nothing of its strides or flags is trusted. The headers may claim no more
+         * than the largest array allowed.
          */
         INDArray array(ZipEntry entry, long expected, boolean exact) throws IOException {
-            String where = file + ": " + entry.getName();
-            long cap = Math.min(Integer.MAX_VALUE - 16L, expected * Double.BYTES + HEADER_BYTES);
-            byte[] data;
+            long cap = Math.min(Integer.MAX_VALUE, Math.min(expected, Integer.MAX_VALUE) * Double.BYTES + HEADER_BYTES);
+            Nd4jArrays.Array stored;
             try (InputStream in = zip.getInputStream(entry)) {
-                data = in.readNBytes((int) cap + 1);
+                stored = Nd4jArrays.read(in, file + ": " + entry.getName(),
+                        new Nd4jArrays.Expected(expected, exact, "values for this model"), Nd4jArrays.Shape.VECTOR, cap);
             }
-            if (data.length > cap) {
-                throw new IOException(where + ": more than the " + expected + " values a checkpoint of this model holds");
-            }
-            try {
-                DataInputStream in = new DataInputStream(new ByteArrayInputStream(data));
-                Header shape = header(in, where, "shape", List.of("LONG"));
-                if (shape.length() != shapeInfoLength(1) && shape.length() != shapeInfoLength(2)) {
-                    throw new IOException(where + ": a shape buffer of " + shape.length() + " values: expected "
-                            + shapeInfoLength(1) + " or " + shapeInfoLength(2) + ", the shape info of a vector");
-                }
-                long[] shapeInfo = new long[(int) shape.length()];
-                for (int i = 0; i < shapeInfo.length; i++) shapeInfo[i] = in.readLong();
-                Header values = header(in, where, "data", VALUE_TYPES);
-                long count = values.length();
-                if (exact ? count != expected : count > expected) {
-                    throw new IOException(where + ": holds " + count + " values, expected " + (exact ? "" : "at most ")
-                            + expected + " for this model");
-                }
-                // graph.params() is [n], an updater's state [1, n]
-                int rank = (shapeInfo.length - 4) / 2;
-                long[] stored = Arrays.copyOfRange(shapeInfo, 1, 1 + rank);
-                if (shapeInfo[0] != rank || !Arrays.equals(stored, rank == 1 ? new long[] {count} : new long[] {1, count})) {
-                    throw new IOException(where + ": shape info " + Arrays.toString(shapeInfo) + " for " + count
-                            + " values: expected the shape [" + count + "] or [1, " + count + "]");
-                }
-                int width = values.type().equals("DOUBLE") ? Double.BYTES : Float.BYTES;
-                int start = data.length - in.available();
-                long trailing = in.available() - count * width;
-                if (trailing != 0) {
-                    throw new IOException(where + ": " + trailing + " bytes after the " + count + " values: expected the"
-                            + " entry to end with them");
-                }
-                return values(where, ByteBuffer.wrap(data, start, (int) (count * width)).slice(), stored,
-                        values.type().equals("DOUBLE"));
-            } catch (EOFException | UTFDataFormatException e) {
-                throw new IOException(where + ": not an array this project wrote (" + e + ")", e);
-            }
-        }
-
-        private record Header(long length, String type) {
-        }
-
-        /** ND4J's shape info of a {@code rank} array: rank, sizes, strides, flags, element stride, order. */
-        private static int shapeInfoLength(int rank) {
-            return 2 * rank + 4;
-        }
-
-        /**
-         * A buffer header: its allocation mode, length and type (one of {@code types}), the length checked against the
-         * bytes after it.
-         */
-        private static Header header(DataInputStream in, String where, String which, List<String> types)
-                throws IOException {
-            String mode = in.readUTF();
-            if (!BUFFER_MODES.contains(mode)) {
-                throw new IOException(where + ": not an array this project wrote (its " + which + " buffer has"
-                        + " allocation mode '" + mode + "', expected one of " + BUFFER_MODES + ")");
-            }
-            long length = in.readLong();
-            String type = in.readUTF();
-            if (!types.contains(type)) {
-                throw new IOException(where + ": its " + which + " buffer holds " + type + " values, expected " + types);
-            }
-            int width = type.equals("FLOAT") ? Float.BYTES : Long.BYTES; // LONG and DOUBLE are 8 bytes
-            if (length < 0 || length > in.available() / width) {
-                throw new IOException(where + ": a buffer header claims " + length + " values, the entry holds "
-                        + in.available() + " bytes after it");
-            }
-            return new Header(length, type);
-        }
-
-        /** Copies the big-endian values into a new array of {@code shape}, refusing a non-finite one by its index. */
-        private static INDArray values(String where, ByteBuffer stored, long[] shape, boolean doubles) throws IOException {
-            INDArray a = Nd4j.createUninitialized(doubles ? DataType.DOUBLE : DataType.FLOAT, shape);
-            int count = (int) a.length();
-            ByteBuffer target = a.data().asNio().order(ByteOrder.nativeOrder());
-            if (doubles) {
-                DoubleBuffer from = stored.order(ByteOrder.BIG_ENDIAN).asDoubleBuffer();
-                for (int i = 0; i < count; i++) {
-                    if (!Double.isFinite(from.get(i))) throw nonFinite(where, i, from.get(i));
-                }
-                target.asDoubleBuffer().put(from);
-            } else {
-                FloatBuffer from = stored.order(ByteOrder.BIG_ENDIAN).asFloatBuffer();
-                for (int i = 0; i < count; i++) {
-                    if (!Float.isFinite(from.get(i))) throw nonFinite(where, i, from.get(i));
-                }
-                target.asFloatBuffer().put(from);
-            }
-            return a;
-        }
-
-        private static IOException nonFinite(String where, int index, double value) {
-            return new IOException(where + ": value " + index + " is " + value + ": expected finite values");
+            return stored.floats() != null ? Nd4j.create(stored.floats(), stored.shape(), DataType.FLOAT)
+                    : Nd4j.create(stored.doubles(), stored.shape(), DataType.DOUBLE);
         }
     }
 }

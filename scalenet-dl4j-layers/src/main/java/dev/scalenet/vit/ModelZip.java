@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.scalenet.io.AtomicFiles;
+import dev.scalenet.io.Nd4jArrays;
 import dev.scalenet.io.ZipDirectory;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
@@ -16,7 +17,6 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
-import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -31,8 +31,6 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
-import java.util.Arrays;
-import java.util.List;
 import java.util.Map;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipException;
@@ -68,10 +66,6 @@ final class ModelZip {
      */
     static final long MAX_TOTAL_BYTES = MAX_CONFIGURATION_BYTES + MAX_COEFFICIENT_BYTES + MAX_METADATA_BYTES;
     static final int MAX_JSON_DEPTH = 64;
-    /** ND4J's buffer headers (an allocation-mode name, a long length, a data-type name) as M2.1 writes them. */
-    private static final List<String> BUFFER_MODES = List.of("MIXED_DATA_TYPES", "LONG_SHAPE");
-    private static final int MAX_RANK = 32;
-    private static final int VALUES_FIRST_CHUNK = 1 << 20;
     private static final int JAVA_STREAM_MAGIC = 0xaced0005;
     private static final int TC_STRING = 0x74;
     /** The earliest time a zip entry can record (DOS time starts in 1980). */
@@ -213,81 +207,20 @@ final class ModelZip {
             return total;
         }
 
-        /** The flat parameter vector as ND4J writes it: a shape buffer, then a data buffer of float32 or float64. */
+        /** The flat parameter vector as ND4J writes it ({@link Nd4jArrays}), float64 values narrowed to float32. */
         private INDArray coefficients(ZipFile zip, long expected) throws IOException {
             ZipEntry entry = require(zip, COEFFICIENTS);
-            // Buffered: DataInputStream reads a value a byte call at a time, and each unbuffered call reached the zip's file.
-            try (DataInputStream in = new DataInputStream(new BufferedInputStream(
-                    bounded(COEFFICIENTS, entry, zip, MAX_COEFFICIENT_BYTES), 1 << 16))) {
-                long shapeLength = bufferHeader(in, "shape", List.of("LONG")).length();
-                if (shapeLength < 4 || shapeLength > 2 * MAX_RANK + 4 || (shapeLength - 4) % 2 != 0) {
-                    throw fail(COEFFICIENTS, "shape buffer of length " + shapeLength + ": expected 2 * rank + 4 for a rank"
-                            + " of at most " + MAX_RANK);
-                }
-                long[] shapeInfo = new long[(int) shapeLength];
-                for (int i = 0; i < shapeInfo.length; i++) shapeInfo[i] = in.readLong();
-                int rank = (int) (shapeLength - 4) / 2;
-                long numel = 1;
-                for (int i = 1; i <= rank; i++) {
-                    if (shapeInfo[i] < 0) throw fail(COEFFICIENTS, "negative dimension " + shapeInfo[i] + " in the shape");
-                    numel = shapeInfo[i] == 0 ? 0 : numel > Long.MAX_VALUE / shapeInfo[i] ? -1 : numel * shapeInfo[i];
-                    if (numel < 0) throw fail(COEFFICIENTS, "the shape's size overflows");
-                }
-                if (shapeInfo[0] != rank || numel != expected) {
-                    throw fail(COEFFICIENTS, "shape info " + Arrays.toString(shapeInfo) + " holds " + numel
-                            + " values: expected a vector of the " + expected + " parameters " + CONFIGURATION
-                            + " describes");
-                }
-                BufferHeader data = bufferHeader(in, "data", List.of("FLOAT", "DOUBLE"));
-                if (data.length() != expected) {
-                    throw fail(COEFFICIENTS, "data buffer of " + data.length() + " values: expected the " + expected
-                            + " parameters " + CONFIGURATION + " describes");
-                }
-                float[] values = readValues(in, (int) expected, data.type().equals("DOUBLE"));
-                if (in.read() >= 0) throw fail(COEFFICIENTS, "trailing bytes after the " + expected + " parameters");
-                return Nd4j.createFromArray(values).reshape(1, expected);
-            } catch (EOFException e) {
-                throw fail(COEFFICIENTS, "truncated: ends before the " + expected + " parameters " + CONFIGURATION
-                        + " describes", e);
+            Nd4jArrays.Array stored;
+            try (InputStream in = bounded(COEFFICIENTS, entry, zip, MAX_COEFFICIENT_BYTES)) {
+                stored = Nd4jArrays.read(in, where + " (entry " + COEFFICIENTS + ")",
+                        new Nd4jArrays.Expected(expected, true, "parameters " + CONFIGURATION + " describes"),
+                        Nd4jArrays.Shape.ANY, MAX_COEFFICIENT_BYTES);
+            } catch (Nd4jArrays.Malformed e) {
+                throw new ModelZipException(e.getMessage(), e);
             }
-        }
-
-        /** Grows the array with the values actually there, so a header claiming millions in a tiny entry allocates little. */
-        private float[] readValues(DataInputStream in, int count, boolean doubles) throws IOException {
-            float[] values = new float[Math.min(count, VALUES_FIRST_CHUNK)];
-            for (int i = 0; i < count; i++) {
-                if (i == values.length) values = Arrays.copyOf(values, (int) Math.min(count, 2L * values.length));
-                double v = doubles ? in.readDouble() : in.readFloat();
-                if (!Double.isFinite(v)) throw fail(COEFFICIENTS, "parameter " + i + " is " + v + ": expected finite values");
-                values[i] = (float) v;
-            }
-            return values;
-        }
-
-        private record BufferHeader(long length, String type) {
-        }
-
-        /** An ND4J buffer header: allocation mode, length, data type (one of {@code types}). */
-        private BufferHeader bufferHeader(DataInputStream in, String which, List<String> types) throws IOException {
-            String mode = utf(in, which);
-            if (!BUFFER_MODES.contains(mode)) {
-                throw fail(COEFFICIENTS, which + " buffer has allocation mode '" + mode + "': expected one of " + BUFFER_MODES
-                        + " (older ND4J formats are not read; re-save the model)");
-            }
-            long length = in.readLong();
-            String type = utf(in, which);
-            if (!types.contains(type)) {
-                throw fail(COEFFICIENTS, which + " buffer has data type '" + type + "': expected one of " + types);
-            }
-            return new BufferHeader(length, type);
-        }
-
-        private String utf(DataInputStream in, String which) throws IOException {
-            try {
-                return in.readUTF();
-            } catch (UTFDataFormatException e) {
-                throw fail(COEFFICIENTS, which + " buffer header is not modified UTF-8 text", e);
-            }
+            long[] shape = {1, expected};
+            return stored.floats() != null ? Nd4j.create(stored.floats(), shape, DataType.FLOAT)
+                    : Nd4j.create(stored.doubles(), shape, DataType.FLOAT);
         }
 
         private JsonNode metadata(ZipFile zip) throws IOException {

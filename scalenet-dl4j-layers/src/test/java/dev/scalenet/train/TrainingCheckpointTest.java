@@ -67,13 +67,13 @@ class TrainingCheckpointTest {
         Path file = dir.resolve("checkpoint.zip");
         new TrainingCheckpoint(state(), values(PARAMS), values(2 * PARAMS), null).save(file);
         IOException fewer = assertThrows(IOException.class, () -> TrainingCheckpoint.load(file, PARAMS + 1));
-        assertTrue(fewer.getMessage().startsWith(file + ": params.bin: holds 40 values, expected 41"), fewer.getMessage());
+        assertTrue(fewer.getMessage().startsWith(file + ": params.bin: data buffer of 40 values: expected the 41 values for this model"), fewer.getMessage());
         IOException fewerHeld = assertThrows(IOException.class, () -> TrainingCheckpoint.load(file, 10));
-        assertTrue(fewerHeld.getMessage().startsWith(file + ": params.bin: holds 40 values, expected 10"), fewerHeld.getMessage());
-        // far bigger than this model's: refused from the entry's size, without reading past the cap
+        assertTrue(fewerHeld.getMessage().startsWith(file + ": params.bin: data buffer of 40 values: expected the 10 values"), fewerHeld.getMessage());
+        // far bigger than this model's: refused from its header, before its values are read
         new TrainingCheckpoint(state(), values(4000), null, null).save(file);
         IOException more = assertThrows(IOException.class, () -> TrainingCheckpoint.load(file, 10));
-        assertTrue(more.getMessage().startsWith(file + ": params.bin: more than the 10 values"), more.getMessage());
+        assertTrue(more.getMessage().startsWith(file + ": params.bin: data buffer of 4000 values: expected the 10 values"), more.getMessage());
     }
 
     @Test
@@ -86,8 +86,8 @@ class TrainingCheckpointTest {
         assertEquals(PARAMS, b.getLong(at), "found the length field");
         b.putLong(at, 1L << 40);
         Path file = zip("params.bin", params);
-        IOException e = assertThrows(IOException.class, () -> TrainingCheckpoint.load(file, 1L << 41));
-        assertTrue(e.getMessage().startsWith(file + ": params.bin: a buffer header claims 1099511627776 values"), e.getMessage());
+        IOException e = assertThrows(IOException.class, () -> TrainingCheckpoint.load(file, 1L << 40));
+        assertTrue(e.getMessage().startsWith(file + ": params.bin: data buffer claims 1099511627776 values of 4 bytes: more than the "), e.getMessage());
     }
 
     @Test
@@ -95,7 +95,7 @@ class TrainingCheckpointTest {
     void notACheckpoint() throws IOException {
         Path garbage = zip("params.bin", new byte[] {1, 2, 3, 4, 5});
         IOException e = assertThrows(IOException.class, () -> TrainingCheckpoint.load(garbage, PARAMS));
-        assertTrue(e.getMessage().startsWith(garbage + ": params.bin: not an array this project wrote"), e.getMessage());
+        assertTrue(e.getMessage().startsWith(garbage + ": params.bin: truncated: ends before the 40 values for this model"), e.getMessage());
         Path other = dir.resolve("other.zip");
         try (ZipOutputStream z = new ZipOutputStream(Files.newOutputStream(other))) {
             z.putNextEntry(new ZipEntry("readme.txt"));
@@ -135,7 +135,7 @@ class TrainingCheckpointTest {
         assertTrue(message.startsWith(square + ": params.bin: shape info [2, 4, 10, "), message);
         assertTrue(message.endsWith(" for 40 values: expected the shape [40] or [1, 40]"), message);
         Path cube = zip("params.bin", bytes(values(PARAMS).reshape(1, 1, PARAMS)));
-        assertEquals(cube + ": params.bin: a shape buffer of 10 values: expected 6 or 8, the shape info of a vector",
+        assertEquals(cube + ": params.bin: shape buffer of 10 values: expected 2 * rank + 4 for a rank from 1 to 2",
                 refused(cube, 0, false));
         INDArray flat = Nd4j.linspace(-1, 1, PARAMS, DataType.FLOAT);
         Path vector = zip("params.bin", bytes(flat));
@@ -147,7 +147,7 @@ class TrainingCheckpointTest {
     @DisplayName("values that are not float32 or float64 are refused by type; float64 values load as they were stored")
     void storedType() throws IOException {
         Path ints = zip("params.bin", bytes(Nd4j.zeros(DataType.INT, 1, PARAMS)));
-        assertEquals(ints + ": params.bin: its data buffer holds INT values, expected [FLOAT, DOUBLE]", refused(ints, 0, false));
+        assertEquals(ints + ": params.bin: data buffer has data type 'INT': expected one of [FLOAT, DOUBLE]", refused(ints, 0, false));
         INDArray doubles = values(PARAMS).castTo(DataType.DOUBLE).muli(Math.PI);
         Path exact = zip("params.bin", bytes(doubles));
         INDArray loaded = TrainingCheckpoint.load(exact, PARAMS, 0, false).params;
@@ -174,7 +174,7 @@ class TrainingCheckpointTest {
     void trailingBytes() throws IOException {
         byte[] params = bytes(values(PARAMS));
         Path file = zip("params.bin", Arrays.copyOf(params, params.length + 4));
-        assertEquals(file + ": params.bin: 4 bytes after the 40 values: expected the entry to end with them",
+        assertEquals(file + ": params.bin: trailing bytes after the 40 values: expected the array to end with them",
                 refused(file, 0, false));
     }
 
@@ -183,7 +183,7 @@ class TrainingCheckpointTest {
     void optimizerStateToResume() throws IOException {
         String state = new ObjectMapper().writeValueAsString(state());
         Path shorter = zip(state, Map.of("params.bin", bytes(values(PARAMS)), "updater.bin", bytes(values(2 * PARAMS - 4))));
-        assertEquals(shorter + ": updater.bin: holds 76 values, expected 80 for this model", refused(shorter, 2 * PARAMS, false));
+        assertEquals(shorter + ": updater.bin: data buffer of 76 values: expected the 80 values for this model", refused(shorter, 2 * PARAMS, false));
         Path without = zip(state, Map.of("params.bin", bytes(values(PARAMS))));
         assertEquals(without + ": no updater.bin: expected this model's optimizer state (80 values) to resume from",
                 refused(without, 2 * PARAMS, false));
@@ -226,7 +226,8 @@ class TrainingCheckpointTest {
         assertArrayEquals(adjustments.getUpdater().getStateViewArray().data().asFloat(),
                 TrainingCheckpoint.load(file, prepared(Trainable.ADJUSTMENTS), false).updater.data().asFloat());
         IOException e = assertThrows(IOException.class, () -> TrainingCheckpoint.load(file, all, false));
-        assertEquals(file + ": updater.bin: holds " + adjustmentState + " values, expected " + allState + " for this model",
+        assertEquals(file + ": updater.bin: data buffer of " + adjustmentState + " values: expected the " + allState
+                + " values for this model",
                 e.getMessage());
     }
 

@@ -168,17 +168,17 @@ class ModelZipTest {
         byte[] nan = Arrays.copyOf(floats, floats.length + 4 * params.length);
         ByteBuffer.wrap(nan, floats.length + 4 * 7, 4).putFloat(Float.NaN); // big-endian, as ND4J writes
         entries.put(ModelZip.COEFFICIENTS, nan);
-        assertTrue(rejected(entries).contains("(entry coefficients.bin): parameter 7 is NaN: expected finite values"));
+        assertTrue(rejected(entries).contains("(entry coefficients.bin): value 7 is NaN: expected finite values"));
 
         byte[] trailing = Arrays.copyOf(floats, floats.length + 4 * params.length + 1);
         entries.put(ModelZip.COEFFICIENTS, trailing);
-        assertTrue(rejected(entries).contains("(entry coefficients.bin): trailing bytes after the " + n + " parameters"));
+        assertTrue(rejected(entries).contains("(entry coefficients.bin): trailing bytes after the " + n + " values"));
 
         byte[] heap = coefficients(shapeInfo, n, "FLOAT");
         entries.put(ModelZip.COEFFICIENTS, concat(new byte[] {0, 4}, "HEAP".getBytes(StandardCharsets.UTF_8),
                 Arrays.copyOfRange(heap, 2 + "MIXED_DATA_TYPES".length(), heap.length)));
         assertTrue(rejected(entries).contains("shape buffer has allocation mode 'HEAP': expected one of"
-                + " [MIXED_DATA_TYPES, LONG_SHAPE] (older ND4J formats are not read; re-save the model)"));
+                + " [MIXED_DATA_TYPES, LONG_SHAPE] (older ND4J formats are not read)"));
     }
 
     @Test
