@@ -255,10 +255,11 @@ public final class TimmCheckpoint {
      * that no tensor holds.
      */
     static ComputationGraph build(ComputationGraphConfiguration conf, Checkpoint ckpt) throws SafeTensorsException {
-        requireMatch(conf, bindings(conf), ckpt);
+        List<Binding> bindings = bindings(conf);
+        requireMatch(conf, bindings, ckpt);
         ComputationGraph graph = new ComputationGraph(conf);
         graph.init();
-        fill(graph, ckpt);
+        copy(graph, bindings, ckpt); // checked above: not again
         return graph;
     }
 
@@ -269,6 +270,11 @@ public final class TimmCheckpoint {
     public static void fill(ComputationGraph graph, Checkpoint ckpt) throws SafeTensorsException {
         List<Binding> bindings = bindings(graph);
         requireMatch(graph.getConfiguration(), bindings, ckpt);
+        copy(graph, bindings, ckpt);
+    }
+
+    /** Copies the tensors of {@code bindings}, already matched against {@code ckpt}, into {@code graph}. */
+    private static void copy(ComputationGraph graph, List<Binding> bindings, Checkpoint ckpt) throws SafeTensorsException {
         Map<String, String> filledBy = new TreeMap<>();
         for (Binding b : bindings) {
             INDArray target = graph.getLayer(b.vertex).getParam(b.param);
