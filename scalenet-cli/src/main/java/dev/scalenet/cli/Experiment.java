@@ -13,6 +13,7 @@ import dev.scalenet.data.Split;
 import dev.scalenet.expand.ExpansionPlan;
 import dev.scalenet.expand.ScaleNet;
 import dev.scalenet.io.AtomicFiles;
+import dev.scalenet.io.Json;
 import dev.scalenet.io.Npy;
 import dev.scalenet.job.Evaluation;
 import dev.scalenet.train.Charts;
@@ -222,7 +223,7 @@ public final class Experiment {
         Path dir = s.out.resolve("seed" + seed).resolve(arm.id());
         Path resultFile = dir.resolve("result.json");
         if (Files.isRegularFile(resultFile)) {
-            JsonNode done = JSON.readTree(resultFile.toFile());
+            JsonNode done = Json.read(resultFile);
             if (!done.get("settings").equals(settings)) {
                 throw new InvalidSettingException("--out", s.out, "a folder of runs with these settings, or a new one: "
                         + resultFile + " was made with " + done.get("settings"));
@@ -291,7 +292,7 @@ public final class Experiment {
         if (Files.isDirectory(out)) {
             try (Stream<Path> files = Files.walk(out, 3)) {
                 for (Path f : (Iterable<Path>) files.filter(p -> p.getFileName().toString().equals("result.json")).sorted()::iterator) {
-                    JsonNode r = JSON.readTree(f.toFile());
+                    JsonNode r = Json.read(f);
                     Arm arm = Arm.valueOf(r.get("arm").asText().toUpperCase(Locale.ROOT));
                     byArm.get(arm).add(r);
                     dirs.get(arm).put(r.get("seed").asInt(), f.getParent());
@@ -315,10 +316,10 @@ public final class Experiment {
             row.put("label", e.getKey().label);
             row.put("seeds", runs.size());
             row.put("validationMean", mean(val));
-            row.put("validationStd", std(val));
+            if (val.length > 1) row.put("validationStd", std(val)); // one seed has no spread, not a spread of 0
             if (test.length > 0) {
                 row.put("testMean", mean(test));
-                row.put("testStd", std(test));
+                if (test.length > 1) row.put("testStd", std(test));
                 row.put("testSeeds", test.length);
             }
             row.set("runs", JSON.valueToTree(runs));
@@ -430,14 +431,16 @@ public final class Experiment {
         return Arrays.stream(v).average().orElse(Double.NaN);
     }
 
-    /** Sample standard deviation (n - 1); 0 for a single value. */
+    /** Sample standard deviation (n - 1); NaN for a single value, whose spread is unknown (not 0). */
     static double std(double[] v) {
-        if (v.length < 2) return 0;
+        if (v.length < 2) return Double.NaN;
         double m = mean(v);
         return Math.sqrt(Arrays.stream(v).map(x -> (x - m) * (x - m)).sum() / (v.length - 1));
     }
 
-    private static String meanStd(double[] v) {
+    /** {@code mean ± std%} for the results table; {@code ± n/a} for a single seed. */
+    static String meanStd(double[] v) {
+        if (v.length < 2) return String.format(Locale.ROOT, "%.2f%% ± n/a", mean(v));
         return String.format(Locale.ROOT, "%.2f ± %.2f%%", mean(v), std(v));
     }
 }

@@ -6,6 +6,7 @@ import dev.scalenet.data.Datasets;
 import dev.scalenet.data.ImageDataset;
 import dev.scalenet.data.Split;
 import dev.scalenet.io.AtomicFiles;
+import dev.scalenet.io.Json;
 import dev.scalenet.train.MemoryCheck;
 import dev.scalenet.train.TrainConfig;
 import dev.scalenet.train.TrainResult;
@@ -89,7 +90,7 @@ final class TrainCommand implements Callable<Integer>, RecipeOptions.WithRecipe 
     /** A freshly initialised model from a metadata JSON (see {@link VitModel#metadata()}). */
     static VitModel fresh(Path arch, long seed) throws IOException {
         try {
-            return VitModel.create(new ObjectMapper().readTree(arch.toFile()), seed);
+            return VitModel.create(Json.read(arch), seed);
         } catch (IllegalArgumentException e) {
             throw new IOException(arch.toAbsolutePath() + ": " + e.getMessage(), e);
         }

@@ -47,11 +47,13 @@ class ExperimentTest {
     }
 
     @Test
-    @DisplayName("mean and sample standard deviation (n - 1) over seeds")
+    @DisplayName("mean and sample standard deviation (n - 1) over seeds; one seed has no spread, shown as n/a, not 0")
     void meanAndStd() {
         assertEquals(2.0, Experiment.mean(new double[] {1, 2, 3}));
         assertEquals(1.0, Experiment.std(new double[] {1, 2, 3}), 1e-12);
-        assertEquals(0.0, Experiment.std(new double[] {5}));
+        assertEquals("2.00 ± 1.00%", Experiment.meanStd(new double[] {1, 2, 3}));
+        assertTrue(Double.isNaN(Experiment.std(new double[] {5})));
+        assertEquals("5.00% ± n/a", Experiment.meanStd(new double[] {5}));
     }
 
     /** A tiny experiment: 256 training images, 128 held out, width 32, L = 2, batch 64, E = 3 epochs. */
@@ -99,6 +101,12 @@ class ExperimentTest {
         JsonNode first = json.readTree(out.resolve("results.json").toFile()).get("paired").get(0);
         assertEquals("scalenet_fp", first.get("a").asText());
         assertEquals("base_more", first.get("b").asText());
+        // one seed: the results claim no spread, neither per arm nor per pair
+        JsonNode arms = json.readTree(out.resolve("results.json").toFile()).get("arms");
+        assertEquals(1, arms.get(0).get("seeds").asInt());
+        assertTrue(!arms.get(0).has("validationStd") && !arms.get(0).has("testStd"), arms.get(0).toString());
+        assertTrue(!first.get("validation").has("std") && !first.get("test").has("std"), first.toString());
+        assertTrue(paired.contains("% ± n/a |") && !paired.contains("± 0.00%"), paired);
         JsonNode mcnemar = first.get("mcnemar").get(0);
         assertEquals(10_000, mcnemar.get("bothRight").asLong() + mcnemar.get("onlyA").asLong()
                 + mcnemar.get("onlyB").asLong() + mcnemar.get("bothWrong").asLong());

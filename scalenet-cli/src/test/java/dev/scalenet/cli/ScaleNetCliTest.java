@@ -209,6 +209,16 @@ class ScaleNetCliTest {
     }
 
     @Test
+    @DisplayName("train --arch reads its JSON strictly: a key given twice fails with exit code 1, naming the file and the key")
+    void strictArch(@TempDir Path dir) throws Exception {
+        Path arch = Files.writeString(dir.resolve("arch.json"), "{\"constructor\": {\"depth\": 2, \"depth\": 12}}");
+        Run r = run("train", "--arch", arch.toString(), "--data", "none", "--out", dir.resolve("out").toString());
+        assertEquals(1, r.code(), r.err());
+        assertTrue(r.err().contains(arch.toAbsolutePath() + ": not valid JSON: the key 'depth' appears a second time at line 1,"), r.err());
+        assertFalse(Files.exists(dir.resolve("out")), "nothing written");
+    }
+
+    @Test
     @DisplayName("a missing model file fails with exit code 1 and the file's name")
     void missingFile(@TempDir Path dir) {
         Run r = run("export", "--model", dir.resolve("nope.zip").toString(), "--output", dir.resolve("x.safetensors").toString());

@@ -1,14 +1,12 @@
 package dev.scalenet.data;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.scalenet.io.Json;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
@@ -195,12 +193,7 @@ public final class DataConfig {
     /** Reads a JSON file (see {@link #fromJson}); errors name the file. */
     public static DataConfig read(Path file) throws IOException {
         String where = file.toAbsolutePath().toString();
-        JsonNode node;
-        try {
-            node = JSON.readTree(Files.readString(file, StandardCharsets.UTF_8));
-        } catch (JsonProcessingException e) {
-            throw new IOException(where + ": not valid JSON: " + e.getOriginalMessage(), e);
-        }
+        JsonNode node = Json.read(file);
         try {
             return fromJson(node);
         } catch (IllegalArgumentException e) {

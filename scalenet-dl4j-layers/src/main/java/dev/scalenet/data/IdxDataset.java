@@ -223,7 +223,9 @@ public final class IdxDataset implements ImageDataset {
     private static Idx readIdx(Path file, int magic, String layout) throws DatasetException {
         String where = file.toAbsolutePath().toString();
         int rank = magic & 0xff;
-        try (InputStream in = open(file)) {
+        // both resources: the file is closed on every path, also when the gzip header is refused before in exists
+        try (InputStream raw = new BufferedInputStream(Files.newInputStream(file), BUFFER_BYTES);
+             InputStream in = decompressed(raw)) {
             byte[] header = new byte[4 + 4 * rank];
             int got = in.readNBytes(header, 0, header.length);
             if (got < 4) {
@@ -277,18 +279,12 @@ public final class IdxDataset implements ImageDataset {
         }
     }
 
-    /** The file's bytes, decompressed when it starts with the gzip magic {@code 1f 8b}. */
-    private static InputStream open(Path file) throws IOException {
-        InputStream raw = new BufferedInputStream(Files.newInputStream(file), BUFFER_BYTES);
-        try {
-            raw.mark(2);
-            boolean gzip = raw.read() == 0x1f && raw.read() == 0x8b;
-            raw.reset();
-            return gzip ? new BufferedInputStream(new GZIPInputStream(raw, BUFFER_BYTES), BUFFER_BYTES) : raw;
-        } catch (IOException | RuntimeException e) {
-            raw.close();
-            throw e;
-        }
+    /** {@code raw} decompressed when it starts with the gzip magic {@code 1f 8b}, else {@code raw} itself. */
+    private static InputStream decompressed(InputStream raw) throws IOException {
+        raw.mark(2);
+        boolean gzip = raw.read() == 0x1f && raw.read() == 0x8b;
+        raw.reset();
+        return gzip ? new BufferedInputStream(new GZIPInputStream(raw, BUFFER_BYTES), BUFFER_BYTES) : raw;
     }
 
     private static String badMagic(int found, int expected, String layout) {

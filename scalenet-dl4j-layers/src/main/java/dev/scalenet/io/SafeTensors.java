@@ -1,11 +1,6 @@
 package dev.scalenet.io;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -39,10 +34,6 @@ public final class SafeTensors {
     static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
     private static final String METADATA_KEY = "__metadata__";
     private static final int CHUNK_ELEMENTS = 64 * 1024;
-    private static final ObjectMapper JSON = JsonMapper.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-            .build();
 
     private record Entry(String name, DType dtype, long[] shape, int numel, long begin, long end) {
     }
@@ -151,9 +142,9 @@ public final class SafeTensors {
         }
         JsonNode root;
         try {
-            root = JSON.readTree(text);
-        } catch (JsonProcessingException e) {
-            throw fail(where, "header is not valid JSON: " + e.getOriginalMessage());
+            root = Json.parse(text);
+        } catch (JsonFormatException e) {
+            throw fail(where, "header is not valid JSON: " + e.getMessage());
         }
         if (root == null || !root.isObject()) {
             throw fail(where, "header must be a JSON object, found " + kind(root));

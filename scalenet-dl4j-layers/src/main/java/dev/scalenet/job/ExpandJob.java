@@ -13,6 +13,7 @@ import dev.scalenet.expand.ExpansionPlan;
 import dev.scalenet.expand.ScaleNet;
 import dev.scalenet.io.AtomicFiles;
 import dev.scalenet.io.Fingerprints;
+import dev.scalenet.io.Json;
 import dev.scalenet.train.Charts;
 import dev.scalenet.train.EvalResult;
 import dev.scalenet.train.MemoryCheck;
@@ -330,9 +331,9 @@ public final class ExpandJob {
     private static List<String> changedInputs(Path recorded, ObjectNode now) {
         JsonNode before;
         try {
-            before = JSON.readTree(recorded.toFile());
+            before = Json.read(recorded);
         } catch (IOException e) {
-            return List.of(INPUTS_FILE + " (unreadable: " + e.getMessage() + ")");
+            return List.of(e.getMessage()); // names the file and what is wrong with it
         }
         List<String> changed = new ArrayList<>();
         Set<String> fields = new TreeSet<>();

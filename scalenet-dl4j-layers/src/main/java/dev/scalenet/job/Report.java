@@ -9,6 +9,7 @@ import dev.scalenet.expand.ExpandedModel;
 import dev.scalenet.expand.ExpansionPlan;
 import dev.scalenet.io.AtomicFiles;
 import dev.scalenet.io.Fingerprints;
+import dev.scalenet.io.Json;
 import dev.scalenet.train.EvalResult;
 import dev.scalenet.train.PairedComparison;
 import dev.scalenet.train.TrainResult;
@@ -60,7 +61,7 @@ public final class Report {
     public static Report readOrCreate(Path dir, String name) throws IOException {
         Path file = dir.resolve(JSON_FILE);
         if (!Files.isRegularFile(file)) return new Report(name);
-        JsonNode node = JSON.readTree(file.toFile());
+        JsonNode node = Json.read(file);
         if (!(node instanceof ObjectNode)) throw new IOException(file + ": not a report (expected a JSON object)");
         Report report = new Report((ObjectNode) node);
         JsonNode curve = node.path("training").path("curve");

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.scalenet.io.AtomicFiles;
+import dev.scalenet.io.Json;
 
 import java.io.BufferedWriter;
 import java.io.Closeable;
@@ -54,7 +55,7 @@ public final class MetricsLog implements Closeable {
         for (String text : Files.readAllLines(file, StandardCharsets.UTF_8)) {
             JsonNode line;
             try {
-                line = JSON.readTree(text);
+                line = Json.parse(text);
             } catch (IOException cutShort) {
                 break; // the process was killed mid-line: everything after is unreliable
             }

@@ -23,7 +23,8 @@ public final class PairedComparison {
 
     /**
      * The per-seed differences {@code a[k] - b[k]}: their mean, sample standard deviation and the 95% t-interval
-     * of the mean, {@code mean ± t(0.975, n - 1) · sd / sqrt(n)}. With one seed the interval is undefined (NaN).
+     * of the mean, {@code mean ± t(0.975, n - 1) · sd / sqrt(n)}. With one seed the standard deviation and the
+     * interval are undefined: NaN here, and left out of the JSON and the text (a 0 would claim seeds that agree).
      */
     public record Seeds(int n, double mean, double std, double low, double high) {
         public boolean excludesZero() {
@@ -34,8 +35,8 @@ public final class PairedComparison {
             ObjectNode o = new ObjectMapper().createObjectNode();
             o.put("seeds", n);
             o.put("meanDifference", mean);
-            o.put("std", std);
             if (n > 1) {
+                o.put("std", std);
                 o.put("ci95Low", low);
                 o.put("ci95High", high);
             }
@@ -57,7 +58,7 @@ public final class PairedComparison {
         int n = a.length;
         double mean = 0;
         for (int k = 0; k < n; k++) mean += (a[k] - b[k]) / n;
-        if (n < 2) return new Seeds(1, mean, 0, Double.NaN, Double.NaN);
+        if (n < 2) return new Seeds(1, mean, Double.NaN, Double.NaN, Double.NaN);
         double ss = 0;
         for (int k = 0; k < n; k++) ss += (a[k] - b[k] - mean) * (a[k] - b[k] - mean);
         double std = Math.sqrt(ss / (n - 1));

@@ -1,10 +1,11 @@
 package dev.scalenet.train;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.scalenet.io.AtomicFiles;
+import dev.scalenet.io.Json;
+import dev.scalenet.io.JsonFormatException;
 import dev.scalenet.io.Nd4jArrays;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -213,9 +214,9 @@ final class TrainingCheckpoint {
             }
             JsonNode node;
             try {
-                node = new ObjectMapper().readTree(text);
-            } catch (JsonProcessingException e) {
-                throw new IOException(where + ": not valid JSON: " + e.getOriginalMessage(), e);
+                node = Json.parse(text);
+            } catch (JsonFormatException e) {
+                throw new IOException(where + ": not valid JSON: " + e.getMessage(), e);
             }
             if (node == null || !node.isObject()) {
                 throw new IOException(where + ": " + (node == null || node.isMissingNode() ? "empty" : "a JSON "

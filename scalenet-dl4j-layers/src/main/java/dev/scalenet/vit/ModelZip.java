@@ -1,13 +1,11 @@
 package dev.scalenet.vit;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.StreamReadConstraints;
-import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.ObjectWriter;
 import dev.scalenet.io.AtomicFiles;
+import dev.scalenet.io.Json;
+import dev.scalenet.io.JsonFormatException;
 import dev.scalenet.io.Nd4jArrays;
 import dev.scalenet.io.ZipDirectory;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
@@ -65,19 +63,12 @@ final class ModelZip {
      * and no other entry is inflated, so the bounds per entry bound the whole zip.
      */
     static final long MAX_TOTAL_BYTES = MAX_CONFIGURATION_BYTES + MAX_COEFFICIENT_BYTES + MAX_METADATA_BYTES;
-    static final int MAX_JSON_DEPTH = 64;
     private static final int JAVA_STREAM_MAGIC = 0xaced0005;
     private static final int TC_STRING = 0x74;
     /** The earliest time a zip entry can record (DOS time starts in 1980). */
     private static final LocalDateTime ENTRY_TIME = LocalDateTime.of(1980, 1, 1, 0, 0);
 
-    private static final ObjectMapper JSON = JsonMapper.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-            .build();
-    static {
-        JSON.getFactory().setStreamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_JSON_DEPTH).build());
-    }
+    private static final ObjectWriter PRETTY = new ObjectMapper().writerWithDefaultPrettyPrinter();
 
     /**
      * What a model zip holds: the graph and our metadata, with the entry it came from (both null in a plain DL4J
@@ -105,7 +96,7 @@ final class ModelZip {
             data.flush();
             zip.closeEntry();
             zip.putNextEntry(entry(METADATA));
-            zip.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(metadata));
+            zip.write(PRETTY.writeValueAsBytes(metadata));
             zip.closeEntry();
             zip.finish();
         });
@@ -281,12 +272,11 @@ final class ModelZip {
 
         private JsonNode parseJson(String name, String text) throws ModelZipException {
             try {
-                JsonNode node = JSON.readTree(text);
-                if (node == null || node.isMissingNode()) throw fail(name, "empty: expected JSON");
+                JsonNode node = Json.parse(text);
+                if (node.isMissingNode()) throw fail(name, "empty: expected JSON");
                 return node;
-            } catch (JsonProcessingException e) {
-                throw fail(name, "not valid JSON (nesting at most " + MAX_JSON_DEPTH + " deep): "
-                        + e.getOriginalMessage(), e);
+            } catch (JsonFormatException e) {
+                throw fail(name, "not valid JSON: " + e.getMessage(), e);
             }
         }
 

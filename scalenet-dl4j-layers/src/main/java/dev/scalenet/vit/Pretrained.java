@@ -1,6 +1,7 @@
 package dev.scalenet.vit;
 
 import dev.scalenet.io.AtomicFiles;
+import dev.scalenet.io.Json;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -49,7 +50,7 @@ public enum Pretrained {
     public VitConfig config() {
         try (InputStream in = Pretrained.class.getResourceAsStream(FOLDER + fileStem + ".json")) {
             if (in == null) throw new IllegalStateException(FOLDER + fileStem + ".json is missing from the class path");
-            return VitConfig.fromTimmArgs(new com.fasterxml.jackson.databind.ObjectMapper().readTree(in), VitConfig.builder());
+            return VitConfig.fromTimmArgs(Json.parse(in.readAllBytes()), VitConfig.builder());
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(FOLDER + fileStem + ".json: " + e.getMessage(), e);
         }

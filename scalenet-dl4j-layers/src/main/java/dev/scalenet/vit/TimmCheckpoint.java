@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.scalenet.Capped;
 import dev.scalenet.io.Checkpoint;
+import dev.scalenet.io.Json;
 import dev.scalenet.io.SafeTensors;
 import dev.scalenet.io.SafeTensorsException;
 import dev.scalenet.io.Tensor;
@@ -236,14 +237,7 @@ public final class TimmCheckpoint {
     /** Reads a timm checkpoint into a new graph; {@code constructorJson} may be null. */
     public static ComputationGraph load(Path file, Path constructorJson) throws IOException {
         Checkpoint ckpt = SafeTensors.read(file);
-        JsonNode args = null;
-        if (constructorJson != null) {
-            try {
-                args = new ObjectMapper().readTree(constructorJson.toFile());
-            } catch (IOException e) {
-                throw new IOException(constructorJson + ": not a readable JSON file: " + e.getMessage(), e);
-            }
-        }
+        JsonNode args = constructorJson == null ? null : Json.read(constructorJson);
         VitConfig config = inferConfig(ckpt, args);
         return build(VisionTransformer.builder().config(config).build().conf(), ckpt);
     }

@@ -3,6 +3,7 @@ package dev.scalenet.vit;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.scalenet.io.Json;
 import dev.scalenet.layers.BlockShape;
 import dev.scalenet.layers.GlobalPool;
 import dev.scalenet.layers.ScaleNetBlocks;
@@ -227,12 +228,7 @@ public final class VitConfig {
 
     /** Reads a JSON file of timm constructor arguments; the error names the file. */
     public static VitConfig fromTimmJson(Path file) throws IOException {
-        JsonNode node;
-        try {
-            node = new ObjectMapper().readTree(file.toFile());
-        } catch (IOException e) {
-            throw new IOException(file + ": not a readable JSON file: " + e.getMessage(), e);
-        }
+        JsonNode node = Json.read(file);
         try {
             return fromTimmArgs(node, builder());
         } catch (IllegalArgumentException e) {

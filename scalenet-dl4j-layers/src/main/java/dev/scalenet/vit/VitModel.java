@@ -5,9 +5,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.scalenet.data.ClassNames;
 import dev.scalenet.data.DataConfig;
 import dev.scalenet.io.AtomicFiles;
 import dev.scalenet.io.Checkpoint;
+import dev.scalenet.io.Json;
 import dev.scalenet.io.SafeTensors;
 import dev.scalenet.layers.ScaleNetBlocks;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
@@ -21,9 +23,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -64,20 +64,7 @@ public final class VitModel {
             throw new IllegalArgumentException("label_names has " + names.size() + " names but the model's head has "
                     + c.numClasses() + " classes");
         }
-        // as a dataset's classes.txt: a blank name or a repeated one would hide or merge classes in predictions
-        Map<String, Integer> seen = new HashMap<>();
-        for (int i = 0; i < names.size(); i++) {
-            String name = names.get(i);
-            if (name == null || name.isBlank()) {
-                throw new IllegalArgumentException("label_names[" + i + "] = " + (name == null ? "null" : "'" + name + "'")
-                        + ": expected a class name (not blank)");
-            }
-            Integer first = seen.putIfAbsent(name, i);
-            if (first != null) {
-                throw new IllegalArgumentException("label_names[" + i + "] = '" + name + "' repeats label_names[" + first
-                        + "]: expected one name per class");
-            }
-        }
+        ClassNames.check(names, i -> "label_names[" + i + "]"); // the rule of a dataset's classes.txt too
         this.classNames = Collections.unmodifiableList(new ArrayList<>(names));
     }
 
@@ -118,11 +105,7 @@ public final class VitModel {
         Path sidecar = sidecarJson != null ? sidecarJson : sibling(file, ".json");
         JsonNode meta = null;
         if (sidecarJson != null || Files.isRegularFile(sidecar)) {
-            try {
-                meta = JSON.readTree(sidecar.toFile());
-            } catch (IOException e) {
-                throw new IOException(sidecar.toAbsolutePath() + ": not a readable JSON file: " + e.getMessage(), e);
-            }
+            meta = Json.read(sidecar);
         }
         Checkpoint ckpt = SafeTensors.read(file);
         // the sidecar is either our metadata (constructor + pretrained_cfg + label_names) or bare timm arguments

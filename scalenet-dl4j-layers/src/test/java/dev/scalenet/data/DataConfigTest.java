@@ -125,6 +125,22 @@ class DataConfigTest {
         assertTrue(e.getMessage().startsWith(file.toAbsolutePath() + ": data config: 'std'"), e.getMessage());
     }
 
+    @Test
+    @DisplayName("a data config file reads strictly: a key given twice or a second value is refused, naming the file and the key")
+    void strictFile() throws IOException {
+        String valid = "{\"input_size\": [1, 28, 28], \"mean\": [0.5], \"std\": [0.5]}";
+        Path file = Files.writeString(dir.resolve("data.json"), valid);
+        assertEquals(0.5, DataConfig.read(file).mean()[0]);
+        Files.writeString(file, "{\"input_size\": [1, 28, 28], \"mean\": [0.5], \"std\": [0.5], \"mean\": [0.1]}");
+        IOException dup = assertThrows(IOException.class, () -> DataConfig.read(file));
+        assertTrue(dup.getMessage().startsWith(file.toAbsolutePath() + ": not valid JSON: the key 'mean' appears a second time at"
+                + " line 1, column "), dup.getMessage());
+        Files.writeString(file, valid + " {}");
+        IOException trailing = assertThrows(IOException.class, () -> DataConfig.read(file));
+        assertEquals(file.toAbsolutePath() + ": not valid JSON: content after the JSON value at line 1, column " + (valid.length() + 2)
+                + ": expected one value and nothing after it", trailing.getMessage());
+    }
+
     @ParameterizedTest(name = "mean {0}, std {1}")
     @CsvSource({
             "0.485, 0.229", // timm's IMAGENET_DEFAULT_MEAN/STD, first channel

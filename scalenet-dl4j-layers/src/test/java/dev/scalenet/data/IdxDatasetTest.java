@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -11,8 +12,10 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.zip.GZIPInputStream;
@@ -252,9 +255,9 @@ class IdxDatasetTest {
         Path images = write("i", images(2, 1, 1));
         Path labels = write("l", labels(0, 1));
         Path classes = write(ClassNames.FILE_NAME, "cat\n\ndog\n".getBytes(StandardCharsets.UTF_8));
-        rejects(images, labels, classes, "line 2 is blank");
+        rejects(images, labels, classes, "line 2 = '': expected a class name (not blank)");
         write(ClassNames.FILE_NAME, "cat\ndog\ncat\n".getBytes(StandardCharsets.UTF_8));
-        rejects(images, labels, classes, "line 3 repeats the class name 'cat'");
+        rejects(images, labels, classes, "line 3 = 'cat' repeats line 1: expected one name per class");
     }
 
     @Test
@@ -310,6 +313,45 @@ class IdxDatasetTest {
         gz[gz.length - 5] ^= 0x55; // inside the CRC/size trailer
         Path bad = write("bad.gz", gz);
         rejects(bad, write("l", labels(0, 1)), bad, "gzip");
+    }
+
+    @Test
+    @DisplayName("every file a read opens is closed again, read or refused: a bad gzip header, a cut or corrupt gzip stream, a bad magic")
+    void closesWhatItOpens() throws IOException {
+        assumeTrue(Files.isDirectory(OPEN_FILES), "lists open files through Linux's " + OPEN_FILES);
+        byte[] gz = gzip(images(2, 2, 2));
+        byte[] badHeader = gz.clone();
+        badHeader[2] = 9; // compression method 9: GZIPInputStream's constructor refuses it, before any stream over the file exists
+        byte[] cut = Arrays.copyOf(gz, gz.length - 10);
+        byte[] corrupt = gz.clone();
+        corrupt[gz.length - 5] ^= 0x55;
+        Path labels = write("l", gzip(labels(0, 1)));
+        Path images = write("i", gz);
+        assertEquals(2, IdxDataset.read(images, labels).size());
+        assertEquals(List.of(), openFilesIn(dir));
+        for (byte[] bad : List.of(badHeader, cut, corrupt, "not an IDX file".getBytes(StandardCharsets.US_ASCII))) {
+            write("i", bad);
+            assertThrows(DatasetException.class, () -> IdxDataset.read(images, labels));
+            assertEquals(List.of(), openFilesIn(dir));
+        }
+    }
+
+    private static final Path OPEN_FILES = Path.of("/proc/self/fd");
+
+    /** The files in {@code folder} this process holds open. */
+    private static List<Path> openFilesIn(Path folder) throws IOException {
+        Path real = folder.toRealPath();
+        List<Path> open = new ArrayList<>();
+        try (DirectoryStream<Path> descriptors = Files.newDirectoryStream(OPEN_FILES)) {
+            for (Path fd : descriptors) {
+                try {
+                    Path target = Files.readSymbolicLink(fd);
+                    if (target.startsWith(real)) open.add(target);
+                } catch (IOException closedMeanwhile) { // e.g. the descriptor of the listing itself
+                }
+            }
+        }
+        return open;
     }
 
     @Test

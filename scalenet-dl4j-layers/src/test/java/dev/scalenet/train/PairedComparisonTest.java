@@ -46,6 +46,19 @@ class PairedComparisonTest {
     }
 
     @Test
+    void oneSeedClaimsNoSpreadInItsJsonOrText() {
+        PairedComparison.Seeds s = PairedComparison.seeds(new double[] {87.46}, new double[] {87.42});
+        assertTrue(Double.isNaN(s.std()), "the spread of one difference is unknown, not 0: " + s.std());
+        var json = s.toJson();
+        assertEquals(1, json.get("seeds").asInt());
+        assertEquals(0.04, json.get("meanDifference").asDouble(), 1e-9);
+        assertFalse(json.has("std") || json.has("ci95Low") || json.has("ci95High"), json.toString());
+        assertEquals("+0.04 (1 seed, no interval)", s.toString());
+        assertEquals(1.0, PairedComparison.seeds(new double[] {81, 82, 83}, new double[] {80, 80, 80}).toJson().get("std").asDouble(),
+                1e-12, "two seeds or more have a spread");
+    }
+
+    @Test
     void seedsMustPairUp() {
         assertThrows(IllegalArgumentException.class, () -> PairedComparison.seeds(new double[] {1, 2}, new double[] {1}));
         assertThrows(IllegalArgumentException.class, () -> PairedComparison.seeds(new double[0], new double[0]));

@@ -110,6 +110,10 @@ class TrainingCheckpointTest {
             "'[7]' | a JSON array: expected a JSON object",
             "'' | empty: expected a JSON object",
             "'{\"step\": 7,' | not valid JSON: Unexpected end-of-input",
+            "'{\"step\": 7, \"trainSeconds\": 1, \"step\": 0}' | not valid JSON: the key 'step' appears a second time at line 1,"
+                    + " column 38: expected each key once",
+            "'{\"step\": 7, \"trainSeconds\": 1} {}' | not valid JSON: content after the JSON value at line 1, column 32: expected"
+                    + " one value and nothing after it",
             "'{\"trainSeconds\": 1}' | \"step\" is missing: expected a whole number of steps, 0 or more",
             "'{\"step\": -1, \"trainSeconds\": 1}' | \"step\" is -1: expected a whole number of steps, 0 or more",
             "'{\"step\": 7.5, \"trainSeconds\": 1}' | \"step\" is 7.5: expected a whole number of steps, 0 or more",

@@ -207,13 +207,32 @@ class ModelZipTest {
         Map<String, byte[]> deep = new LinkedHashMap<>(entries);
         deep.put(ModelZip.METADATA, ("[".repeat(100_000) + "]".repeat(100_000)).getBytes(StandardCharsets.UTF_8));
         String nesting = rejected(deep);
-        assertTrue(nesting.contains("(entry scalenet.json): not valid JSON (nesting at most 64 deep)"), nesting);
+        assertTrue(nesting.contains("(entry scalenet.json): not valid JSON: nested deeper than 64 levels at line "), nesting);
 
         Map<String, byte[]> wrongMeta = new LinkedHashMap<>(entries);
         wrongMeta.put(ModelZip.METADATA, "{\"label_names\": [\"only one\"]}".getBytes(StandardCharsets.UTF_8));
         String labels = rejected(wrongMeta);
         assertTrue(labels.contains("(entry scalenet.json): label_names has 1 names but the model's head has 10 classes"),
                 labels);
+    }
+
+    @Test
+    @DisplayName("the metadata has one meaning: a key given twice or a second value after it is refused, naming the file, the entry"
+            + " and the key")
+    void strictMetadata() throws Exception {
+        Map<String, byte[]> entries = entries(saved());
+        String meta = new String(entries.get(ModelZip.METADATA), StandardCharsets.UTF_8);
+        assertTrue(meta.startsWith("{") && meta.contains("\"label_names\""), meta);
+        Map<String, byte[]> twice = new LinkedHashMap<>(entries); // with the key twice, Jackson's default reads the last one
+        twice.put(ModelZip.METADATA, ("{\"label_names\": [\"only one\"]," + meta.substring(1)).getBytes(StandardCharsets.UTF_8));
+        String dup = rejected(twice);
+        assertTrue(dup.contains("(entry scalenet.json): not valid JSON: the key 'label_names' appears a"
+                + " second time at line "), dup);
+        Map<String, byte[]> trailing = new LinkedHashMap<>(entries);
+        trailing.put(ModelZip.METADATA, (meta + "\n{}").getBytes(StandardCharsets.UTF_8));
+        String after = rejected(trailing);
+        assertTrue(after.contains("(entry scalenet.json): not valid JSON: content after the JSON value at"
+                + " line "), after);
     }
 
     @Test

@@ -3,6 +3,11 @@ package dev.scalenet.vit;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -11,6 +16,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 class VitConfigTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final long MAX = VitConfig.MAX_PARAMETERS;
+
+    @TempDir
+    Path dir;
 
     private static String rejected(VitConfig.Builder b) {
         return assertThrows(IllegalArgumentException.class, b::build).getMessage();
@@ -67,5 +75,18 @@ class VitConfigTest {
                 + " most " + MAX + " in all", rejected(VitConfig.deitBasePatch16().toBuilder().depth(303)));
         assertEquals("ViT config: depth = 5000, expected 1 to 4096", rejected(VitConfig.builder().embedDim(8).numHeads(1)
                 .depth(5000)));
+    }
+
+    @Test
+    @DisplayName("a timm arguments file reads strictly: a key given twice or a second value is refused, naming the file and the key")
+    void strictFile() throws IOException {
+        Path file = Files.writeString(dir.resolve("args.json"), "{\"depth\": 4, \"embed_dim\": 32, \"num_heads\": 2}");
+        assertEquals(4, VitConfig.fromTimmJson(file).depth());
+        Files.writeString(file, "{\"depth\": 4, \"embed_dim\": 32, \"num_heads\": 2, \"depth\": 12}");
+        assertEquals(file.toAbsolutePath() + ": not valid JSON: the key 'depth' appears a second time at line 1, column 54:"
+                + " expected each key once", assertThrows(IOException.class, () -> VitConfig.fromTimmJson(file)).getMessage());
+        Files.writeString(file, "{\"depth\": 4}\n{\"depth\": 12}\n");
+        assertEquals(file.toAbsolutePath() + ": not valid JSON: content after the JSON value at line 2, column 1: expected one"
+                + " value and nothing after it", assertThrows(IOException.class, () -> VitConfig.fromTimmJson(file)).getMessage());
     }
 }

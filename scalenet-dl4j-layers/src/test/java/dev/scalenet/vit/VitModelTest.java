@@ -103,6 +103,24 @@ class VitModelTest {
     }
 
     @Test
+    @DisplayName("the timm sidecar reads strictly: a key given twice or a second value is refused, naming the sidecar and the key")
+    void strictSidecar() throws Exception {
+        String labels = new ObjectMapper().writeValueAsString(LABELS);
+        String start = "{\"constructor\": {\"num_heads\": 2}, \"label_names\": " + labels;
+        Path json = dir.resolve("labels.json");
+        Files.writeString(json, start + "}");
+        assertEquals(LABELS, VitModel.load(MICRO.weights(), json).classNames());
+        Files.writeString(json, start + ", \"label_names\": " + labels.toUpperCase() + "}");
+        IOException dup = assertThrows(IOException.class, () -> VitModel.load(MICRO.weights(), json));
+        assertTrue(dup.getMessage().startsWith(json.toAbsolutePath() + ": not valid JSON: the key 'label_names' appears a second"
+                + " time at line "), dup.getMessage());
+        Files.writeString(json, start + "}\n{\"label_names\": " + labels.toUpperCase() + "}");
+        IOException trailing = assertThrows(IOException.class, () -> VitModel.load(MICRO.weights(), json));
+        assertTrue(trailing.getMessage().startsWith(json.toAbsolutePath() + ": not valid JSON: content after the JSON value at line "),
+                trailing.getMessage());
+    }
+
+    @Test
     @Timeout(60)
     @DisplayName("the sidecar's scalenet numbers are checked against the tensors before anything is allocated")
     void sidecarBounds() throws Exception {

@@ -17,11 +17,12 @@ import org.apache.maven.project.MavenProject;
 import org.eclipse.aether.RepositorySystem;
 
 import java.io.IOException;
+import java.lang.reflect.Field;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
 
 /**
  * What every scalenet goal shares: {@code skip}, the ND4J backend choice, finding a model (file or coordinates)
@@ -201,15 +202,35 @@ abstract class AbstractScaleNetMojo extends AbstractMojo {
     }
 
     /**
-     * A training recipe from the parameters a goal has: each given value is set, each null keeps the library's
-     * default, and the library validates (failures name the setting, which is the parameter).
+     * The training recipe from this goal's parameters: every {@link TrainConfig} setting that the goal has a parameter
+     * of the same name for (Maven sets the fields, so the list of settings is the recipe's own, not repeated here).
+     * A given value is set, a null keeps the library's default, and the library validates (failures name the setting,
+     * which is the parameter).
      */
-    static TrainConfig recipe(Map<String, Object> settings) {
+    TrainConfig recipe() {
         ObjectMapper mapper = new ObjectMapper();
         ObjectNode json = mapper.createObjectNode();
-        settings.forEach((name, value) -> {
-            if (value != null) json.set(name, mapper.valueToTree(value));
-        });
+        for (Iterator<String> it = TrainConfig.builder().build().toJson().fieldNames(); it.hasNext(); ) {
+            String setting = it.next();
+            Object value = parameterValue(setting);
+            if (value != null) json.set(setting, mapper.valueToTree(value));
+        }
         return TrainConfig.fromJson(json).build();
+    }
+
+    /** The value of this goal's parameter field {@code name}, or null when it has none (or it is unset). */
+    private Object parameterValue(String name) {
+        for (Class<?> c = getClass(); c != AbstractScaleNetMojo.class.getSuperclass(); c = c.getSuperclass()) {
+            try {
+                Field f = c.getDeclaredField(name); // @Parameter is not kept at run time: the name is the contract
+                f.setAccessible(true);
+                return f.get(this);
+            } catch (NoSuchFieldException e) {
+                // look in the superclass
+            } catch (IllegalAccessException e) {
+                throw new IllegalStateException("cannot read the parameter field " + name, e);
+            }
+        }
+        return null;
     }
 }

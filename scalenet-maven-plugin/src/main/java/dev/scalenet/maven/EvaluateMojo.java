@@ -18,8 +18,6 @@ import org.eclipse.aether.RepositorySystem;
 import javax.inject.Inject;
 import java.io.File;
 import java.io.IOException;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * Held-out accuracy (top-1, top-5) and loss of a model on a dataset, preprocessed as the model's pretrained_cfg
@@ -65,10 +63,7 @@ public class EvaluateMojo extends AbstractScaleNetMojo {
 
     @Override
     void run() throws MojoFailureException, IOException {
-        Map<String, Object> s = new LinkedHashMap<>();
-        s.put("batchSize", batchSize);
-        s.put("evalLimit", evalLimit);
-        TrainConfig settings = recipe(s);
+        TrainConfig settings = recipe(); // batchSize and evalLimit
         ModelResolver.Resolved m = model("model", model);
         ImageDataset data = Datasets.open(evalData.toPath(), Split.EVAL);
         VitModel vit = VitModel.load(m.file(), m.sidecar());

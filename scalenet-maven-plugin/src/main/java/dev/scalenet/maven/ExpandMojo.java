@@ -19,8 +19,6 @@ import org.eclipse.aether.RepositorySystem;
 import javax.inject.Inject;
 import java.io.File;
 import java.io.IOException;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -319,34 +317,6 @@ public class ExpandMojo extends AbstractScaleNetMojo {
         } catch (InvalidSettingException e) {
             throw invalid(e);
         }
-    }
-
-    TrainConfig recipe() {
-        Map<String, Object> s = new LinkedHashMap<>();
-        s.put("epochs", epochs);
-        s.put("steps", steps);
-        s.put("batchSize", batchSize);
-        s.put("learningRate", learningRate);
-        s.put("minLearningRate", minLearningRate);
-        s.put("warmupEpochs", warmupEpochs);
-        s.put("weightDecay", weightDecay);
-        s.put("labelSmoothing", labelSmoothing);
-        s.put("clipGradNorm", clipGradNorm);
-        s.put("dropPath", dropPath);
-        s.put("emaDecay", emaDecay);
-        s.put("trainable", trainable);
-        s.put("seed", seed);
-        s.put("cropPadding", cropPadding);
-        s.put("hflip", hflip);
-        s.put("checkpointEvery", checkpointEvery);
-        s.put("trainLimit", trainLimit);
-        s.put("evalLimit", evalLimit);
-        s.put("workers", workers);
-        s.put("recompute", recompute);
-        s.put("control", control);
-        s.put("evalsPerEpoch", evalsPerEpoch);
-        s.put("memoryCheck", memoryCheck);
-        return recipe(s);
     }
 
     /** Fails early, naming the parameter, for a data folder that is missing or of no known layout. */

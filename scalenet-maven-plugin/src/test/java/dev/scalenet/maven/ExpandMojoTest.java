@@ -1,6 +1,8 @@
 package dev.scalenet.maven;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.scalenet.InvalidSettingException;
 import dev.scalenet.expand.ExpansionPlan;
 import dev.scalenet.job.OutputLock;
@@ -19,11 +21,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.File;
+import java.lang.reflect.Field;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -186,6 +191,25 @@ class ExpandMojoTest {
         assertEquals(TrainConfig.builder().build().batchSize(), r.batchSize());
         m.batchSize = 0;
         assertEquals("batchSize", assertThrows(InvalidSettingException.class, m::recipe).setting());
+    }
+
+    @Test
+    @DisplayName("every recipe setting's parameter reaches the recipe: each, set alone to a value other than its default, comes back from recipe()")
+    void everyRecipeParameterReachesTheRecipe() throws Exception {
+        ObjectNode defaults = TrainConfig.builder().build().toJson();
+        for (Iterator<Map.Entry<String, JsonNode>> it = defaults.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> setting = it.next();
+            ExpandMojo m = mojo();
+            Field f = ExpandMojo.class.getDeclaredField(setting.getKey());
+            JsonNode d = setting.getValue();
+            Object other = d.isBoolean() ? (Object) !d.asBoolean()
+                    : d.isIntegralNumber() ? (f.getType() == Long.class ? (Object) (d.asLong() + 1) : (Object) (d.asInt() + 1))
+                    : d.isNumber() ? (Object) (d.asDouble() == 0 ? 0.01 : d.asDouble() / 2)
+                    : Arrays.stream(Trainable.values()).map(Trainable::spelling).filter(t -> !t.equals(d.asText())).findFirst().orElseThrow();
+            f.set(m, other);
+            ObjectNode expected = defaults.deepCopy().set(setting.getKey(), new ObjectMapper().valueToTree(other));
+            assertEquals(expected, m.recipe().toJson(), setting.getKey());
+        }
     }
 
     @Test

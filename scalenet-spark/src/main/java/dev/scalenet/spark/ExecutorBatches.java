@@ -1,10 +1,10 @@
 package dev.scalenet.spark;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.scalenet.data.BatchLoader;
 import dev.scalenet.data.DataConfig;
 import dev.scalenet.data.Datasets;
 import dev.scalenet.data.Split;
+import dev.scalenet.io.Json;
 import dev.scalenet.train.TrainConfig;
 import org.apache.spark.api.java.function.Function;
 import org.nd4j.linalg.dataset.DataSet;
@@ -67,9 +67,8 @@ final class ExecutorBatches implements Serializable {
         Path dir = shipped == null ? Path.of(trainData) : shipped.localDir();
         BatchLoader loader;
         try {
-            ObjectMapper json = new ObjectMapper();
-            TrainConfig config = TrainConfig.fromJson(json.readTree(recipe)).build();
-            loader = config.trainingBatches(Datasets.open(dir, Split.TRAIN), DataConfig.fromJson(json.readTree(dataConfig)));
+            TrainConfig config = TrainConfig.fromJson(Json.parse(recipe)).build();
+            loader = config.trainingBatches(Datasets.open(dir, Split.TRAIN), DataConfig.fromJson(Json.parse(dataConfig)));
         } catch (IOException e) {
             throw new UncheckedIOException("the training data at " + dir + " could not be read on this executor: "
                     + e.getMessage(), e);
