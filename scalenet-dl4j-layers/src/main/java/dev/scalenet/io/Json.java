@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.MissingNode;
 
+import java.io.CharConversionException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.AccessDeniedException;
@@ -35,6 +36,7 @@ public final class Json {
                     .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_DEPTH).build())
                     .build())
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .disable(StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION) // messages quote no file content, on every Jackson
             .build(); // trailing content is checked below, not by FAIL_ON_TRAILING_TOKENS: one message whatever follows
     private static final String DUPLICATE = "Duplicate field '";
     private static final String ONE_VALUE = "expected one value and nothing after it";
@@ -85,7 +87,7 @@ public final class Json {
                 node = STRICT.readTree(p);
             } catch (JsonProcessingException e) {
                 String problem = e.getOriginalMessage();
-                if (e instanceof StreamConstraintsException) {
+                if (e instanceof StreamConstraintsException && problem != null && problem.contains("nesting depth")) {
                     throw new JsonFormatException("nested deeper than " + MAX_DEPTH + " levels" + at(p.currentLocation())
                             + ": expected at most " + MAX_DEPTH, e);
                 }
@@ -94,6 +96,8 @@ public final class Json {
                             + ": expected each key once", e);
                 }
                 throw new JsonFormatException(problem + at(e.getLocation()), e);
+            } catch (CharConversionException e) { // bytes that are not text in the encoding their first bytes announce
+                throw new JsonFormatException("not text: " + e.getMessage(), e);
             }
             if (node == null) return MissingNode.getInstance();
             try {
@@ -101,6 +105,8 @@ public final class Json {
             } catch (JsonProcessingException e) { // not even a token, but still something after the value
                 throw new JsonFormatException("content after the JSON value (" + e.getOriginalMessage() + ")" + at(e.getLocation())
                         + ": " + ONE_VALUE, e);
+            } catch (CharConversionException e) {
+                throw new JsonFormatException("content after the JSON value that is not text (" + e.getMessage() + "): " + ONE_VALUE, e);
             }
             throw new JsonFormatException("content after the JSON value" + at(p.currentTokenLocation()) + ": " + ONE_VALUE, null);
         }

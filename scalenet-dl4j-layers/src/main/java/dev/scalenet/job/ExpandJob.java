@@ -333,7 +333,7 @@ public final class ExpandJob {
         try {
             before = Json.read(recorded);
         } catch (IOException e) {
-            return List.of(e.getMessage()); // names the file and what is wrong with it
+            return List.of("(unreadable: " + e.getMessage() + ")"); // the message names the file
         }
         List<String> changed = new ArrayList<>();
         Set<String> fields = new TreeSet<>();

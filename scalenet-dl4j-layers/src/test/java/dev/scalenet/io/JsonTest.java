@@ -85,6 +85,24 @@ class JsonTest {
     }
 
     @Test
+    @DisplayName("Jackson's other read limits keep their own message: a 1,001-digit number is not called too deep")
+    void otherLimitsAreNotNesting() {
+        JsonFormatException e = assertThrows(JsonFormatException.class, () -> Json.parse("{\"a\": " + "1".repeat(1001) + "}"));
+        assertTrue(e.getMessage().startsWith("Number value length (1001) exceeds the maximum allowed"), e.getMessage());
+    }
+
+    @Test
+    @DisplayName("bytes that are not text in the encoding they announce are a format error, from bytes and from a file")
+    void notText() throws IOException {
+        byte[] utf32 = {0, 0, 0, 0x7b, 0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0, 0, 0, 0x7d}; // '{', no character, '}'
+        JsonFormatException e = assertThrows(JsonFormatException.class, () -> Json.parse(utf32));
+        assertTrue(e.getMessage().startsWith("not text: "), e.getMessage());
+        Path file = Files.write(dir.resolve("state.json"), utf32);
+        IOException f = assertThrows(IOException.class, () -> Json.read(file));
+        assertTrue(f.getMessage().startsWith(file.toAbsolutePath() + ": not valid JSON: not text: "), f.getMessage());
+    }
+
+    @Test
     @DisplayName("a file that is not valid JSON fails naming the file (absolute) and the problem; so does one that cannot be read")
     void fileErrorsNameTheFile() throws IOException {
         Path dup = Files.writeString(dir.resolve("config.json"), "{\"depth\": 4, \"depth\": 12}");
