@@ -45,24 +45,12 @@ public final class Json {
 
     /** {@code text} as a tree; the exception says what is wrong and where, for the caller to name its source. */
     public static JsonNode parse(String text) throws JsonFormatException {
-        try {
-            return tree(STRICT.createParser(text));
-        } catch (JsonFormatException e) {
-            throw e;
-        } catch (IOException e) {
-            throw new IllegalStateException("reading a string cannot fail but as JSON", e);
-        }
+        return inMemory(() -> STRICT.createParser(text));
     }
 
     /** UTF-8 (or UTF-16/32, told by the first bytes) {@code bytes} as a tree; see {@link #parse(String)}. */
     public static JsonNode parse(byte[] bytes) throws JsonFormatException {
-        try {
-            return tree(STRICT.createParser(bytes));
-        } catch (JsonFormatException e) {
-            throw e;
-        } catch (IOException e) {
-            throw new IllegalStateException("reading a byte array cannot fail but as JSON", e);
-        }
+        return inMemory(() -> STRICT.createParser(bytes));
     }
 
     /**
@@ -77,6 +65,21 @@ public final class Json {
             throw new IOException(where + ": not valid JSON: " + e.getMessage(), e);
         } catch (IOException e) {
             throw new IOException(where + ": cannot be read: " + reason(e), e);
+        }
+    }
+
+    /** Opens a parser over text already in memory: nothing can fail there but the JSON itself. */
+    private interface InMemory {
+        JsonParser open() throws IOException;
+    }
+
+    private static JsonNode inMemory(InMemory source) throws JsonFormatException {
+        try {
+            return tree(source.open());
+        } catch (JsonFormatException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new IllegalStateException("reading text in memory cannot fail but as JSON", e);
         }
     }
 
