@@ -273,8 +273,13 @@ public final class Experiment {
         }
         Path baseModel = s.out.resolve("seed" + seed).resolve(Arm.BASE.id()).resolve("model.zip");
         if (!Files.isRegularFile(baseModel)) {
-            throw new IllegalStateException(arm.id() + " (seed " + seed + ") grows this seed's trained base, but "
-                    + baseModel + " does not exist yet: run the arm 'base' first (it is first in --arms by default)");
+            String need = arm.id() + " (seed " + seed + ") starts from this seed's trained base, but " + baseModel + " does not exist";
+            Path baseResult = baseModel.resolveSibling("result.json");
+            if (Files.isRegularFile(baseResult)) { // a result kept without its model, as a copy of committed results can be
+                throw new IllegalStateException(need + ", though the base's " + baseResult + " does: delete that result.json"
+                        + " and run the arm 'base' again, which trains it to the same numbers and keeps its model");
+            }
+            throw new IllegalStateException(need + " yet: run the arm 'base' first (it is first in --arms by default)");
         }
         VitModel base = VitModel.load(baseModel, null);
         if (arm.plan == null) return base;

@@ -56,6 +56,24 @@ class ExperimentTest {
         assertEquals("5.00% ± n/a", Experiment.meanStd(new double[] {5}));
     }
 
+    @Test
+    @DisplayName("an arm grown from a base whose result was kept without its model says which result.json to delete")
+    void baseResultWithoutItsModel(@TempDir Path out) throws Exception {
+        Experiment.run(tiny(out, "base", false, 1e-3));
+        Path result = out.resolve("seed0/base/result.json");
+        JsonNode first = new ObjectMapper().readTree(result.toFile());
+        Files.delete(out.resolve("seed0/base/model.zip"));
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Experiment.run(tiny(out, "base,scalenet", false, 1e-3)));
+        assertTrue(e.getMessage().startsWith("scalenet (seed 0) starts from this seed's trained base, but ")
+                && e.getMessage().contains(result + " does: delete that result.json"), e.getMessage());
+
+        Files.delete(result);
+        Experiment.run(tiny(out, "base,scalenet", false, 1e-3));
+        JsonNode again = new ObjectMapper().readTree(result.toFile());
+        for (String key : List.of("validationTop1PerEpoch", "validation")) assertEquals(first.get(key), again.get(key), key);
+        assertTrue(Files.isRegularFile(out.resolve("seed0/base/model.zip")) && Files.isRegularFile(out.resolve("seed0/scalenet/result.json")));
+    }
+
     /** A tiny experiment: 256 training images, 128 held out, width 32, L = 2, batch 64, E = 3 epochs. */
     private static Experiment.Settings tiny(Path out, String arms, boolean finalTest, double learningRate) {
         return new Experiment.Settings(3, 1, 0, 8, arms, FASHION_MNIST, out, 32, 2, 2, null, 128, 256, null, finalTest,
