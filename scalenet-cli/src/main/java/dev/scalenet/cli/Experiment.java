@@ -346,13 +346,15 @@ public final class Experiment {
     }
 
     /**
-     * The pairs of the analysis plan (experiment page, configuration C), A against B: the primary comparison first
-     * (ScaleNet against its control, the base continued E/3), then the convergence check and the secondary pairs.
+     * The pairs of the analysis plan (experiment page, configurations C and D), A against B: the primary comparison
+     * first (ScaleNet against its control, the base continued E/3), then the convergence check and the secondary pairs;
+     * the last is D's depth at about equal compute (2L from scratch for E against L trained 2E).
      */
     static final Arm[][] PAIRS = {
             {Arm.SCALENET, Arm.BASE_MORE}, {Arm.BASE_2E, Arm.BASE}, {Arm.SCALENET_FP, Arm.BASE_MORE},
             {Arm.UNTIED, Arm.BASE_MORE}, {Arm.SCALENET_ALL, Arm.BASE_MORE}, {Arm.SHARED, Arm.BASE_MORE},
-            {Arm.SCRATCH_FULL, Arm.BASE}, {Arm.SCALENET, Arm.SCRATCH_FULL}, {Arm.BASE_MORE, Arm.BASE}};
+            {Arm.SCRATCH_FULL, Arm.BASE}, {Arm.SCALENET, Arm.SCRATCH_FULL}, {Arm.BASE_MORE, Arm.BASE},
+            {Arm.SCRATCH_FULL, Arm.BASE_2E}};
 
     /**
      * Paired comparisons of every pair in {@link #PAIRS} with finished runs on both sides: per seed differences with

@@ -15,6 +15,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -72,6 +73,24 @@ class ExperimentTest {
         JsonNode again = new ObjectMapper().readTree(result.toFile());
         for (String key : List.of("validationTop1PerEpoch", "validation")) assertEquals(first.get(key), again.get(key), key);
         assertTrue(Files.isRegularFile(out.resolve("seed0/base/model.zip")) && Files.isRegularFile(out.resolve("seed0/scalenet/result.json")));
+    }
+
+    @Test
+    @DisplayName("depth at about equal compute is paired: scratch 2L for E minus base L for 2E, seed by seed on validation")
+    void depthAtEqualComputeIsPaired(@TempDir Path out) throws Exception {
+        Experiment.run(tiny(out, "base,base_2e,scratch_full", false, 3e-3));
+        ObjectMapper json = new ObjectMapper();
+        double scratch = json.readTree(out.resolve("seed0/scratch_full/result.json").toFile()).get("validation").get("top1").asDouble();
+        double base2e = json.readTree(out.resolve("seed0/base_2e/result.json").toFile()).get("validation").get("top1").asDouble();
+        assertNotEquals(scratch, base2e, "the two runs must differ for the difference below to say anything");
+        JsonNode pair = null;
+        for (JsonNode p : json.readTree(out.resolve("results.json").toFile()).get("paired")) {
+            if (p.get("a").asText().equals("scratch_full") && p.get("b").asText().equals("base_2e")) pair = p;
+        }
+        assertTrue(pair != null, "no (scratch_full, base_2e) pair in results.json");
+        // the paired difference is the two runs' difference in points, up to the rounding of one subtraction
+        assertEquals(100 * scratch - 100 * base2e, pair.get("validation").get("meanDifference").asDouble(), 1e-9);
+        assertTrue(Files.readString(out.resolve("results.md")).contains("**scratch 2L, E minus base L, E + E (2E)** (points)"));
     }
 
     /** A tiny experiment: 256 training images, 128 held out, width 32, L = 2, batch 64, E = 3 epochs. */
